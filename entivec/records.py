@@ -1,0 +1,46 @@
+"""Records shared by loaders, ingestion and the query layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """An entity mention: tokens ``[start, end)`` of a sentence, with its type."""
+
+    start: int
+    end: int
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """One annotated sentence of a corpus.
+
+    Attributes:
+        id: Identifier unique within its corpus and split (stable across runs).
+        tokens: The tokens, as the corpus gives them.
+        language: ISO 639-1 code (``"en"``), or ``""`` when unknown.
+        spans: Entity mentions decoded from the corpus tags.
+        corpus: Corpus name (``"wikiann"``, ``"crossner-politics"``, ...).
+        split: ``"train"``, ``"val"``, ``"dev"``, ``"test"`` or ``""``.
+    """
+
+    id: str
+    tokens: tuple[str, ...]
+    language: str
+    spans: tuple[Span, ...] = field(default=())
+    corpus: str = ""
+    split: str = ""
+
+    @property
+    def text(self) -> str:
+        """The tokens joined by single spaces (what the sentence encoders see)."""
+        return " ".join(self.tokens)
+
+    def char_offsets(self, span: Span) -> tuple[int, int]:
+        """Character offsets of ``span`` in :attr:`text`."""
+        start = sum(len(t) + 1 for t in self.tokens[: span.start])
+        end = start + len(" ".join(self.tokens[span.start : span.end]))
+        return start, end

@@ -1,0 +1,107 @@
+"""A sentence encoder that runs an ONNX graph returning pooled, normalised vectors.
+
+Shared by every sentence-vector plugin: tokenise with a ``tokenizers`` tokenizer, sort
+the texts by length so each batch pads little, run onnxruntime, restore the order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from entivec.errors import ModelNotPreparedError
+
+log = logging.getLogger(__name__)
+
+
+def default_threads() -> int:
+    """Intra-op threads: ``$ENTIVEC_THREADS``, else one per CPU available to this process."""
+    configured = os.environ.get("ENTIVEC_THREADS")
+    if configured:
+        return max(1, int(configured))
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+class OnnxSentenceEncoder:
+    """An ONNX sentence encoder with fixed query and passage prefixes.
+
+    Args:
+        model: The ``.onnx`` file; inputs ``input_ids``, ``attention_mask`` (and
+            optionally ``token_type_ids``), one output of shape ``(batch, size)``.
+        tokenizer: The ``tokenizer.json`` file.
+        query_prefix: Prepended to queries.
+        passage_prefix: Prepended to passages.
+        batch_size: Texts per onnxruntime run.
+        max_length: Tokens kept per text (longer texts are truncated).
+        threads: onnxruntime intra-op threads; see :func:`default_threads`.
+    """
+
+    def __init__(
+        self,
+        model: Path,
+        tokenizer: Path,
+        *,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        batch_size: int = 32,
+        max_length: int = 512,
+        threads: int | None = None,
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        for path in (model, tokenizer):
+            if not path.is_file():
+                raise ModelNotPreparedError(
+                    f"{path} is missing; run `entivec models prepare` to export it"
+                )
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or default_threads()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(
+            str(model), options, providers=["CPUExecutionProvider"]
+        )
+        self.input_names = {i.name for i in self.session.get_inputs()}
+        self.size = int(self.session.get_outputs()[0].shape[1])
+        self.tokenizer = Tokenizer.from_file(str(tokenizer))
+        self.tokenizer.enable_truncation(max_length)
+        self.tokenizer.no_padding()
+        self.pad_id = self.tokenizer.token_to_id("<pad>") or 0
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        self.batch_size = batch_size
+
+    def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Vectors of ``texts`` as given (no prefix), one L2-normalised row per text."""
+        out = np.empty((len(texts), self.size), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            width = max(len(encodings[i].ids) for i in rows)
+            ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                n = len(encodings[i].ids)
+                ids[r, :n] = encodings[i].ids
+                mask[r, :n] = 1
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self.input_names:
+                feeds["token_type_ids"] = np.zeros_like(ids)
+            out[rows] = self.session.run(None, feeds)[0]
+        return out
+
+    def embed_queries(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Vectors for search queries (query prefix applied)."""
+        return self.embed([self.query_prefix + t for t in texts])
+
+    def embed_passages(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Vectors for texts to store (passage prefix applied)."""
+        return self.embed([self.passage_prefix + t for t in texts])
