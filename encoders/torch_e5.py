@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-
 from entivec.plugins.e5 import PASSAGE_PREFIX, QUERY_PREFIX
 
 
@@ -15,13 +14,16 @@ class TorchE5:
     """A prepared e5 folder as a sentence-transformers model (mean pooling, L2 norm)."""
 
     def __init__(self, folder: Path, *, batch_size: int = 32) -> None:
-        from sentence_transformers import SentenceTransformer, models
-
-        transformer = models.Transformer(str(folder), max_seq_length=512)
-        pooling = models.Pooling(transformer.get_word_embedding_dimension(), "mean")
-        self.model = SentenceTransformer(
-            modules=[transformer, pooling, models.Normalize()], device="cpu"
+        from sentence_transformers import SentenceTransformer
+        from sentence_transformers.sentence_transformer.modules import (
+            Normalize,
+            Pooling,
+            Transformer,
         )
+
+        transformer = Transformer(str(folder), max_seq_length=512)
+        pooling = Pooling(transformer.get_embedding_dimension(), "mean")
+        self.model = SentenceTransformer(modules=[transformer, pooling, Normalize()], device="cpu")
         self.batch_size = batch_size
 
     def _embed(self, texts: list[str]) -> npt.NDArray[np.float32]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -153,7 +153,7 @@ class Registry:
         return sorted(self._loaders)
 
 
-def _check_name(kind: str, name: str, taken: dict[str, object]) -> None:
+def _check_name(kind: str, name: str, taken: Mapping[str, object]) -> None:
     if not _NAME.match(name):
         raise PluginRegistrationError(
             f"{kind} name {name!r} must be lower-case letters, digits and underscores"

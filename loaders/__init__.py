@@ -10,10 +10,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from entivec.errors import CorpusFormatError, CorpusNotFoundError
 from entivec.loaders.base import LoadStats
 from entivec.loaders.jsonl import load_jsonl
 from entivec.loaders.tsv import load_conll, load_wikiann
+
+from entivec.errors import CorpusFormatError, CorpusNotFoundError
 from entivec.records import Sentence
 
 if TYPE_CHECKING:

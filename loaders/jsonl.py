@@ -12,10 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from entivec.errors import CorpusFormatError
-from entivec.loaders.base import LoadStats, corpus_key, language_from_path, numbered_lines
-from entivec.loaders.base import split_from_path
+from entivec.loaders.base import (
+    LoadStats,
+    corpus_key,
+    language_from_path,
+    numbered_lines,
+    split_from_path,
+)
 from entivec.loaders.iob import decode_iob2, parse_tag
+
+from entivec.errors import CorpusFormatError
 from entivec.records import Sentence, Span
 
 
@@ -32,14 +38,18 @@ def load_jsonl(
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise CorpusFormatError(str(path), number, f"expected a JSON object: {exc.msg}") from None
+            raise CorpusFormatError(
+                str(path), number, f"expected a JSON object: {exc.msg}"
+            ) from None
         if not isinstance(record, dict):
             raise CorpusFormatError(
                 str(path), number, f"expected a JSON object, got {type(record).__name__}"
             )
         tokens = record.get("tokens")
-        if not isinstance(tokens, list) or not tokens or not all(
-            isinstance(t, str) and t.strip() for t in tokens
+        if (
+            not isinstance(tokens, list)
+            or not tokens
+            or not all(isinstance(t, str) and t.strip() for t in tokens)
         ):
             raise CorpusFormatError(
                 str(path), number, 'expected "tokens": a non-empty list of non-empty strings'

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from entivec.errors import CorpusFormatError
 from entivec.loaders.base import (
     LoadStats,
     corpus_key,
@@ -18,6 +17,8 @@ from entivec.loaders.base import (
     split_from_path,
 )
 from entivec.loaders.iob import decode_iob2, parse_tag
+
+from entivec.errors import CorpusFormatError
 from entivec.records import Sentence
 
 

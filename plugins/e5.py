@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from entivec.plugins.onnx_sentence import OnnxSentenceEncoder
+
 from entivec.errors import UnknownPluginError
 from entivec.models import artefact_dir
-from entivec.plugins.onnx_sentence import OnnxSentenceEncoder
 from entivec.registry import EncoderSpec
 
 if TYPE_CHECKING:
@@ -22,7 +23,9 @@ NAME = "e5"
 VARIANTS = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 
 
-def load(variant: str = "fp32", *, batch_size: int = 32, threads: int | None = None) -> OnnxSentenceEncoder:
+def load(
+    variant: str = "fp32", *, batch_size: int = 32, threads: int | None = None
+) -> OnnxSentenceEncoder:
     """The e5 encoder from the prepared artefact.
 
     Args:
@@ -36,10 +39,13 @@ def load(variant: str = "fp32", *, batch_size: int = 32, threads: int | None = N
         )
     folder = artefact_dir(NAME)
     return OnnxSentenceEncoder(
-        folder / VARIANTS[variant], folder / "tokenizer.json",
-        query_prefix=QUERY_PREFIX, passage_prefix=PASSAGE_PREFIX,
-        batch_size=batch_size, threads=threads,
-    )  # fmt: skip
+        folder / VARIANTS[variant],
+        folder / "tokenizer.json",
+        query_prefix=QUERY_PREFIX,
+        passage_prefix=PASSAGE_PREFIX,
+        batch_size=batch_size,
+        threads=threads,
+    )
 
 
 SPEC = EncoderSpec(

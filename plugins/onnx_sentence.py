@@ -63,9 +63,7 @@ class OnnxSentenceEncoder:
         options.intra_op_num_threads = threads or default_threads()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(
-            str(model), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         self.input_names = {i.name for i in self.session.get_inputs()}
         self.size = int(self.session.get_outputs()[0].shape[1])
         self.tokenizer = Tokenizer.from_file(str(tokenizer))

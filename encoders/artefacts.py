@@ -1,0 +1,87 @@
+"""Everything ``entivec models prepare`` builds: catalogue models, then plugin artefacts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from entivec.errors import ModelPreparationError
+from entivec.models import CATALOGUE, MANIFEST, artefact_dir, model_dir, read_manifest
+
+# Bump when the export recipe changes, so cached artefacts are rebuilt.
+E5_EXPORT_VERSION = 1
+ONNX_MIN_COSINE = 0.9999
+
+
+def _build_e5_artefact(out: Path) -> dict[str, Any]:
+    from entivec.encoders.e5_export import export_e5_onnx
+    from entivec.encoders.e5_quantize import quantize_e5
+    from entivec.encoders.prepare import CHECK_SENTENCES
+    from entivec.encoders.torch_e5 import TorchE5
+    from entivec.plugins.onnx_sentence import OnnxSentenceEncoder
+
+    source = model_dir("multilingual-e5-small")
+    facts = export_e5_onnx(source, out)
+    onnx_vectors = OnnxSentenceEncoder(out / "model.onnx", out / "tokenizer.json").embed(
+        list(CHECK_SENTENCES)
+    )
+    torch_vectors = TorchE5(source).model.encode(list(CHECK_SENTENCES))
+    cosine = float(np.min((onnx_vectors * torch_vectors).sum(-1)))
+    if cosine < ONNX_MIN_COSINE:
+        raise ModelPreparationError(
+            f"the ONNX export of e5 disagrees with PyTorch: cosine {cosine:.6f} < {ONNX_MIN_COSINE}"
+        )
+    facts["min_cosine_onnx_vs_torch"] = round(cosine, 7)
+    facts["int8"] = quantize_e5(out / "model.onnx", out / "model_int8.onnx", out / "tokenizer.json")
+    return facts
+
+
+def _source_digest(name: str) -> str:
+    files = read_manifest(model_dir(name))["files"]
+    return str(files.get("model.safetensors", ""))
+
+
+def prepare_e5_artefact(*, force: bool = False) -> dict[str, Any]:
+    """Export (once) the ``e5`` plugin's ONNX artefact from the prepared e5 model."""
+    from entivec.encoders.prepare import build_atomically
+
+    final = artefact_dir("e5")
+    base = {
+        "plugin": "e5",
+        "export_version": E5_EXPORT_VERSION,
+        "source_model": "multilingual-e5-small",
+        "source_sha256": _source_digest("multilingual-e5-small"),
+    }
+    manifest = final / MANIFEST
+    if not force and manifest.is_file():
+        existing: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))
+        if all(existing.get(k) == v for k, v in base.items()):
+            return existing
+    return build_atomically(final, _build_e5_artefact, base)
+
+
+def prepare_everything(
+    *, force: bool = False, only: tuple[str, ...] | None = None
+) -> Iterator[str]:
+    """Prepare every catalogue model, then the plugin artefacts; yield one line per item."""
+    from entivec.encoders.prepare import prepare_model
+
+    names = list(only) if only else list(CATALOGUE)
+    for name in names:
+        if name not in CATALOGUE:
+            raise ModelPreparationError(
+                f"no model named {name!r}; expected one of: {', '.join(CATALOGUE)}"
+            )
+        manifest = prepare_model(name, force=force)
+        yield f"{name}: ready at {model_dir(name)} (checks: {manifest['checks']})"
+    if "multilingual-e5-small" in names:
+        manifest = prepare_e5_artefact(force=force)
+        checks = manifest["checks"]
+        yield (
+            f"e5 plugin: ready at {artefact_dir('e5')} (ONNX vs torch cosine "
+            f"{checks['min_cosine_onnx_vs_torch']}, int8: {checks['int8']})"
+        )

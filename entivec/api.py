@@ -1,0 +1,119 @@
+"""The Python API: one object per store.
+
+>>> from entivec import Entivec
+>>> with Entivec("./my-store") as ev:
+...     ev.ingest("wikiann", ["../shared/data/wikiann/de/val.conllu"], limit=1000)
+...     hits = ev.search_sentences("a political party in Germany", k=5)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from entivec.errors import InvalidStoreError
+from entivec.ingest import DEFAULT_BATCH_SIZE, IngestReport, ingest
+from entivec.loaders import LoadStats, load
+from entivec.registry import Encoder, EncoderSpec, get_registry
+from entivec.store import DEFAULT_COLLECTION, Hit, Store, open_store
+
+
+class Entivec:
+    """A store plus the encoders that fill and query it.
+
+    Args:
+        store: A directory (Qdrant Edge), an http(s) URL (Qdrant server), or an open
+            :class:`~entivec.store.Store`.
+        collection: Collection name.
+        variant: Encoder artefact variant (``fp32`` or ``int8``) for every plugin.
+    """
+
+    def __init__(
+        self,
+        store: str | Path | Store,
+        *,
+        collection: str = DEFAULT_COLLECTION,
+        variant: str = "fp32",
+    ) -> None:
+        if isinstance(store, str | Path):
+            self.store: Store = open_store(str(store), collection=collection)
+        elif hasattr(store, "search"):
+            self.store = store
+        else:
+            raise InvalidStoreError(
+                f"expected a path, a URL or a Store, got {type(store).__name__}"
+            )
+        self.variant = variant
+        self._encoders: dict[str, Encoder] = {}
+
+    def encoder(self, plugin: str) -> tuple[EncoderSpec, Encoder]:
+        """The spec and the loaded encoder of ``plugin`` (loaded once, then reused)."""
+        spec = get_registry().encoder(plugin)
+        if plugin not in self._encoders:
+            variant = self.variant if self.variant in spec.variants else spec.variants[0]
+            self._encoders[plugin] = spec.load(variant=variant)
+        return spec, self._encoders[plugin]
+
+    def ingest(
+        self,
+        format: str,
+        paths: Iterable[str | Path],
+        *,
+        plugins: Iterable[str] = ("e5",),
+        language: str | None = None,
+        corpus: str | None = None,
+        limit: int | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        resume: bool = True,
+        show_progress: bool | None = None,
+    ) -> tuple[IngestReport, LoadStats]:
+        """Read corpus files and store one point per sentence.
+
+        The files are read once up front to count and validate them (a malformed line
+        fails before anything is encoded), then streamed again for ingestion.
+
+        Returns:
+            What was stored, and what the loader counted (sentences, spans, repaired tags).
+        """
+        paths = [Path(p) for p in paths]
+        total = sum(1 for _ in load(format, paths, language=language, corpus=corpus, limit=limit))
+        stats = LoadStats()
+        stream = load(format, paths, language=language, corpus=corpus, limit=limit, stats=stats)
+        encoders = [self.encoder(p) for p in plugins]
+        report = ingest(
+            stream,
+            self.store,
+            encoders,
+            batch_size=batch_size,
+            resume=resume,
+            show_progress=show_progress,
+            total=total,
+        )
+        return report, stats
+
+    def search_sentences(
+        self, text: str, *, k: int = 10, language: str | None = None, vector: str = "e5"
+    ) -> list[Hit]:
+        """Sentences nearest to ``text`` by a sentence vector (cross-lingual with ``e5``).
+
+        Args:
+            text: The query, in any language.
+            k: Number of hits.
+            language: Keep only sentences whose ``language`` payload is this.
+            vector: The named vector to search.
+        """
+        spec = get_registry().encoder_for_vector(vector)
+        _, encoder = self.encoder(spec.name)
+        query = encoder.embed_queries([text])[0]
+        where = {"language": language} if language else None
+        return self.store.search(vector, query.tolist(), k, where)
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    def __enter__(self) -> Entivec:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,206 @@
+"""The ``entivec`` command line. Every error entivec raises on purpose becomes a one-line
+message on stderr and exit status 1; bad usage exits 2."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from entivec.errors import EntivecError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _entivec_errors(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EntivecError as exc:
+            raise click.ClickException(str(exc).splitlines()[0]) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or info messages.")
+def cli(verbose: int, quiet: bool) -> None:
+    """Qdrant plugins for multilingual, NER-annotated corpora."""
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("entivec").setLevel(level)
+
+
+@cli.group()
+def models() -> None:
+    """Prepare and list the models entivec runs (converted from PyPI packages)."""
+
+
+@models.command("prepare")
+@click.option("--force", is_flag=True, help="Rebuild even what is cached.")
+@click.option("--only", multiple=True, help="Prepare only these catalogue models.")
+@_entivec_errors
+def models_prepare(force: bool, only: tuple[str, ...]) -> None:
+    """Convert and verify the packaged weights, then export the ONNX artefacts. Idempotent."""
+    from entivec.encoders.artefacts import prepare_everything
+
+    for line in prepare_everything(force=force, only=only or None):
+        click.echo(line)
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def models_list(as_json: bool) -> None:
+    """The model catalogue and whether each model is prepared."""
+    from entivec.models import CATALOGUE, MANIFEST, model_dir
+
+    rows = [
+        {
+            "name": s.name,
+            "package": s.package,
+            "architecture": s.architecture,
+            "role": s.role,
+            "path": str(model_dir(s.name)),
+            "prepared": (model_dir(s.name) / MANIFEST).is_file(),
+        }
+        for s in CATALOGUE.values()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        mark = "prepared" if row["prepared"] else "not prepared"
+        click.echo(f"{row['name']:24} {row['package']:20} {mark:13} {row['path']}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_entivec_errors
+def plugins(as_json: bool) -> None:
+    """The installed encoder plugins and corpus formats."""
+    from entivec.registry import get_registry
+
+    registry = get_registry()
+    rows = [
+        {
+            "name": s.name,
+            "vector": s.vector,
+            "size": s.size,
+            "distance": s.distance,
+            "embeds": s.embeds,
+            "variants": list(s.variants),
+            "artefact": str(s.artefact()),
+            "prepared": s.artefact().is_file(),
+            "description": s.description,
+        }
+        for s in registry.encoders
+    ]
+    if as_json:
+        click.echo(json.dumps({"encoders": rows, "formats": registry.formats}, indent=2))
+        return
+    click.echo(f"{'name':8} {'vector':8} {'size':>5} {'distance':8} {'embeds':8} artefact")
+    for r in rows:
+        missing = "" if r["prepared"] else "  (missing: run `entivec models prepare`)"
+        click.echo(
+            f"{r['name']:8} {r['vector']:8} {r['size']:>5} {r['distance']:8} {r['embeds']:8} "
+            f"{r['artefact']}{missing}"
+        )
+    click.echo(f"formats: {', '.join(registry.formats)}")
+
+
+@cli.command()
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--store", required=True, help="A directory (Qdrant Edge) or http(s):// URL.")
+@click.option("--collection", default="entivec", show_default=True)
+@click.option("--language", help="Language of every sentence (default: from each path).")
+@click.option("--corpus", help="Corpus name in the payload (default: FORMAT).")
+@click.option("--limit", type=click.IntRange(min=1), help="Stop after N sentences.")
+@click.option("--plugin", "plugin_names", multiple=True, default=["e5"], show_default=True)
+@click.option("--variant", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=128, show_default=True)
+@click.option("--no-resume", is_flag=True, help="Re-encode and overwrite stored points.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_entivec_errors
+def ingest(
+    format: str,
+    paths: tuple[str, ...],
+    store: str,
+    collection: str,
+    language: str | None,
+    corpus: str | None,
+    limit: int | None,
+    plugin_names: tuple[str, ...],
+    variant: str,
+    batch_size: int,
+    no_resume: bool,
+    as_json: bool,
+) -> None:
+    """Read corpus files (FORMAT: wikiann, conll, jsonl) into STORE."""
+    from entivec.api import Entivec
+
+    with Entivec(store, collection=collection, variant=variant) as ev:
+        report, stats = ev.ingest(
+            format,
+            paths,
+            plugins=plugin_names,
+            language=language,
+            corpus=corpus,
+            limit=limit,
+            batch_size=batch_size,
+            resume=not no_resume,
+        )
+        if as_json:
+            click.echo(
+                json.dumps({**vars(report), "loaded": vars(stats), "store": ev.store.description})
+            )
+        else:
+            click.echo(f"read {stats}")
+            click.echo(f"{report} ({ev.store.description})")
+
+
+@cli.command()
+@click.argument("text")
+@click.option("--store", required=True, help="A directory (Qdrant Edge) or http(s):// URL.")
+@click.option("--collection", default="entivec", show_default=True)
+@click.option("--vector", default="e5", show_default=True, help="Named vector to search.")
+@click.option("--language", help="Only sentences with this language payload.")
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--variant", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_entivec_errors
+def search(
+    text: str,
+    store: str,
+    collection: str,
+    vector: str,
+    language: str | None,
+    k: int,
+    variant: str,
+    as_json: bool,
+) -> None:
+    """Search STORE for sentences near TEXT (any language)."""
+    from entivec.api import Entivec
+
+    with Entivec(store, collection=collection, variant=variant) as ev:
+        hits = ev.search_sentences(text, k=k, language=language, vector=vector)
+    if as_json:
+        click.echo(json.dumps([{"id": h.id, "score": h.score, **h.payload} for h in hits]))
+        return
+    for h in hits:
+        types = ",".join(h.payload.get("entity_type", []))
+        click.echo(
+            f"{h.score:.3f}  [{h.payload.get('language', '?')}] {h.payload.get('text', '')}"
+            + (f"  ({types})" if types else "")
+        )
+
+
+def main() -> None:
+    """Console entry point."""
+    cli.main(standalone_mode=True)

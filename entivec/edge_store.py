@@ -1,0 +1,196 @@
+"""The embedded engine: Qdrant Edge (``qdrant-edge-py``), one shard directory per collection.
+
+Qdrant Edge raises bare ``Exception``s; every call goes through :func:`_engine` so that
+users see entivec errors. It has no background optimiser: :meth:`EdgeStore.finish`
+builds the HNSW graph once after a bulk load (never per batch).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from entivec.errors import SchemaMismatchError, StoreError, StoreLockedError
+from entivec.store import KEYWORD_INDEXES, Hit, PointRecord, VectorSchema
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_CONFIG_FILE = "edge_config.json"
+
+
+@contextmanager
+def _engine(action: str, path: Path) -> Iterator[None]:
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as exc:  # Qdrant Edge raises bare Exception
+        message = str(exc)
+        if "WouldBlock" in message or "lock" in message.lower():
+            raise StoreLockedError(
+                f"{path} is open in another process (Qdrant Edge allows one at a time); "
+                "close it there and retry"
+            ) from exc
+        raise StoreError(f"Qdrant Edge could not {action} at {path}: {message}") from exc
+
+
+class EdgeStore:
+    """A Qdrant Edge shard at ``<directory>/<collection>``."""
+
+    def __init__(self, directory: str | Path, *, collection: str) -> None:
+        import qdrant_edge as qe
+
+        self._qe = qe
+        self.path = Path(directory) / collection
+        self.description = f"Qdrant Edge at {self.path}"
+        self._shard: Any = None
+        if (self.path / _CONFIG_FILE).is_file():
+            with _engine("open the store", self.path):
+                self._shard = qe.EdgeShard.load(str(self.path))
+
+    def _existing_vectors(self) -> dict[str, VectorSchema]:
+        config = json.loads((self.path / _CONFIG_FILE).read_text(encoding="utf-8"))
+        return {
+            name: VectorSchema(name, int(v["size"]), str(v["distance"]).lower())  # type: ignore[arg-type]
+            for name, v in config.get("vectors", {}).items()
+        }
+
+    def _distance(self, name: str) -> Any:
+        return {
+            "cosine": self._qe.Distance.Cosine,
+            "dot": self._qe.Distance.Dot,
+            "euclid": self._qe.Distance.Euclid,
+        }[name]
+
+    def ensure_schema(self, vectors: Sequence[VectorSchema]) -> None:
+        """See :meth:`entivec.store.Store.ensure_schema`."""
+        qe = self._qe
+        if self._shard is not None:
+            existing = self._existing_vectors()
+            for wanted in vectors:
+                have = existing.get(wanted.name)
+                if have is None:
+                    raise SchemaMismatchError(
+                        f"{self.path} has no vector {wanted.name!r} (it has: "
+                        f"{', '.join(map(str, existing.values())) or 'none'}); "
+                        "ingest into a new store or add the vector with update_vectors"
+                    )
+                if have != wanted:
+                    raise SchemaMismatchError(
+                        f"{self.path} stores {have}, but {wanted} was asked; "
+                        "use another store directory or the matching encoder"
+                    )
+            return
+        config = qe.EdgeConfig(
+            vectors={
+                v.name: qe.EdgeVectorParams(size=v.size, distance=self._distance(v.distance))
+                for v in vectors
+            }
+        )
+        with _engine("create the store", self.path):
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._shard = qe.EdgeShard.create(str(self.path), config)
+            for name in KEYWORD_INDEXES:
+                self._shard.update(
+                    qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword)
+                )
+
+    def _require(self) -> Any:
+        if self._shard is None:
+            raise StoreError(f"{self.path} holds no collection yet; ingest something first")
+        return self._shard
+
+    def _call(self, action: str, fn: Callable[[], T]) -> T:
+        with _engine(action, self.path):
+            return fn()
+
+    def upsert(self, points: Sequence[PointRecord]) -> None:
+        """See :meth:`entivec.store.Store.upsert`."""
+        qe = self._qe
+        shard = self._require()
+        batch = [qe.Point(id=p.id, vector=p.vectors, payload=p.payload) for p in points]
+        self._call("upsert points", lambda: shard.update(qe.UpdateOperation.upsert_points(batch)))
+
+    def existing(self, ids: Sequence[str]) -> set[str]:
+        """See :meth:`entivec.store.Store.existing`."""
+        if self._shard is None or not ids:
+            return set()
+        shard = self._shard
+        records = self._call(
+            "retrieve points",
+            lambda: shard.retrieve(list(ids), with_payload=False, with_vector=False),
+        )
+        return {str(r.id) for r in records}
+
+    def search(
+        self, vector: str, query: Sequence[float], k: int, where: dict[str, str] | None = None
+    ) -> list[Hit]:
+        """See :meth:`entivec.store.Store.search`."""
+        qe = self._qe
+        shard = self._require()
+        condition = None
+        if where:
+            condition = qe.Filter(
+                must=[
+                    qe.FieldCondition(key=key, match=qe.MatchValue(value))
+                    for key, value in where.items()
+                ]
+            )
+        request = qe.QueryRequest(
+            limit=k,
+            query=qe.Query.Nearest([float(x) for x in query], using=vector),
+            filter=condition,
+            with_payload=True,
+        )
+        found = self._call("search", lambda: shard.query(request))
+        return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in found]
+
+    def count(self) -> int:
+        """See :meth:`entivec.store.Store.count`."""
+        if self._shard is None:
+            return 0
+        shard = self._shard
+        return int(
+            self._call("count points", lambda: shard.count(self._qe.CountRequest(exact=True)))
+        )
+
+    def points(self) -> Iterator[PointRecord]:
+        """See :meth:`entivec.store.Store.points`."""
+        if self._shard is None:
+            return
+        qe, shard = self._qe, self._shard
+        offset = None
+        while True:
+            request = qe.ScrollRequest(
+                limit=256, offset=offset, with_payload=True, with_vector=True
+            )
+            records, offset = self._call("scroll", lambda r=request: shard.scroll(r))  # type: ignore[misc]
+            for r in records:
+                yield PointRecord(str(r.id), dict(r.vector or {}), dict(r.payload or {}))
+            if offset is None:
+                return
+
+    def finish(self) -> None:
+        """Flush, then build the HNSW graph for what was loaded."""
+        if self._shard is None:
+            return
+        shard = self._shard
+        self._call("flush", shard.flush)
+        self._call("optimize", shard.optimize)
+
+    def close(self) -> None:
+        """Flush and release the directory."""
+        if self._shard is not None:
+            shard, self._shard = self._shard, None
+            self._call("flush", shard.flush)
+            self._call("close", shard.close)
+
+    def __enter__(self) -> EdgeStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,154 @@
+"""Ingestion: sentences in, points out, resumable.
+
+Sentences are cut into fixed batches in stream order. Before a batch is encoded, its
+point ids (uuid5 of corpus, sentence id) are looked up: a batch whose points are all
+stored already is skipped, any other batch is encoded whole and upserted as one
+write. So a run that was killed and is started again encodes only what is missing,
+each batch with the same batch-mates as before, and ends with the same points, ids,
+payloads and vectors as one clean run. A writer thread stores batch *n* while the
+encoder works on batch *n + 1*.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from entivec.errors import EntivecError
+from entivec.records import Sentence
+from entivec.registry import Encoder, EncoderSpec
+from entivec.store import PointRecord, Store, VectorSchema, point_id
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 128
+
+
+@dataclass
+class IngestReport:
+    """What an ingestion did."""
+
+    sentences: int = 0
+    encoded: int = 0
+    skipped: int = 0
+    points: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.sentences} sentences: {self.encoded} encoded and stored, {self.skipped} "
+            f"already stored; the store holds {self.points} points"
+        )
+
+
+def sentence_payload(sentence: Sentence) -> dict[str, Any]:
+    """The payload of a sentence point (the schema of DESIGN.md)."""
+    return {
+        "text": sentence.text,
+        "sentence_id": sentence.id,
+        "language": sentence.language,
+        "entity_type": sorted({s.type for s in sentence.spans}),
+        "spans": [{"start": s.start, "end": s.end, "type": s.type} for s in sentence.spans],
+        "corpus": sentence.corpus,
+        "split": sentence.split,
+    }
+
+
+def _batches(items: Iterable[Sentence], size: int) -> Iterator[list[Sentence]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def ingest(
+    sentences: Iterable[Sentence],
+    store: Store,
+    encoders: Sequence[tuple[EncoderSpec, Encoder]],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    resume: bool = True,
+    show_progress: bool | None = None,
+    total: int | None = None,
+) -> IngestReport:
+    """Encode ``sentences`` with every encoder and upsert one point per sentence.
+
+    Args:
+        sentences: The stream (from :func:`entivec.loaders.load`).
+        store: Where to write; its schema is created or checked first.
+        encoders: ``(spec, loaded encoder)`` pairs; each fills its named vector.
+        batch_size: Sentences per encode-and-upsert batch (64-256 suits both engines).
+        resume: Skip batches whose points are all stored (see the module docstring);
+            ``False`` re-encodes and overwrites everything.
+        show_progress: Show a progress bar; by default when logging is at INFO or lower.
+        total: Number of sentences, for the progress bar.
+
+    Raises:
+        SchemaMismatchError: The store's vectors differ from the encoders'.
+    """
+    from tqdm.auto import tqdm
+
+    for spec, _ in encoders:
+        if spec.embeds != "sentence":
+            raise EntivecError(
+                f"encoder {spec.name!r} embeds entity mentions; this ingestion writes one "
+                "point per sentence, so pass sentence encoders only"
+            )
+    store.ensure_schema([VectorSchema(s.vector, s.size, s.distance) for s, _ in encoders])
+    if show_progress is None:
+        show_progress = logging.getLogger("entivec").getEffectiveLevel() <= logging.INFO
+    report = IngestReport()
+    pending: queue.Queue[list[PointRecord] | None] = queue.Queue(maxsize=2)
+    failure: list[BaseException] = []
+
+    def write() -> None:
+        while (points := pending.get()) is not None:
+            if failure:
+                continue  # drain so the producer never blocks
+            try:
+                store.upsert(points)
+            except BaseException as exc:  # re-raised in the caller's thread
+                failure.append(exc)
+
+    writer = threading.Thread(target=write, name="entivec-upsert", daemon=True)
+    writer.start()
+    bar = tqdm(total=total, unit="sent", desc="ingest", disable=not show_progress)
+    try:
+        for batch in _batches(sentences, batch_size):
+            if failure:
+                break
+            ids = [point_id(s.corpus, s.id) for s in batch]
+            if len(set(ids)) != len(ids):
+                seen = [s.id for s in batch]
+                dup = next(i for i in seen if seen.count(i) > 1)
+                raise EntivecError(f"sentence id {dup!r} occurs twice in one corpus")
+            report.sentences += len(batch)
+            if resume and len(store.existing(ids)) == len(ids):
+                report.skipped += len(batch)
+                bar.update(len(batch))
+                continue
+            texts = [s.text for s in batch]
+            vectors = {spec.vector: encoder.embed_passages(texts) for spec, encoder in encoders}
+            points = [
+                PointRecord(
+                    pid,
+                    {name: matrix[row].tolist() for name, matrix in vectors.items()},
+                    sentence_payload(sentence),
+                )
+                for row, (pid, sentence) in enumerate(zip(ids, batch, strict=True))
+            ]
+            pending.put(points)
+            report.encoded += len(batch)
+            bar.update(len(batch))
+    finally:
+        pending.put(None)
+        writer.join()
+        bar.close()
+    if failure:
+        raise failure[0]
+    store.finish()
+    report.points = store.count()
+    return report

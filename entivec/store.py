@@ -1,0 +1,120 @@
+"""One collection schema, two engines: Qdrant Edge on a local path, a Qdrant server by URL.
+
+``open_store("path/to/dir")`` opens (or creates) an embedded Qdrant Edge store;
+``open_store("http://host:6333")`` connects to a Qdrant server through
+``qdrant-client`` (gRPC preferred; the API key comes from ``$QDRANT_API_KEY``). Both
+implement :class:`Store`, so ingestion and queries do not care which is behind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from entivec.errors import InvalidStoreError
+
+DEFAULT_COLLECTION = "entivec"
+# Keyword indexes created before any upload, so the engine indexes as it ingests.
+KEYWORD_INDEXES = ("language", "entity_type", "sentence_id", "corpus")
+POINT_NAMESPACE = uuid.UUID("6f1d4c2e-4b0a-5d8e-9a51-2f0c8d6e7a13")
+
+
+def point_id(corpus: str, sentence_id: str, span: tuple[int, int] | None = None) -> str:
+    """The uuid5 of a point: the same sentence (and span) always gets the same id."""
+    key = f"{corpus}\x1f{sentence_id}\x1f{'' if span is None else f'{span[0]}:{span[1]}'}"
+    return str(uuid.uuid5(POINT_NAMESPACE, key))
+
+
+@dataclass(frozen=True)
+class VectorSchema:
+    """A named vector of the collection."""
+
+    name: str
+    size: int
+    distance: Literal["cosine", "dot", "euclid"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (size {self.size}, {self.distance})"
+
+
+@dataclass(frozen=True)
+class PointRecord:
+    """A point to upsert: uuid id, named vectors, payload."""
+
+    id: str
+    vectors: dict[str, list[float]]
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A search result."""
+
+    id: str
+    score: float
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class Store(Protocol):
+    """What ingestion and the query layer need from an engine."""
+
+    description: str
+
+    def ensure_schema(self, vectors: Sequence[VectorSchema]) -> None:
+        """Create the collection with these vectors and the keyword indexes, or check that
+        the existing one has them (raising :class:`~entivec.errors.SchemaMismatchError`)."""
+        ...
+
+    def upsert(self, points: Sequence[PointRecord]) -> None:
+        """Insert or overwrite points (retrying transient server errors)."""
+        ...
+
+    def existing(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are stored."""
+        ...
+
+    def search(
+        self, vector: str, query: Sequence[float], k: int, where: dict[str, str] | None = None
+    ) -> list[Hit]:
+        """The ``k`` nearest points by named vector ``vector``; ``where`` matches keywords."""
+        ...
+
+    def count(self) -> int:
+        """Number of points."""
+        ...
+
+    def points(self) -> Iterator[PointRecord]:
+        """Every point with its vectors and payload (for checks and exports)."""
+        ...
+
+    def finish(self) -> None:
+        """Make a bulk load durable and searchable fast (flush, build the HNSW graph)."""
+        ...
+
+    def close(self) -> None:
+        """Release the store (Qdrant Edge allows one opener per directory)."""
+        ...
+
+
+def open_store(location: str, *, collection: str = DEFAULT_COLLECTION) -> Store:
+    """Open the store ``location``: a directory (Qdrant Edge) or an http(s) URL (a server).
+
+    Raises:
+        InvalidStoreError: ``location`` is empty or a URL of another scheme.
+        StoreLockedError: Another process has the directory open.
+    """
+    if not location:
+        raise InvalidStoreError("STORE is empty; give a directory or an http(s):// URL")
+    if "://" in location:
+        if not location.startswith(("http://", "https://")):
+            raise InvalidStoreError(
+                f"STORE {location!r}: expected a directory or an http(s):// URL of a Qdrant server"
+            )
+        from entivec.server_store import ServerStore
+
+        return ServerStore.connect(location, collection=collection)
+    from entivec.edge_store import EdgeStore
+
+    return EdgeStore(location, collection=collection)

@@ -1,0 +1,37 @@
+"""Shared fixtures: the real data folder and, loaded once per session, the real e5 plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+WIKIANN_LANGUAGES = ("de", "en", "es", "nl", "pl", "ru")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not DATA.is_dir():
+        pytest.fail(f"the real corpora are expected at {DATA} (../shared/data from the repo)")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def e5_encoder() -> object:
+    """The real e5 ONNX plugin, loaded once. The README's test command prepares it first."""
+    from entivec.plugins.e5 import load
+
+    from entivec.models import artefact_dir
+
+    if not (artefact_dir("e5") / "model.onnx").is_file():
+        pytest.fail(
+            "the e5 artefact is not prepared: run `entivec models prepare` (./run test does)"
+        )
+    return load()
+
+
+@pytest.fixture
+def tmp_store_dir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "store"

@@ -1,0 +1,49 @@
+"""The same scenario on Qdrant Edge and on qdrant-client's local mode through the
+server-engine code path (always), and on a real Qdrant server (tests/integration/
+test_qdrant_server.py, when Docker or QDRANT_URL is there)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from qdrant_client import QdrantClient
+
+from entivec.edge_store import EdgeStore
+from entivec.server_store import ServerStore
+from tests.integration.scenario import PER_LANGUAGE, ScenarioResult, assert_same_hits, run_scenario
+
+
+@pytest.fixture(scope="module")
+def edge_result(
+    tmp_path_factory: pytest.TempPathFactory, data_dir: Path, e5_encoder: object
+) -> ScenarioResult:
+    store = EdgeStore(tmp_path_factory.mktemp("edge"), collection="scenario")
+    try:
+        return run_scenario(store, data_dir, e5_encoder)
+    finally:
+        store.close()
+
+
+def test_edge_answers_the_scenario(edge_result: ScenarioResult) -> None:
+    assert edge_result.points == 6 * PER_LANGUAGE
+    for hits in edge_result.hits:
+        assert len(hits) == 10
+        assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
+    # filtered queries return only the asked language
+    for hits, lang in zip(edge_result.hits[2:], ("ru", "es", "nl", "pl"), strict=True):
+        assert {h.payload["language"] for h in hits} == {lang}
+    # an unfiltered query reaches several languages (e5 is cross-lingual)
+    assert len({h.payload["language"] for hits in edge_result.hits[:2] for h in hits}) >= 3
+
+
+def test_local_mode_through_the_server_code_path_matches_edge(
+    edge_result: ScenarioResult, data_dir: Path, e5_encoder: object
+) -> None:
+    store = ServerStore(QdrantClient(":memory:"), collection="scenario", description="local mode")
+    try:
+        result = run_scenario(store, data_dir, e5_encoder)
+    finally:
+        store.close()
+    assert_same_hits(edge_result, result)

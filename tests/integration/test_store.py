@@ -1,0 +1,171 @@
+"""Store behaviour on both engines: schema checks, locking, payload indexes, retries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from qdrant_client import QdrantClient
+from qdrant_client.http.exceptions import UnexpectedResponse
+
+import entivec.server_store as server_store
+from entivec.edge_store import EdgeStore
+from entivec.errors import InvalidStoreError, SchemaMismatchError, StoreError, StoreLockedError
+from entivec.server_store import ServerStore, is_transient
+from entivec.store import KEYWORD_INDEXES, PointRecord, Store, VectorSchema, open_store, point_id
+
+E5 = VectorSchema("e5", 4, "cosine")
+
+
+@pytest.fixture(params=["edge", "local"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    made: Store
+    if request.param == "edge":
+        made = EdgeStore(tmp_path, collection="c")
+    else:
+        made = ServerStore(QdrantClient(":memory:"), collection="c", description="local mode")
+    yield made
+    made.close()
+
+
+def _points(n: int) -> list[PointRecord]:
+    return [
+        PointRecord(
+            point_id("t", f"s{i}"),
+            {"e5": [1.0, float(i), 0.0, 0.5]},
+            {"language": "de" if i % 2 else "en", "text": f"s{i}"},
+        )
+        for i in range(n)
+    ]
+
+
+def test_upsert_is_idempotent_and_search_filters(store: Store) -> None:
+    store.ensure_schema([E5])
+    store.upsert(_points(10))
+    store.upsert(_points(10))
+    store.finish()
+    assert store.count() == 10
+    hits = store.search("e5", [1.0, 0.0, 0.0, 0.5], 3, {"language": "de"})
+    assert len(hits) == 3 and {h.payload["language"] for h in hits} == {"de"}
+    assert store.existing([point_id("t", "s1"), point_id("t", "nope")]) == {point_id("t", "s1")}
+
+
+def test_a_different_size_or_distance_is_an_error_naming_both(store: Store) -> None:
+    store.ensure_schema([E5])
+    with pytest.raises(SchemaMismatchError) as info:
+        store.ensure_schema([VectorSchema("e5", 8, "cosine")])
+    assert "size 4" in str(info.value) and "size 8" in str(info.value)
+    with pytest.raises(SchemaMismatchError, match="dot"):
+        store.ensure_schema([VectorSchema("e5", 4, "dot")])
+    with pytest.raises(SchemaMismatchError, match="no vector 'entity'"):
+        store.ensure_schema([VectorSchema("entity", 4, "cosine")])
+
+
+def test_edge_schema_survives_reopening_and_indexes_exist(tmp_path: Path) -> None:
+    with EdgeStore(tmp_path, collection="c") as first:
+        first.ensure_schema([E5])
+        first.upsert(_points(3))
+        schema = first._shard.info().payload_schema
+        assert set(KEYWORD_INDEXES) <= set(schema)
+    with EdgeStore(tmp_path, collection="c") as again:
+        assert again.count() == 3
+        with pytest.raises(SchemaMismatchError, match="size 4"):
+            again.ensure_schema([VectorSchema("e5", 384, "cosine")])
+
+
+class _RecordingClient:
+    """The real local-mode client, recording the order of the calls made to it."""
+
+    def __init__(self) -> None:
+        self.inner = QdrantClient(":memory:")
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls.append(name)
+        return getattr(self.inner, name)
+
+
+def test_server_path_creates_the_keyword_indexes_before_any_upload() -> None:
+    client = _RecordingClient()
+    store = ServerStore(client, collection="c", description="local")
+    store.ensure_schema([E5])
+    store.upsert(_points(2))
+    writes = [
+        c for c in client.calls if c in {"create_collection", "create_payload_index", "upsert"}
+    ]
+    assert writes == ["create_collection"] + ["create_payload_index"] * len(KEYWORD_INDEXES) + [
+        "upsert"
+    ]
+
+
+def test_a_second_opener_of_an_edge_store_gets_a_clear_error(tmp_path: Path) -> None:
+    with EdgeStore(tmp_path, collection="c") as first:
+        first.ensure_schema([E5])
+        with pytest.raises(StoreLockedError, match="another process"):
+            EdgeStore(tmp_path, collection="c")
+
+
+@pytest.mark.parametrize("location", ["", "ftp://host/x", "grpc://host:6334"])
+def test_bad_store_locations(location: str) -> None:
+    with pytest.raises(InvalidStoreError):
+        open_store(location)
+
+
+def test_empty_edge_store_says_to_ingest_first(tmp_path: Path) -> None:
+    with EdgeStore(tmp_path, collection="c") as store:
+        assert store.count() == 0
+        with pytest.raises(StoreError, match="ingest something first"):
+            store.search("e5", [1.0, 0, 0, 0], 3)
+
+
+class _FlakyClient:
+    """The real local-mode client, failing its first upserts with HTTP 503."""
+
+    def __init__(self, failures: int) -> None:
+        self.inner = QdrantClient(":memory:")
+        self.failures = failures
+
+    def upsert(self, *args: Any, **kwargs: Any) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise UnexpectedResponse(503, "Service Unavailable", b"busy", None)  # type: ignore[arg-type]
+        return self.inner.upsert(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_transient_server_errors_are_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(server_store, "RETRY_MAX_WAIT", 0.01)
+    client = _FlakyClient(failures=2)
+    store = ServerStore(client, collection="c", description="flaky")
+    store.ensure_schema([E5])
+    store.upsert(_points(5))
+    assert store.count() == 5 and client.failures == 0
+    client.failures = 10
+    monkeypatch.setattr(server_store, "RETRY_ATTEMPTS", 3)
+    with pytest.raises(StoreError, match="could not upsert"):
+        store.upsert(_points(5))
+
+
+def test_which_errors_count_as_transient() -> None:
+    assert is_transient(UnexpectedResponse(503, "", b"", None))  # type: ignore[arg-type]
+    assert is_transient(UnexpectedResponse(429, "", b"", None))  # type: ignore[arg-type]
+    assert not is_transient(UnexpectedResponse(400, "", b"bad request", None))  # type: ignore[arg-type]
+    assert not is_transient(ValueError("x"))
+
+
+def test_the_api_key_never_reaches_messages(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("QDRANT_API_KEY", "s3cr3t-key")
+    monkeypatch.setattr(server_store, "RETRY_ATTEMPTS", 2)
+    monkeypatch.setattr(server_store, "RETRY_MAX_WAIT", 0.01)
+    store = open_store("http://127.0.0.1:9")
+    with pytest.raises(StoreError) as info:
+        store.ensure_schema([E5])
+    assert "s3cr3t-key" not in str(info.value)
+    assert "s3cr3t-key" not in store.description
+    assert "s3cr3t-key" not in caplog.text

@@ -1,0 +1,74 @@
+"""Plugins come from the entry-point group, the built-ins through the same path."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from entivec.cli import cli
+from entivec.errors import PluginRegistrationError, UnknownPluginError
+from entivec.registry import ENTRY_POINT_GROUP, EncoderSpec, Registry, get_registry
+
+
+def _spec(name: str = "toy", vector: str = "toy") -> EncoderSpec:
+    return EncoderSpec(
+        name=name,
+        vector=vector,
+        size=4,
+        distance="cosine",
+        embeds="sentence",
+        artefact=lambda: Path("/nowhere"),
+        load=lambda **_: None,
+    )  # type: ignore[arg-type,return-value]
+
+
+def test_builtins_are_registered_through_entry_points() -> None:
+    names = {p.name for p in entry_points(group=ENTRY_POINT_GROUP)}
+    assert {"e5", "formats"} <= names
+    registry = get_registry()
+    assert "e5" in [s.name for s in registry.encoders]
+    assert registry.formats == ["conll", "jsonl", "wikiann"]
+    spec = registry.encoder("e5")
+    assert (spec.vector, spec.size, spec.distance, spec.embeds) == ("e5", 384, "cosine", "sentence")
+
+
+def test_a_third_party_register_function_adds_an_encoder() -> None:
+    registry = Registry()
+    registry.add_encoder(_spec())
+    assert registry.encoder_for_vector("toy").name == "toy"
+
+
+@pytest.mark.parametrize("name", ["Toy", "toy-1", "", "1toy"])
+def test_names_are_checked_at_registration(name: str) -> None:
+    with pytest.raises(PluginRegistrationError, match="lower-case"):
+        Registry().add_encoder(_spec(name=name))
+
+
+def test_duplicates_fail_at_registration() -> None:
+    registry = Registry()
+    registry.add_encoder(_spec())
+    with pytest.raises(PluginRegistrationError, match="twice"):
+        registry.add_encoder(_spec())
+    with pytest.raises(PluginRegistrationError, match="vector name 'toy'"):
+        registry.add_encoder(_spec(name="other"))
+
+
+def test_unknown_names_list_the_valid_choices() -> None:
+    with pytest.raises(UnknownPluginError, match="installed: e5"):
+        get_registry().encoder("e6")
+    with pytest.raises(UnknownPluginError, match="vectors: e5"):
+        get_registry().encoder_for_vector("nope")
+
+
+def test_plugins_command_lists_name_vector_size_distance_artefact() -> None:
+    result = CliRunner().invoke(cli, ["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    (e5,) = [r for r in json.loads(result.output)["encoders"] if r["name"] == "e5"]
+    assert (e5["vector"], e5["size"], e5["distance"]) == ("e5", 384, "cosine")
+    assert e5["artefact"].endswith("model.onnx")
+    text = CliRunner().invoke(cli, ["plugins"]).output
+    assert "e5" in text and "384" in text and "cosine" in text
