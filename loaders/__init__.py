@@ -51,6 +51,8 @@ def load(
     loader = get_registry().loader(format)
     stats = stats if stats is not None else LoadStats()
     emitted = 0
+    if limit is not None and limit <= 0:
+        return
     for raw in paths:
         path = Path(raw)
         if not path.is_file():
@@ -63,10 +65,10 @@ def load(
                     "cannot tell the language from the path (expected a folder or file named "
                     "like 'de' or 'en'); pass language='xx' (CLI: --language xx)",
                 )
-            if limit is not None and emitted >= limit:
-                return
             yield sentence
             emitted += 1
+            if limit is not None and emitted >= limit:
+                return  # before the loader reads (and counts) one more
 
 
 def register(registry: Registry) -> None:

@@ -1,0 +1,145 @@
+"""Ingestion: an interrupted run, repeated, ends with the same points as one clean run."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from entivec.api import Entivec
+from entivec.cli import cli
+from entivec.edge_store import EdgeStore
+from entivec.store import PointRecord
+
+LIMIT = 1500
+BATCH = 64
+
+
+def _snapshot(directory: Path) -> dict[str, PointRecord]:
+    with EdgeStore(directory, collection="entivec") as store:
+        return {p.id: p for p in store.points()}
+
+
+def _ingest_command(data_dir: Path, store: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "entivec", "ingest", "wikiann",
+        str(data_dir / "wikiann" / "nl" / "val.conllu"), "--store", str(store),
+        "--limit", str(LIMIT), "--batch-size", str(BATCH),
+    ]  # fmt: skip
+
+
+def test_killed_ingestion_resumes_to_the_same_points(
+    tmp_path: Path, data_dir: Path, e5_encoder: object
+) -> None:
+    interrupted = tmp_path / "interrupted"
+    process = subprocess.Popen(
+        _ingest_command(data_dir, interrupted), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+    assert process.stderr is not None
+    progress = b""
+    done = 0
+    while done < LIMIT // 3:  # kill it about a third of the way in
+        chunk = process.stderr.read1(4096)
+        if not chunk:
+            pytest.fail(f"ingestion ended before it could be interrupted: {progress[-500:]!r}")
+        progress += chunk
+        counts = re.findall(rb"(\d+)/%d" % LIMIT, progress)
+        done = int(counts[-1]) if counts else 0
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+    result = subprocess.run(
+        [*_ingest_command(data_dir, interrupted), "--json"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["skipped"] > 0, "the second run should reuse what the first one stored"
+    assert report["skipped"] + report["encoded"] == LIMIT
+    assert report["points"] == LIMIT
+
+    clean = tmp_path / "clean"
+    with Entivec(clean) as ev:
+        ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]
+        ev.ingest(
+            "wikiann",
+            [data_dir / "wikiann" / "nl" / "val.conllu"],
+            limit=LIMIT,
+            batch_size=BATCH,
+            show_progress=False,
+        )
+    resumed, reference = _snapshot(interrupted), _snapshot(clean)
+    assert resumed.keys() == reference.keys()
+    for pid, point in reference.items():
+        assert resumed[pid].payload == point.payload
+        assert np.allclose(resumed[pid].vectors["e5"], point.vectors["e5"], atol=1e-6)
+
+
+def test_ingesting_twice_adds_nothing(tmp_path: Path, data_dir: Path, e5_encoder: object) -> None:
+    with Entivec(tmp_path) as ev:
+        ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]
+        path = [data_dir / "wikiann" / "pl" / "val.conllu"]
+        first, _ = ev.ingest("wikiann", path, limit=200, show_progress=False)
+        second, stats = ev.ingest("wikiann", path, limit=200, show_progress=False)
+    assert (first.encoded, first.points) == (200, 200)
+    assert (second.encoded, second.skipped, second.points) == (0, 200, 200)
+    assert stats.sentences == 200
+
+
+def test_payload_schema_of_a_sentence_point(
+    tmp_path: Path, data_dir: Path, e5_encoder: object
+) -> None:
+    with Entivec(tmp_path) as ev:
+        ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]
+        ev.ingest("wikiann", [data_dir / "wikiann" / "de" / "val.conllu"], limit=20)
+        payloads = [p.payload for p in ev.store.points()]
+    assert len(payloads) == 20
+    for payload in payloads:
+        assert set(payload) == {
+            "text", "sentence_id", "language", "entity_type", "spans", "corpus", "split",
+        }  # fmt: skip
+        assert payload["language"] == "de" and payload["corpus"] == "wikiann"
+        assert payload["split"] == "val" and payload["sentence_id"].startswith("de/val#")
+        assert sorted({s["type"] for s in payload["spans"]}) == payload["entity_type"]
+
+
+def test_cli_errors_are_one_line_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "en" / "train.conllu"
+    bad.parent.mkdir()
+    bad.write_text("0\tBerlin\tB-LOC\n1\tis\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["ingest", "wikiann", str(bad), "--store", str(tmp_path / "s")]
+    )
+    assert result.exit_code == 1
+    message = result.output.strip()
+    assert message.count("\n") == 0
+    assert f"{bad}:2: expected index<TAB>token<TAB>tag" in message
+    unknown = CliRunner().invoke(
+        cli, ["ingest", "conllx", str(bad), "--store", str(tmp_path / "s")]
+    )
+    assert unknown.exit_code == 1 and "expected one of: conll, jsonl, wikiann" in unknown.output
+
+
+def test_cli_search_prints_language_and_json(tmp_path: Path, data_dir: Path) -> None:
+    store = str(tmp_path / "s")
+    runner = CliRunner()
+    empty = runner.invoke(cli, ["search", "Berlin", "--store", store])
+    assert empty.exit_code == 1 and "ingest something first" in empty.output
+    path = str(data_dir / "wikiann" / "es" / "val.conllu")
+    ingested = runner.invoke(
+        cli, ["-q", "ingest", "wikiann", path, "--store", store, "--limit", "50"]
+    )
+    assert ingested.exit_code == 0, ingested.output
+    found = runner.invoke(cli, ["search", "ciudad", "--store", store, "-k", "3", "--json"])
+    hits = json.loads(found.output)
+    assert len(hits) == 3 and all(h["language"] == "es" for h in hits)
+    assert hits[0]["score"] >= hits[-1]["score"]
+    text = runner.invoke(cli, ["search", "ciudad", "--store", store, "-k", "2"])
+    assert text.output.count("[es]") == 2
