@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from entivec.errors import InvalidStoreError
-from entivec.ingest import DEFAULT_BATCH_SIZE, IngestReport, ingest
+from entivec.ingest import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, IngestReport, ingest
 from entivec.loaders import LoadStats, load
 from entivec.registry import Encoder, EncoderSpec, get_registry
 from entivec.store import DEFAULT_COLLECTION, Hit, Store, open_store
@@ -64,6 +64,7 @@ class Entivec:
         corpus: str | None = None,
         limit: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        window: int = DEFAULT_WINDOW,
         resume: bool = True,
         show_progress: bool | None = None,
     ) -> tuple[IngestReport, LoadStats]:
@@ -85,6 +86,7 @@ class Entivec:
             self.store,
             encoders,
             batch_size=batch_size,
+            window=window,
             resume=resume,
             show_progress=show_progress,
             total=total,

@@ -124,7 +124,20 @@ def plugins(as_json: bool) -> None:
 @click.option("--limit", type=click.IntRange(min=1), help="Stop after N sentences.")
 @click.option("--plugin", "plugin_names", multiple=True, default=["e5"], show_default=True)
 @click.option("--variant", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True)
-@click.option("--batch-size", type=click.IntRange(1, 4096), default=128, show_default=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 4096),
+    default=128,
+    show_default=True,
+    help="Points per upsert.",
+)
+@click.option(
+    "--window",
+    type=click.IntRange(1, 65536),
+    default=1024,
+    show_default=True,
+    help="Sentences encoded together; the unit a resumed run skips.",
+)
 @click.option("--no-resume", is_flag=True, help="Re-encode and overwrite stored points.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @_entivec_errors
@@ -139,6 +152,7 @@ def ingest(
     plugin_names: tuple[str, ...],
     variant: str,
     batch_size: int,
+    window: int,
     no_resume: bool,
     as_json: bool,
 ) -> None:
@@ -154,6 +168,7 @@ def ingest(
             corpus=corpus,
             limit=limit,
             batch_size=batch_size,
+            window=window,
             resume=not no_resume,
         )
         if as_json:

@@ -1,12 +1,13 @@
 """Ingestion: sentences in, points out, resumable.
 
-Sentences are cut into fixed batches in stream order. Before a batch is encoded, its
-point ids (uuid5 of corpus, sentence id) are looked up: a batch whose points are all
-stored already is skipped, any other batch is encoded whole and upserted as one
-write. So a run that was killed and is started again encodes only what is missing,
-each batch with the same batch-mates as before, and ends with the same points, ids,
-payloads and vectors as one clean run. A writer thread stores batch *n* while the
-encoder works on batch *n + 1*.
+Sentences are cut into fixed windows in stream order (1,024 by default). Before a
+window is encoded, its point ids (uuid5 of corpus, sentence id) are looked up: a window
+whose points are all stored is skipped; any other window is encoded whole (the
+encoder sorts it by length, so little is padded) and upserted in batches of 128. So a
+run that was killed and is started again encodes only what is missing, each sentence
+with the same batch-mates as before, and ends with the same points, ids, payloads and
+vectors as one clean run. A writer thread stores window *n* while the encoder works
+on window *n + 1*.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from entivec.store import PointRecord, Store, VectorSchema, point_id
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 128
+DEFAULT_WINDOW = 1024
 
 
 @dataclass
@@ -70,6 +72,7 @@ def ingest(
     encoders: Sequence[tuple[EncoderSpec, Encoder]],
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    window: int = DEFAULT_WINDOW,
     resume: bool = True,
     show_progress: bool | None = None,
     total: int | None = None,
@@ -80,8 +83,9 @@ def ingest(
         sentences: The stream (from :func:`entivec.loaders.load`).
         store: Where to write; its schema is created or checked first.
         encoders: ``(spec, loaded encoder)`` pairs; each fills its named vector.
-        batch_size: Sentences per encode-and-upsert batch (64-256 suits both engines).
-        resume: Skip batches whose points are all stored (see the module docstring);
+        batch_size: Points per upsert (64-256 suits both engines).
+        window: Sentences encoded together, the unit a resumed run skips or redoes.
+        resume: Skip windows whose points are all stored (see the module docstring);
             ``False`` re-encodes and overwrites everything.
         show_progress: Show a progress bar; by default when logging is at INFO or lower.
         total: Number of sentences, for the progress bar.
@@ -91,6 +95,10 @@ def ingest(
     """
     from tqdm.auto import tqdm
 
+    if batch_size < 1 or window < batch_size:
+        raise EntivecError(
+            f"expected 1 <= batch_size <= window, got batch_size={batch_size}, window={window}"
+        )
     for spec, _ in encoders:
         if spec.embeds != "sentence":
             raise EntivecError(
@@ -101,7 +109,9 @@ def ingest(
     if show_progress is None:
         show_progress = logging.getLogger("entivec").getEffectiveLevel() <= logging.INFO
     report = IngestReport()
-    pending: queue.Queue[list[PointRecord] | None] = queue.Queue(maxsize=2)
+    pending: queue.Queue[list[PointRecord] | None] = queue.Queue(
+        maxsize=2 * window // batch_size + 1
+    )
     failure: list[BaseException] = []
 
     def write() -> None:
@@ -117,32 +127,35 @@ def ingest(
     writer.start()
     bar = tqdm(total=total, unit="sent", desc="ingest", disable=not show_progress)
     try:
-        for batch in _batches(sentences, batch_size):
+        for chunk in _batches(sentences, window):
             if failure:
                 break
-            ids = [point_id(s.corpus, s.id) for s in batch]
+            ids = [point_id(s.corpus, s.id) for s in chunk]
             if len(set(ids)) != len(ids):
-                seen = [s.id for s in batch]
+                seen = [s.id for s in chunk]
                 dup = next(i for i in seen if seen.count(i) > 1)
                 raise EntivecError(f"sentence id {dup!r} occurs twice in one corpus")
-            report.sentences += len(batch)
+            report.sentences += len(chunk)
             if resume and len(store.existing(ids)) == len(ids):
-                report.skipped += len(batch)
-                bar.update(len(batch))
+                report.skipped += len(chunk)
+                bar.update(len(chunk))
                 continue
-            texts = [s.text for s in batch]
+            texts = [s.text for s in chunk]
             vectors = {spec.vector: encoder.embed_passages(texts) for spec, encoder in encoders}
-            points = [
-                PointRecord(
-                    pid,
-                    {name: matrix[row].tolist() for name, matrix in vectors.items()},
-                    sentence_payload(sentence),
+            for start in range(0, len(chunk), batch_size):
+                rows = range(start, min(start + batch_size, len(chunk)))
+                pending.put(
+                    [
+                        PointRecord(
+                            ids[row],
+                            {name: matrix[row].tolist() for name, matrix in vectors.items()},
+                            sentence_payload(chunk[row]),
+                        )
+                        for row in rows
+                    ]
                 )
-                for row, (pid, sentence) in enumerate(zip(ids, batch, strict=True))
-            ]
-            pending.put(points)
-            report.encoded += len(batch)
-            bar.update(len(batch))
+            report.encoded += len(chunk)
+            bar.update(len(chunk))
     finally:
         pending.put(None)
         writer.join()

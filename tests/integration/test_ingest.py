@@ -21,6 +21,7 @@ from entivec.store import PointRecord
 
 LIMIT = 1500
 BATCH = 64
+WINDOW = 256
 
 
 def _snapshot(directory: Path) -> dict[str, PointRecord]:
@@ -73,6 +74,7 @@ def test_killed_ingestion_resumes_to_the_same_points(
             [data_dir / "wikiann" / "nl" / "val.conllu"],
             limit=LIMIT,
             batch_size=BATCH,
+            window=WINDOW,
             show_progress=False,
         )
     resumed, reference = _snapshot(interrupted), _snapshot(clean)
