@@ -120,12 +120,13 @@ def ingest(
                 continue  # drain so the producer never blocks
             try:
                 store.upsert(points)
+                bar.update(len(points))  # the bar counts stored sentences, not queued ones
             except BaseException as exc:  # re-raised in the caller's thread
                 failure.append(exc)
 
+    bar = tqdm(total=total, unit="sent", desc="ingest", disable=not show_progress)
     writer = threading.Thread(target=write, name="entivec-upsert", daemon=True)
     writer.start()
-    bar = tqdm(total=total, unit="sent", desc="ingest", disable=not show_progress)
     try:
         for chunk in _batches(sentences, window):
             if failure:
@@ -136,7 +137,9 @@ def ingest(
                 dup = next(i for i in seen if seen.count(i) > 1)
                 raise EntivecError(f"sentence id {dup!r} occurs twice in one corpus")
             report.sentences += len(chunk)
-            if resume and len(store.existing(ids)) == len(ids):
+            stored = len(store.existing(ids)) if resume else 0
+            log.debug("window of %d sentences: %d already stored", len(chunk), stored)
+            if stored == len(ids):
                 report.skipped += len(chunk)
                 bar.update(len(chunk))
                 continue
@@ -155,7 +158,6 @@ def ingest(
                     ]
                 )
             report.encoded += len(chunk)
-            bar.update(len(chunk))
     finally:
         pending.put(None)
         writer.join()

@@ -33,7 +33,7 @@ def _ingest_command(data_dir: Path, store: Path) -> list[str]:
     return [
         sys.executable, "-m", "entivec", "ingest", "wikiann",
         str(data_dir / "wikiann" / "nl" / "val.conllu"), "--store", str(store),
-        "--limit", str(LIMIT), "--batch-size", str(BATCH),
+        "--limit", str(LIMIT), "--batch-size", str(BATCH), "--window", str(WINDOW),
     ]  # fmt: skip
 
 
