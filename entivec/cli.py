@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from entivec.errors import EntivecError
+from entivec.errors import EntivecError, MissingDependencyError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,7 +48,20 @@ def models() -> None:
 @_entivec_errors
 def models_prepare(force: bool, only: tuple[str, ...]) -> None:
     """Convert and verify the packaged weights, then export the ONNX artefacts. Idempotent."""
+    try:
+        import torch  # noqa: F401
+        import transformers
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"model preparation needs the export extra ({exc.name} is missing): "
+            "pip install 'entivec[export]'"
+        ) from exc
+
     from entivec.encoders.artefacts import prepare_everything
+
+    # transformers' advice during conversion (legacy tokenizer, unused pooler) is noise
+    # here; entivec's own checks decide whether a model is good.
+    transformers.logging.set_verbosity_error()
 
     for line in prepare_everything(force=force, only=only or None):
         click.echo(line)

@@ -38,9 +38,3 @@ class Sentence:
     def text(self) -> str:
         """The tokens joined by single spaces (what the sentence encoders see)."""
         return " ".join(self.tokens)
-
-    def char_offsets(self, span: Span) -> tuple[int, int]:
-        """Character offsets of ``span`` in :attr:`text`."""
-        start = sum(len(t) + 1 for t in self.tokens[: span.start])
-        end = start + len(" ".join(self.tokens[span.start : span.end]))
-        return start, end
