@@ -60,7 +60,7 @@ def sentence_payload(sentence: Sentence) -> dict[str, Any]:
     }
 
 
-def _batches(items: Iterable[Sentence], size: int) -> Iterator[list[Sentence]]:
+def _windows(items: Iterable[Sentence], size: int) -> Iterator[list[Sentence]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
@@ -128,7 +128,7 @@ def ingest(
     writer = threading.Thread(target=write, name="entivec-upsert", daemon=True)
     writer.start()
     try:
-        for chunk in _batches(sentences, window):
+        for chunk in _windows(sentences, window):
             if failure:
                 break
             ids = [point_id(s.corpus, s.id) for s in chunk]
