@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from entivec.errors import SchemaMismatchError, StoreError, StoreLockedError
-from entivec.store import KEYWORD_INDEXES, Hit, PointRecord, VectorSchema
+from entivec.errors import StoreError, StoreLockedError
+from entivec.store import KEYWORD_INDEXES, Hit, PointRecord, VectorSchema, check_schema
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,20 +70,7 @@ class EdgeStore:
         """See :meth:`entivec.store.Store.ensure_schema`."""
         qe = self._qe
         if self._shard is not None:
-            existing = self._existing_vectors()
-            for wanted in vectors:
-                have = existing.get(wanted.name)
-                if have is None:
-                    raise SchemaMismatchError(
-                        f"{self.path} has no vector {wanted.name!r} (it has: "
-                        f"{', '.join(map(str, existing.values())) or 'none'}); "
-                        "ingest into a new store or add the vector with update_vectors"
-                    )
-                if have != wanted:
-                    raise SchemaMismatchError(
-                        f"{self.path} stores {have}, but {wanted} was asked; "
-                        "use another store directory or the matching encoder"
-                    )
+            check_schema(str(self.path), self._existing_vectors(), vectors)
             return
         config = qe.EdgeConfig(
             vectors={

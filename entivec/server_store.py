@@ -22,8 +22,8 @@ from tenacity import (
     wait_exponential,
 )
 
-from entivec.errors import SchemaMismatchError, StoreError
-from entivec.store import KEYWORD_INDEXES, Hit, PointRecord, VectorSchema
+from entivec.errors import StoreError
+from entivec.store import KEYWORD_INDEXES, Hit, PointRecord, VectorSchema, check_schema
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -125,16 +125,7 @@ class ServerStore:
                 name: VectorSchema(name, p.size, str(p.distance.value).lower())  # type: ignore[arg-type]
                 for name, p in (params.items() if isinstance(params, dict) else [])
             }
-            for wanted in vectors:
-                if wanted.name not in have:
-                    raise SchemaMismatchError(
-                        f"{self.description} has no vector {wanted.name!r} (it has: "
-                        f"{', '.join(map(str, have.values())) or 'none'})"
-                    )
-                if have[wanted.name] != wanted:
-                    raise SchemaMismatchError(
-                        f"{self.description} stores {have[wanted.name]}, but {wanted} was asked"
-                    )
+            check_schema(self.description, have, vectors)
             return
         config = {
             v.name: models.VectorParams(size=v.size, distance=distances[v.distance])

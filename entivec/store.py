@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from entivec.errors import InvalidStoreError
+from entivec.errors import InvalidStoreError, SchemaMismatchError
 
 DEFAULT_COLLECTION = "entivec"
 # Keyword indexes created before any upload, so the engine indexes as it ingests.
@@ -55,6 +55,31 @@ class Hit:
     id: str
     score: float
     payload: dict[str, Any] = field(default_factory=dict)
+
+
+def check_schema(
+    where: str, existing: dict[str, VectorSchema], wanted: Sequence[VectorSchema]
+) -> None:
+    """Raise :class:`~entivec.errors.SchemaMismatchError` unless ``existing`` has ``wanted``.
+
+    Args:
+        where: The store, as messages should name it.
+        existing: The collection's named vectors.
+        wanted: What the encoders need.
+    """
+    for vector in wanted:
+        have = existing.get(vector.name)
+        if have is None:
+            listed = ", ".join(map(str, existing.values())) or "none"
+            raise SchemaMismatchError(
+                f"{where} has no vector {vector.name!r} (it has: {listed}); ingest into a "
+                "new store or collection"
+            )
+        if have != vector:
+            raise SchemaMismatchError(
+                f"{where} stores {have}, but {vector} was asked; use another store or "
+                "collection, or the encoder it was built with"
+            )
 
 
 class Store(Protocol):
