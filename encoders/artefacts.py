@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from entivec.errors import ModelPreparationError
+from entivec.errors import EntivecError, ModelPreparationError
 from entivec.models import CATALOGUE, MANIFEST, artefact_dir, model_dir, read_manifest
 
 # Bump when the export recipe changes, so cached artefacts are rebuilt.
@@ -61,7 +61,12 @@ def prepare_e5_artefact(*, force: bool = False) -> dict[str, Any]:
         existing: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))
         if all(existing.get(k) == v for k, v in base.items()):
             return existing
-    return build_atomically(final, _build_e5_artefact, base)
+    try:
+        return build_atomically(final, _build_e5_artefact, base)
+    except EntivecError:
+        raise
+    except Exception as exc:  # optimum's or onnxruntime's own error
+        raise ModelPreparationError(f"exporting the e5 plugin failed: {exc}") from exc
 
 
 def prepare_everything(

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from entivec.errors import MissingDependencyError, ModelPreparationError
+from entivec.errors import EntivecError, MissingDependencyError, ModelPreparationError
 from entivec.models import CATALOGUE, MANIFEST, model_dir
 
 log = logging.getLogger(__name__)
@@ -217,4 +217,9 @@ def prepare_model(name: str, *, force: bool = False) -> dict[str, Any]:
             return existing
     log.info("preparing %s from %s %s", name, spec.package, version)
     base = {"name": name, "package": spec.package, "package_version": version}
-    return build_atomically(final, PREPARERS[name], base)
+    try:
+        return build_atomically(final, PREPARERS[name], base)
+    except EntivecError:
+        raise
+    except Exception as exc:  # a converter's own error: name the model, keep the cause
+        raise ModelPreparationError(f"preparing {name} failed: {exc}") from exc
