@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from entivec.errors import EntivecError, ModelPreparationError
-from entivec.models import CATALOGUE, MANIFEST, artefact_dir, model_dir, read_manifest
+from entivec.errors import ModelPreparationError
+from entivec.models import CATALOGUE, artefact_dir, model_dir, read_manifest
 
 # Bump when the export recipe changes, so cached artefacts are rebuilt.
 E5_EXPORT_VERSION = 1
@@ -47,7 +46,7 @@ def _source_digest(name: str) -> str:
 
 def prepare_e5_artefact(*, force: bool = False) -> dict[str, Any]:
     """Export (once) the ``e5`` plugin's ONNX artefact from the prepared e5 model."""
-    from entivec.encoders.prepare import build_atomically
+    from entivec.encoders.prepare import build_once
 
     final = artefact_dir("e5")
     base = {
@@ -56,17 +55,7 @@ def prepare_e5_artefact(*, force: bool = False) -> dict[str, Any]:
         "source_model": "multilingual-e5-small",
         "source_sha256": _source_digest("multilingual-e5-small"),
     }
-    manifest = final / MANIFEST
-    if not force and manifest.is_file():
-        existing: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))
-        if all(existing.get(k) == v for k, v in base.items()):
-            return existing
-    try:
-        return build_atomically(final, _build_e5_artefact, base)
-    except EntivecError:
-        raise
-    except Exception as exc:  # optimum's or onnxruntime's own error
-        raise ModelPreparationError(f"exporting the e5 plugin failed: {exc}") from exc
+    return build_once(final, _build_e5_artefact, base, what="the e5 plugin", force=force)
 
 
 def prepare_everything(

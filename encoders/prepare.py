@@ -170,6 +170,42 @@ PREPARERS: dict[str, Callable[[Path], dict[str, Any]]] = {
 }
 
 
+def build_once(
+    final: Path,
+    build: Callable[[Path], dict[str, Any]],
+    manifest: dict[str, Any],
+    *,
+    what: str,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Build ``final`` with :func:`build_atomically` unless its manifest already records
+    every item of ``manifest`` (same source, same recipe version).
+
+    Args:
+        final: The folder to build.
+        build: Writes the folder's files into a temporary folder, returns its checks.
+        manifest: What identifies this build; compared with the cached manifest.
+        what: How messages name the item.
+        force: Build even if cached.
+
+    Raises:
+        ModelPreparationError: The build or a check failed; the cache is unchanged.
+    """
+    cached = final / MANIFEST
+    if not force and cached.is_file():
+        existing: dict[str, Any] = json.loads(cached.read_text(encoding="utf-8"))
+        if all(existing.get(k) == v for k, v in manifest.items()):
+            log.info("%s is prepared (%s)", what, final)
+            return existing
+    log.info("preparing %s", what)
+    try:
+        return build_atomically(final, build, manifest)
+    except EntivecError:
+        raise
+    except Exception as exc:  # a converter's own error: name the item, keep the cause
+        raise ModelPreparationError(f"preparing {what} failed: {exc}") from exc
+
+
 def build_atomically(
     final: Path, build: Callable[[Path], dict[str, Any]], manifest: dict[str, Any]
 ) -> dict[str, Any]:
@@ -208,18 +244,11 @@ def prepare_model(name: str, *, force: bool = False) -> dict[str, Any]:
     spec = CATALOGUE[name]
     package_root(spec.package, spec.package.replace("-", "_"))
     version = importlib.metadata.version(spec.package)
-    final = model_dir(name)
-    manifest_path = final / MANIFEST
-    if not force and manifest_path.is_file():
-        existing: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if existing.get("package_version") == version:
-            log.info("%s is prepared (%s)", name, final)
-            return existing
-    log.info("preparing %s from %s %s", name, spec.package, version)
     base = {"name": name, "package": spec.package, "package_version": version}
-    try:
-        return build_atomically(final, PREPARERS[name], base)
-    except EntivecError:
-        raise
-    except Exception as exc:  # a converter's own error: name the model, keep the cause
-        raise ModelPreparationError(f"preparing {name} failed: {exc}") from exc
+    return build_once(
+        model_dir(name),
+        PREPARERS[name],
+        base,
+        what=f"{name} from {spec.package} {version}",
+        force=force,
+    )
