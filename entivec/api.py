@@ -8,13 +8,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from entivec.errors import InvalidStoreError
 from entivec.ingest import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, IngestReport, ingest
+from entivec.langid import identifier as language_identifier
 from entivec.loaders import LoadStats, load
 from entivec.registry import Encoder, EncoderSpec, get_registry
+from entivec.routing import DEFAULT_K, Route, Router
 from entivec.store import DEFAULT_COLLECTION, Hit, Store, open_store
 
 
@@ -109,6 +111,57 @@ class Entivec:
         query = encoder.embed_queries([text])[0]
         where = {"language": language} if language else None
         return self.store.search(vector, query.tolist(), k, where)
+
+    def router(
+        self,
+        *,
+        vector: str = "lang",
+        k: int = DEFAULT_K,
+        threshold: float | None = None,
+        fallback: str | None = None,
+    ) -> Router:
+        """A :class:`~entivec.routing.Router` over this store.
+
+        Args:
+            vector: The named vector to retrieve neighbours by (``lang`` keeps language
+                identity; ``e5`` does not, see the README).
+            k: Neighbours per text.
+            threshold: τ; by default the vector's calibrated threshold.
+            fallback: ``lingua`` or ``langdetect`` to answer when the neighbours cannot
+                decide, restricted to the router's languages; ``None`` leaves such texts
+                unrouted.
+        """
+        spec = get_registry().encoder_for_vector(vector)
+        _, encoder = self.encoder(spec.name)
+        identifier = None
+        if fallback is not None:
+            languages = getattr(encoder, "languages", None) or self.languages()
+            identifier = language_identifier(fallback, languages)
+        return Router(
+            self.store, encoder, vector=vector, k=k, threshold=threshold, fallback=identifier
+        )
+
+    def route(
+        self,
+        texts: str | Sequence[str],
+        *,
+        vector: str = "lang",
+        k: int = DEFAULT_K,
+        threshold: float | None = None,
+        fallback: str | None = None,
+    ) -> list[Route]:
+        """Route each text to a language by its neighbours in the store.
+
+        See :meth:`router` for the arguments; build a router once when routing often.
+        """
+        if isinstance(texts, str):
+            texts = [texts]
+        router = self.router(vector=vector, k=k, threshold=threshold, fallback=fallback)
+        return router.route(texts)
+
+    def languages(self) -> list[str]:
+        """The distinct ``language`` payloads in the store."""
+        return self.store.distinct("language")
 
     def close(self) -> None:
         """Close the store."""

@@ -111,6 +111,7 @@ def plugins(as_json: bool) -> None:
             "artefact": str(s.artefact()),
             "prepared": s.artefact().is_file(),
             "description": s.description,
+            "build_command": s.build_command,
         }
         for s in registry.encoders
     ]
@@ -119,7 +120,7 @@ def plugins(as_json: bool) -> None:
         return
     click.echo(f"{'name':8} {'vector':8} {'size':>5} {'distance':8} {'embeds':8} artefact")
     for r in rows:
-        missing = "" if r["prepared"] else "  (missing: run `entivec models prepare`)"
+        missing = "" if r["prepared"] else f"  (missing: run `{r['build_command']}`)"
         click.echo(
             f"{r['name']:8} {r['vector']:8} {r['size']:>5} {r['distance']:8} {r['embeds']:8} "
             f"{r['artefact']}{missing}"
@@ -227,6 +228,152 @@ def search(
             f"{h.score:.3f}  [{h.payload.get('language', '?')}] {h.payload.get('text', '')}"
             + (f"  ({types})" if types else "")
         )
+
+
+@cli.command()
+@click.argument("texts", nargs=-1, required=True)
+@click.option("--store", required=True, help="A directory (Qdrant Edge) or http(s):// URL.")
+@click.option("--collection", default="entivec", show_default=True)
+@click.option("--vector", default="lang", show_default=True, help="Named vector to route by.")
+@click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True)
+@click.option("--threshold", type=float, help="τ (default: the vector's calibrated one).")
+@click.option(
+    "--fallback",
+    type=click.Choice(["lingua", "langdetect"]),
+    help="Answer with this library when the neighbours cannot decide.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_entivec_errors
+def route(
+    texts: tuple[str, ...],
+    store: str,
+    collection: str,
+    vector: str,
+    k: int,
+    threshold: float | None,
+    fallback: str | None,
+    as_json: bool,
+) -> None:
+    """The language of each TEXT: the mode of its neighbours' `language` payloads."""
+    from entivec.api import Entivec
+
+    with Entivec(store, collection=collection) as ev:
+        routes = ev.route(texts, vector=vector, k=k, threshold=threshold, fallback=fallback)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in routes], ensure_ascii=False))
+        return
+    for r in routes:
+        if r.routed:
+            how = f"{r.confidence:.0%} of {r.kept} neighbours"
+        else:
+            how = r.outcome.replace("_", " ") + (f", {r.source} says so" if r.source else "")
+        click.echo(f"{r.language or 'unrouted':8} ({how})  {r.text}")
+
+
+@cli.group("eval")
+def evaluate() -> None:
+    """Measure entivec against baselines on labelled data."""
+
+
+@evaluate.command("routing")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--store", required=True, help="Holds the indexed, language-labelled sentences.")
+@click.option("--collection", default="entivec", show_default=True)
+@click.option(
+    "--vector",
+    "vectors",
+    multiple=True,
+    default=["lang"],
+    show_default=True,
+    help="Named vector to route by (repeat to compare, e.g. --vector lang --vector e5).",
+)
+@click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_entivec_errors
+def eval_routing(
+    format: str,
+    paths: tuple[str, ...],
+    store: str,
+    collection: str,
+    vectors: tuple[str, ...],
+    k: int,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """Route the sentences of PATHS and compare with lingua and langdetect."""
+    from pathlib import Path
+
+    from entivec.api import Entivec
+    from entivec.eval_routing import evaluate_routing
+
+    with Entivec(store, collection=collection) as ev:
+        result = evaluate_routing(
+            ev,
+            format,
+            [Path(p) for p in paths],
+            vectors=vectors,
+            k=k,
+            limit=limit,
+            show_progress=None if not as_json else False,
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    buckets = list(result["length_buckets"])
+    languages = result["languages"]
+    header = [
+        "method",
+        "overall",
+        *(f"{b} tok" for b in buckets),
+        *languages,
+        "no answer",
+        "ms/text",
+    ]
+    click.echo(
+        f"{result['sentences']} sentences ("
+        + ", ".join(f"{b} tokens: {n}" for b, n in result["length_buckets"].items())
+        + ")"
+    )
+    click.echo(f"{header[0]:32}" + "".join(f"{h:>9}" for h in header[1:]))
+    for m in result["methods"]:
+        cells = [m["accuracy"], *(m["by_length"].get(b, float("nan")) for b in buckets)]
+        cells += [m["by_language"][lang] for lang in languages] + [m["no_answer"]]
+        click.echo(
+            f"{m['method']:32}" + "".join(f"{c:>9.3f}" for c in cells) + f"{m['ms_per_text']:>9.2f}"
+        )
+
+
+@cli.group()
+def train() -> None:
+    """Train the parts entivec learns from your data."""
+
+
+@train.command("routing")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--language", help="Language of every sentence (default: from each path).")
+@click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
+@click.option("--force", is_flag=True, help="Retrain even if trained on the same data.")
+@_entivec_errors
+def train_routing(
+    format: str, paths: tuple[str, ...], language: str | None, limit: int | None, force: bool
+) -> None:
+    """Train the `lang` routing vector on language-labelled corpus files."""
+    from pathlib import Path
+
+    from entivec.encoders.lang_train import train_language_vector
+
+    manifest = train_language_vector(
+        format, [Path(p) for p in paths], language=language, limit=limit, force=force
+    )
+    checks = manifest["checks"]
+    click.echo(
+        f"lang vector: {', '.join(manifest['languages'])}; held-out accuracy "
+        f"{checks['held_out_accuracy_top5_mode']:.3f} (top-5 mode), threshold "
+        f"{checks['threshold']:.4f}"
+    )
 
 
 def main() -> None:

@@ -161,6 +161,14 @@ class EdgeStore:
             if offset is None:
                 return
 
+    def distinct(self, key: str, limit: int = 1000) -> list[str]:
+        """See :meth:`entivec.store.Store.distinct`."""
+        if self._shard is None:
+            return []
+        shard, request = self._shard, self._qe.FacetRequest(key=key, limit=limit, exact=True)
+        response = self._call("facet", lambda: shard.facet(request))
+        return sorted(str(hit.value) for hit in response.hits)
+
     def finish(self) -> None:
         """Flush, then build the HNSW graph for what was loaded."""
         if self._shard is None:

@@ -80,3 +80,11 @@ class InvalidStoreError(EntivecError, ValueError):
 
 class CorpusNotFoundError(EntivecError, FileNotFoundError):
     """A corpus path that does not exist or is not a file."""
+
+
+class TrainingDataError(EntivecError, ValueError):
+    """Training data that cannot train what was asked (too few languages, no labels)."""
+
+
+class AdapterError(EntivecError, LookupError):
+    """A LoRA adapter that is not registered, missing, or fails its checksum."""

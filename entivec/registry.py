@@ -67,6 +67,7 @@ class EncoderSpec:
             plugin-specific (``variant="int8"``).
         variants: Artefact variants ``load`` accepts, the first being the default.
         description: One line for ``entivec plugins``.
+        build_command: The command that builds a missing artefact.
     """
 
     name: str
@@ -78,6 +79,7 @@ class EncoderSpec:
     load: Callable[..., Encoder]
     variants: tuple[str, ...] = ("fp32",)
     description: str = ""
+    build_command: str = "entivec models prepare"
 
 
 class Registry:

@@ -223,6 +223,17 @@ class ServerStore:
             if offset is None:
                 return
 
+    def distinct(self, key: str, limit: int = 1000) -> list[str]:
+        """See :meth:`entivec.store.Store.distinct`."""
+        if not self._call(
+            "check the collection", lambda: self.client.collection_exists(self.collection)
+        ):
+            return []
+        response = self._call(
+            "facet", lambda: self.client.facet(self.collection, key, limit=limit, exact=True)
+        )
+        return sorted(str(hit.value) for hit in response.hits)
+
     def finish(self) -> None:
         """Nothing to do: a server indexes in the background."""
 

@@ -114,6 +114,10 @@ class Store(Protocol):
         """Every point with its vectors and payload (for checks and exports)."""
         ...
 
+    def distinct(self, key: str, limit: int = 1000) -> list[str]:
+        """The distinct values of keyword payload ``key`` (an indexed key), sorted."""
+        ...
+
     def finish(self) -> None:
         """Make a bulk load durable and searchable fast (flush, build the HNSW graph)."""
         ...

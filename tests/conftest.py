@@ -32,6 +32,21 @@ def e5_encoder() -> object:
     return load()
 
 
+@pytest.fixture(scope="session")
+def lang_encoder() -> object:
+    """The real `lang` routing vector, trained on the six WikiANN train splits by ./run."""
+    from entivec.plugins.lang import WEIGHTS, load
+
+    from entivec.models import artefact_dir
+
+    if not (artefact_dir("lang") / WEIGHTS).is_file():
+        pytest.fail(
+            "the lang vector is not trained: run `entivec train routing wikiann "
+            "../shared/data/wikiann/*/train.conllu` (./run test does)"
+        )
+    return load()
+
+
 @pytest.fixture
 def tmp_store_dir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "store"

@@ -1,7 +1,8 @@
 """One ingest-and-search scenario, run against every engine and compared.
 
-It ingests 100 WikiANN ``val`` sentences per language with the real e5 plugin and runs
-searches in several languages, with and without a ``language`` filter.
+It ingests 100 WikiANN ``val`` sentences per language with the real e5 and lang plugins,
+runs searches in several languages, with and without a ``language`` filter, and routes
+texts by their neighbours' ``language`` payloads.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from entivec.api import Entivec
+from entivec.routing import Route
 from entivec.store import Hit, Store
 from tests.conftest import WIKIANN_LANGUAGES
 
@@ -24,24 +26,41 @@ QUERIES = (
 )
 
 
+ROUTED_TEXTS = (
+    "Die Partei wurde 1990 in Berlin gegründet .",
+    "Het is een gemeente in de provincie Utrecht .",
+    "Jest to miasto w województwie śląskim .",
+    "Es un club de fútbol de la ciudad de Madrid .",
+    "Это река в Сибири .",
+    "He played for the club until his retirement .",
+)
+
+
 @dataclass
 class ScenarioResult:
     points: int
     hits: list[list[Hit]]
+    languages: list[str]
+    routes: list[Route]
 
 
-def run_scenario(store: Store, data_dir: Path, encoder: object) -> ScenarioResult:
+def run_scenario(
+    store: Store, data_dir: Path, encoder: object, lang_encoder: object
+) -> ScenarioResult:
     ev = Entivec(store)
-    ev._encoders["e5"] = encoder  # type: ignore[assignment]  # share the session's model
+    # share the session's models
+    ev._encoders["e5"] = encoder  # type: ignore[assignment]
+    ev._encoders["lang"] = lang_encoder  # type: ignore[assignment]
     for language in WIKIANN_LANGUAGES:
         ev.ingest(
             "wikiann",
             [data_dir / "wikiann" / language / "val.conllu"],
+            plugins=("e5", "lang"),
             limit=PER_LANGUAGE,
             show_progress=False,
         )
     hits = [ev.search_sentences(text, k=10, language=lang) for text, lang in QUERIES]
-    return ScenarioResult(store.count(), hits)
+    return ScenarioResult(store.count(), hits, ev.languages(), ev.route(ROUTED_TEXTS))
 
 
 def assert_same_hits(a: ScenarioResult, b: ScenarioResult, *, min_overlap: float = 0.9) -> None:
@@ -56,3 +75,7 @@ def assert_same_hits(a: ScenarioResult, b: ScenarioResult, *, min_overlap: float
             if h.id in scores_b:
                 assert abs(h.score - scores_b[h.id]) < 1e-4
                 assert h.payload == next(x.payload for x in hits_b if x.id == h.id)
+    assert a.languages == b.languages
+    assert [(r.language, r.outcome) for r in a.routes] == [
+        (r.language, r.outcome) for r in b.routes
+    ]

@@ -12,16 +12,20 @@ from qdrant_client import QdrantClient
 
 from entivec.edge_store import EdgeStore
 from entivec.server_store import ServerStore
+from tests.conftest import WIKIANN_LANGUAGES
 from tests.integration.scenario import PER_LANGUAGE, ScenarioResult, assert_same_hits, run_scenario
 
 
 @pytest.fixture(scope="module")
 def edge_result(
-    tmp_path_factory: pytest.TempPathFactory, data_dir: Path, e5_encoder: object
+    tmp_path_factory: pytest.TempPathFactory,
+    data_dir: Path,
+    e5_encoder: object,
+    lang_encoder: object,
 ) -> ScenarioResult:
     store = EdgeStore(tmp_path_factory.mktemp("edge"), collection="scenario")
     try:
-        return run_scenario(store, data_dir, e5_encoder)
+        return run_scenario(store, data_dir, e5_encoder, lang_encoder)
     finally:
         store.close()
 
@@ -36,14 +40,18 @@ def test_edge_answers_the_scenario(edge_result: ScenarioResult) -> None:
         assert {h.payload["language"] for h in hits} == {lang}
     # an unfiltered query reaches several languages (e5 is cross-lingual)
     assert len({h.payload["language"] for hits in edge_result.hits[:2] for h in hits}) >= 3
+    assert edge_result.languages == sorted(WIKIANN_LANGUAGES)
+    # every routed text is a plain sentence in one of the six languages, in order
+    assert [r.language for r in edge_result.routes] == ["de", "nl", "pl", "es", "ru", "en"]
+    assert all(r.routed and r.source == "neighbours" for r in edge_result.routes)
 
 
 def test_local_mode_through_the_server_code_path_matches_edge(
-    edge_result: ScenarioResult, data_dir: Path, e5_encoder: object
+    edge_result: ScenarioResult, data_dir: Path, e5_encoder: object, lang_encoder: object
 ) -> None:
     store = ServerStore(QdrantClient(":memory:"), collection="scenario", description="local mode")
     try:
-        result = run_scenario(store, data_dir, e5_encoder)
+        result = run_scenario(store, data_dir, e5_encoder, lang_encoder)
     finally:
         store.close()
     assert_same_hits(edge_result, result)

@@ -44,18 +44,18 @@ def server_url() -> Iterator[str]:
 
 
 def test_server_matches_edge(
-    server_url: str, tmp_path: Path, data_dir: Path, e5_encoder: object
+    server_url: str, tmp_path: Path, data_dir: Path, e5_encoder: object, lang_encoder: object
 ) -> None:
     server = ServerStore.connect(server_url, collection=f"scenario_{os.getpid()}")
     try:
         server.client.delete_collection(server.collection)
-        remote = run_scenario(server, data_dir, e5_encoder)
+        remote = run_scenario(server, data_dir, e5_encoder, lang_encoder)
         server.client.delete_collection(server.collection)
     finally:
         server.close()
     edge = EdgeStore(tmp_path, collection="scenario")
     try:
-        local = run_scenario(edge, data_dir, e5_encoder)
+        local = run_scenario(edge, data_dir, e5_encoder, lang_encoder)
     finally:
         edge.close()
     assert_same_hits(local, remote)

@@ -1,0 +1,105 @@
+"""Language identification by libraries: the routing fallback and the routing baselines.
+
+Both wrap a maintained library behind one small protocol, restricted to the languages a
+collection holds (a detector that may answer "Catalan" for a collection of six languages
+only adds errors). They are optional: ``pip install 'entivec[langid]'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from entivec.errors import MissingDependencyError, UnknownPluginError
+
+
+class LanguageIdentifier(Protocol):
+    """Names the language of a text, or ``None`` when it cannot tell."""
+
+    name: str
+
+    def identify(self, text: str) -> str | None:
+        """ISO 639-1 code of ``text``'s language, or ``None``."""
+        ...
+
+
+def _require(module: str, package: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{package} is not installed: pip install 'entivec[langid]'"
+        ) from exc
+
+
+class LinguaIdentifier:
+    """lingua (``lingua-language-detector``), restricted to ``languages``."""
+
+    name = "lingua"
+
+    def __init__(self, languages: Iterable[str]) -> None:
+        lingua = _require("lingua", "lingua-language-detector")
+        wanted = []
+        for code in sorted(set(languages)):
+            try:
+                iso = getattr(lingua.IsoCode639_1, code.upper())
+            except AttributeError:
+                raise UnknownPluginError(f"lingua does not know the language {code!r}") from None
+            wanted.append(lingua.Language.from_iso_code_639_1(iso))
+        builder = (
+            lingua.LanguageDetectorBuilder.from_languages(*wanted)
+            if len(wanted) > 1
+            else lingua.LanguageDetectorBuilder.from_all_languages()
+        )
+        self._detector = builder.build()
+
+    def identify(self, text: str) -> str | None:
+        language = self._detector.detect_language_of(text)
+        return None if language is None else str(language.iso_code_639_1.name).lower()
+
+
+class LangdetectIdentifier:
+    """langdetect (a port of Google's language-detection), seeded so it is repeatable.
+
+    langdetect cannot be restricted to a language set; the most probable of its
+    candidates that is in ``languages`` is the answer, none if no candidate is.
+    """
+
+    name = "langdetect"
+
+    def __init__(self, languages: Iterable[str]) -> None:
+        langdetect = _require("langdetect", "langdetect")
+        langdetect.DetectorFactory.seed = 0
+        self._detect = langdetect.detect_langs
+        self._error = langdetect.LangDetectException
+        self._languages = set(languages)
+
+    def identify(self, text: str) -> str | None:
+        try:
+            candidates = self._detect(text)
+        except self._error:  # no features in the text (digits, punctuation)
+            return None
+        for candidate in candidates:  # most probable first
+            code = str(candidate.lang).split("-")[0]
+            if code in self._languages:
+                return code
+        return None
+
+
+IDENTIFIERS: dict[str, Callable[[Iterable[str]], LanguageIdentifier]] = {
+    "lingua": LinguaIdentifier,
+    "langdetect": LangdetectIdentifier,
+}
+
+
+def identifier(name: str, languages: Iterable[str]) -> LanguageIdentifier:
+    """The language-ID library ``name`` restricted to ``languages``."""
+    try:
+        build = IDENTIFIERS[name]
+    except KeyError:
+        raise UnknownPluginError(
+            f"no language identifier named {name!r}; expected one of: {', '.join(IDENTIFIERS)}"
+        ) from None
+    return build(languages)

@@ -1,0 +1,175 @@
+"""Routing: the language of a text is the mode of its neighbours' ``language`` payloads.
+
+As in RetrieveAll (arXiv 2505.19128): retrieve the top-k stored sentences, keep those at
+least τ similar, and return the most common ``language`` among them with its share of
+the votes as confidence. When nothing is kept, the vote is tied, or the collection is
+empty, the result is *unrouted* with the reason; an optional
+:class:`~entivec.langid.LanguageIdentifier` fallback then answers, and the result says so.
+
+Which vector: ``lang`` (see :mod:`entivec.plugins.lang`), made for language identity.
+e5 puts translations together, so its neighbours are often in another language.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from entivec.langid import LanguageIdentifier
+from entivec.registry import Encoder
+from entivec.store import Store
+
+DEFAULT_K = 5
+PAPER_THRESHOLD = 0.7  # τc of the paper; used only when the vector brings no calibrated one
+
+Outcome = Literal["routed", "below_threshold", "tie", "empty_collection", "no_features"]
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A stored sentence that voted (or was retrieved and dropped by the threshold)."""
+
+    id: str
+    language: str
+    score: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a text goes.
+
+    Attributes:
+        text: The routed text.
+        language: The chosen language, or ``None`` when unrouted and no fallback answered.
+        confidence: Share of the kept neighbours that voted for ``language`` (0 when the
+            language came from the fallback or there is none).
+        outcome: ``routed``, or why the neighbours could not decide.
+        source: ``neighbours``, the fallback's name, or ``None``.
+        neighbours: The retrieved neighbours, nearest first; ``kept`` of them voted.
+        kept: How many neighbours reached the threshold.
+    """
+
+    text: str
+    language: str | None
+    confidence: float
+    outcome: Outcome
+    source: str | None
+    neighbours: tuple[Neighbour, ...] = field(default=())
+    kept: int = 0
+
+    @property
+    def routed(self) -> bool:
+        """Whether the neighbours decided (a fallback answer is not a route)."""
+        return self.outcome == "routed"
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready form."""
+        return {
+            "text": self.text,
+            "language": self.language,
+            "confidence": round(self.confidence, 4),
+            "outcome": self.outcome,
+            "source": self.source,
+            "kept": self.kept,
+            "neighbours": [
+                {"id": n.id, "language": n.language, "score": round(n.score, 4), "text": n.text}
+                for n in self.neighbours
+            ],
+        }
+
+
+def vote(
+    neighbours: Sequence[Neighbour], threshold: float
+) -> tuple[Outcome, str | None, float, int]:
+    """The mode of the ``language`` of neighbours at least ``threshold`` similar.
+
+    Returns:
+        Outcome, winning language, its share of the kept votes, number kept.
+    """
+    kept = [n for n in neighbours if n.score >= threshold and n.language]
+    if not kept:
+        return "below_threshold", None, 0.0, 0
+    counts = Counter(n.language for n in kept).most_common()
+    if len(counts) > 1 and counts[0][1] == counts[1][1]:
+        return "tie", None, 0.0, len(kept)
+    language, votes = counts[0]
+    return "routed", language, votes / len(kept), len(kept)
+
+
+class Router:
+    """Routes texts by the ``language`` payloads of their neighbours in a store.
+
+    Args:
+        store: The store to retrieve from.
+        encoder: The loaded encoder of ``vector``.
+        vector: The named vector to retrieve by.
+        k: Neighbours retrieved per text.
+        threshold: τ; by default the encoder's calibrated ``threshold`` if it has one,
+            else the paper's 0.7.
+        fallback: Answers when the neighbours cannot decide; the result names it.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        encoder: Encoder,
+        *,
+        vector: str = "lang",
+        k: int = DEFAULT_K,
+        threshold: float | None = None,
+        fallback: LanguageIdentifier | None = None,
+    ) -> None:
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        self.store = store
+        self.encoder = encoder
+        self.vector = vector
+        self.k = k
+        calibrated = getattr(encoder, "threshold", None)
+        self.threshold = (
+            threshold
+            if threshold is not None
+            else (float(calibrated) if calibrated is not None else PAPER_THRESHOLD)
+        )
+        self.fallback = fallback
+
+    def route(self, texts: Sequence[str]) -> list[Route]:
+        """One :class:`Route` per text, in order."""
+        if not texts:
+            return []
+        queries = self.encoder.embed_queries(list(texts))
+        empty = self.store.count() == 0
+        return [self._route_one(t, q, empty) for t, q in zip(texts, queries, strict=True)]
+
+    def _route_one(self, text: str, query: np.ndarray, empty: bool) -> Route:
+        neighbours: tuple[Neighbour, ...] = ()
+        if empty:
+            outcome: Outcome = "empty_collection"
+            language, confidence, kept = None, 0.0, 0
+        elif not np.any(query):
+            outcome, language, confidence, kept = "no_features", None, 0.0, 0
+        else:
+            hits = self.store.search(self.vector, query.tolist(), self.k)
+            neighbours = tuple(
+                Neighbour(
+                    h.id,
+                    str(h.payload.get("language", "")),
+                    h.score,
+                    str(h.payload.get("text", "")),
+                )
+                for h in hits
+            )
+            if not neighbours:
+                outcome, language, confidence, kept = "empty_collection", None, 0.0, 0
+            else:
+                outcome, language, confidence, kept = vote(neighbours, self.threshold)
+        source = "neighbours" if outcome == "routed" else None
+        if outcome != "routed" and self.fallback is not None:
+            language = self.fallback.identify(text)
+            source = self.fallback.name if language else None
+        return Route(text, language, confidence, outcome, source, neighbours, kept)
