@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from entivec.adapters import AdapterRegistry
 from entivec.errors import InvalidStoreError
+from entivec.extraction import Extraction, choose_adapter
 from entivec.ingest import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, IngestReport, ingest
 from entivec.langid import identifier as language_identifier
 from entivec.loaders import LoadStats, load
+from entivec.models import adapters_dir
+from entivec.ner import NerModel, entities_from_tags, words_with_offsets
 from entivec.registry import Encoder, EncoderSpec, get_registry
 from entivec.routing import DEFAULT_K, Route, Router
 from entivec.store import DEFAULT_COLLECTION, Hit, Store, open_store
@@ -47,6 +51,7 @@ class Entivec:
             )
         self.variant = variant
         self._encoders: dict[str, Encoder] = {}
+        self._ner: dict[str, NerModel] = {}
 
     def encoder(self, plugin: str) -> tuple[EncoderSpec, Encoder]:
         """The spec and the loaded encoder of ``plugin`` (loaded once, then reused)."""
@@ -158,6 +163,55 @@ class Entivec:
             texts = [texts]
         router = self.router(vector=vector, k=k, threshold=threshold, fallback=fallback)
         return router.route(texts)
+
+    def ner_model(self, adapters: str | Path | None = None) -> NerModel:
+        """The NER model with the adapters of registry ``adapters`` (built once per path;
+        by default the registry ``entivec train lora`` writes)."""
+        folder = Path(adapters) if adapters is not None else adapters_dir()
+        key = str(folder.resolve())
+        if key not in self._ner:
+            self._ner[key] = NerModel(AdapterRegistry(folder))
+        return self._ner[key]
+
+    def extract(
+        self,
+        texts: str | Sequence[str],
+        *,
+        adapters: str | Path | None = None,
+        router: Router | None = None,
+    ) -> list[Extraction]:
+        """Entities of each text, with the LoRA adapter of the language it is routed to.
+
+        Texts are routed (by :meth:`router`'s defaults unless ``router`` is given),
+        grouped by adapter, and each group runs with its adapter active. A text the
+        neighbours cannot route, or routed to a language without an adapter, uses the
+        ``joint`` adapter when the registry has one.
+
+        Raises:
+            AdapterError: A text needs an adapter the registry does not have.
+        """
+        if isinstance(texts, str):
+            texts = [texts]
+        model = self.ner_model(adapters)
+        routes = (router or self.router()).route(texts)
+        names = [choose_adapter(model.registry, r) for r in routes]
+        tags: dict[int, list[str]] = {}
+        for name in sorted(set(names)):
+            rows = [i for i, n in enumerate(names) if n == name]
+            words = [[w for w, _, _ in words_with_offsets(texts[i])] for i in rows]
+            for i, row_tags in zip(rows, model.predict(name, words), strict=True):
+                tags[i] = row_tags
+        return [
+            Extraction(
+                text=text,
+                language=route.language,
+                confidence=route.confidence,
+                routed=route.routed,
+                adapter=name,
+                entities=entities_from_tags(text, tags[i]),
+            )
+            for i, (text, route, name) in enumerate(zip(texts, routes, names, strict=True))
+        ]
 
     def languages(self) -> list[str]:
         """The distinct ``language`` payloads in the store."""

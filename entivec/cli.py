@@ -376,6 +376,121 @@ def train_routing(
     )
 
 
+@train.command("lora")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Adapter registry directory (default: the cache's adapters/default).",
+)
+@click.option(
+    "--per-language",
+    type=click.IntRange(min=16),
+    default=2000,
+    show_default=True,
+    help="Training sentences per language (the budget).",
+)
+@click.option("--no-joint", is_flag=True, help="Skip the joint adapter on all languages.")
+@_entivec_errors
+def train_lora_command(
+    format: str, paths: tuple[str, ...], out: str | None, per_language: int, no_joint: bool
+) -> None:
+    """Train one NER LoRA adapter per language of PATHS, plus a joint one, into OUT."""
+    from pathlib import Path
+
+    from entivec.encoders.lora_train import train_lora
+    from entivec.models import adapters_dir
+
+    trained = train_lora(
+        format,
+        [Path(p) for p in paths],
+        Path(out) if out else adapters_dir(),
+        per_language=per_language,
+        joint=not no_joint,
+    )
+    for name, info in trained.items():
+        click.echo(
+            f"{name:6} {info['sentences']:>6} sentences {info['steps']:>5} steps "
+            f"loss {info['final_loss']:.3f} ({info['train_seconds']:.0f} s)"
+        )
+
+
+@evaluate.command("ner")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--store", required=True, help="Holds the sentences routing retrieves from.")
+@click.option("--collection", default="entivec", show_default=True)
+@click.option(
+    "--adapters",
+    type=click.Path(file_okay=False),
+    help="Adapter registry directory (default: the cache's adapters/default).",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_entivec_errors
+def eval_ner(
+    format: str,
+    paths: tuple[str, ...],
+    store: str,
+    collection: str,
+    adapters: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """seqeval F1 per language: monolingual vs joint adapters, true vs routed language."""
+    from pathlib import Path
+
+    from entivec.api import Entivec
+    from entivec.eval_ner import evaluate_ner
+    from entivec.models import adapters_dir
+
+    with Entivec(store, collection=collection) as ev:
+        result = evaluate_ner(
+            ev,
+            Path(adapters) if adapters else adapters_dir(),
+            format,
+            [Path(p) for p in paths],
+            limit=limit,
+            show_progress=None if not as_json else False,
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    columns = ("routing_accuracy", "f1_true_language", "f1_joint", "f1_routed")
+    click.echo(f"{'language':10}" + "".join(f"{c:>18}" for c in columns))
+    for language, row in [*result["by_language"].items(), ("mean", result["mean"])]:
+        click.echo(f"{language:10}" + "".join(f"{row[c]:>18.3f}" for c in columns))
+
+
+@cli.command()
+@click.argument("texts", nargs=-1, required=True)
+@click.option("--store", required=True, help="Holds the sentences routing retrieves from.")
+@click.option("--collection", default="entivec", show_default=True)
+@click.option(
+    "--adapters",
+    type=click.Path(file_okay=False),
+    help="Adapter registry directory (default: the cache's adapters/default).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_entivec_errors
+def extract(
+    texts: tuple[str, ...], store: str, collection: str, adapters: str | None, as_json: bool
+) -> None:
+    """Entities in each TEXT, with the LoRA adapter of the language it is routed to."""
+    from entivec.api import Entivec
+
+    with Entivec(store, collection=collection) as ev:
+        results = ev.extract(texts, adapters=adapters)  # None: the default registry
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False))
+        return
+    for r in results:
+        how = f"{r.confidence:.0%}" if r.routed else "unrouted"
+        entities = "; ".join(f"{e.text} [{e.type}]" for e in r.entities) or "no entities"
+        click.echo(f"{r.adapter:6} ({how})  {r.text}\n        {entities}")
+
+
 def main() -> None:
     """Console entry point."""
     cli.main(standalone_mode=True)

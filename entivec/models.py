@@ -84,6 +84,11 @@ def artefact_dir(plugin: str) -> Path:
     return cache_dir() / "artefacts" / plugin
 
 
+def adapters_dir() -> Path:
+    """The default LoRA adapter registry (``entivec train lora`` writes it)."""
+    return cache_dir() / "adapters" / "default"
+
+
 def read_manifest(folder: Path) -> dict[str, Any]:
     """The manifest of a prepared folder.
 

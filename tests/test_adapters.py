@@ -1,0 +1,109 @@
+"""The LoRA adapter registry and the NER model, on the real converted e5 encoder.
+
+The adapters here are trained for a few steps only: these tests check plumbing (files,
+checksums, selection, switching), not quality; tests/test_extract.py uses the adapters
+./run trains with the full budget.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from entivec.adapters import MANIFEST, AdapterRegistry
+from entivec.errors import AdapterError
+from entivec.extraction import choose_adapter
+from entivec.ner import Entity, entities_from_tags, spans_from_tags, tags_from_spans
+from entivec.records import Span
+from entivec.routing import Route
+
+
+def test_tags_and_spans_round_trip() -> None:
+    spans = [Span(0, 2, "PER"), Span(4, 5, "LOC")]
+    tags = tags_from_spans(6, spans)
+    assert tags == ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]
+    assert spans_from_tags(tags) == spans
+    # an I- with no B- opens a span, as seqeval reads it
+    assert spans_from_tags(["O", "I-ORG", "I-ORG"]) == [Span(1, 3, "ORG")]
+
+
+def test_entities_carry_character_offsets() -> None:
+    text = "Angela  Merkel lebt in Berlin ."
+    found = entities_from_tags(text, ["B-PER", "I-PER", "O", "O", "B-LOC", "O"])
+    assert found == [Entity(0, 14, "PER", "Angela  Merkel"), Entity(23, 29, "LOC", "Berlin")]
+
+
+@pytest.fixture(scope="module")
+def tiny_registry(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    from entivec.encoders.lora_train import read_training_sentences, train_adapter
+
+    pytest.importorskip("peft", reason="the export extra (peft) is not installed")
+    root = tmp_path_factory.mktemp("adapters")
+    paths = [data_dir / "wikiann" / lang / "train.conllu" for lang in ("de", "nl")]
+    sentences = read_training_sentences("wikiann", paths, 32)
+    for name in ("de", "joint"):
+        chosen = sentences["de"] if name == "de" else sentences["de"] + sentences["nl"]
+        train_adapter(root, name, chosen, steps=2, show_progress=False)
+    return root
+
+
+def test_registry_lists_and_verifies_adapters(tiny_registry: Path) -> None:
+    registry = AdapterRegistry(tiny_registry)
+    assert registry.names == ["de", "joint"]
+    folder = registry.verified_folder("de")
+    assert (folder / "adapter_model.safetensors").is_file()
+    assert not list(folder.glob("*.bin"))  # safetensors only, never pickles
+    with pytest.raises(AdapterError, match="registered: de, joint"):
+        registry.entry("../../etc")
+
+
+def test_a_corrupt_adapter_is_refused(tiny_registry: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_registry, copy)
+    weights = copy / "de" / "adapter_model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(AdapterError, match="does not match its checksum"):
+        AdapterRegistry(copy).verified_folder("de")
+
+
+def test_a_manifest_cannot_point_outside_the_registry(tiny_registry: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_registry, copy)
+    manifest = json.loads((copy / MANIFEST).read_text())
+    manifest["adapters"]["de"]["folder"] = "../elsewhere"
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(AdapterError, match="invalid folder"):
+        AdapterRegistry(copy)
+
+
+def test_routes_choose_only_registered_adapters(tiny_registry: Path) -> None:
+    registry = AdapterRegistry(tiny_registry)
+
+    def route(language: str | None) -> Route:
+        outcome = "routed" if language else "tie"
+        return Route("t", language, 1.0, outcome, None)  # type: ignore[arg-type]
+
+    assert choose_adapter(registry, route("de")) == "de"
+    assert choose_adapter(registry, route("pl")) == "joint"
+    assert choose_adapter(registry, route("../de")) == "joint"
+    assert choose_adapter(registry, route(None)) == "joint"
+
+
+def test_adapters_load_once_and_switch(tiny_registry: Path) -> None:
+    from entivec.ner import NerModel
+
+    model = NerModel(AdapterRegistry(tiny_registry))
+    words = [["Angela", "Merkel", "lebt", "in", "Berlin", "."], ["Amsterdam"]]
+    tags_de = model.predict("de", words)
+    assert [len(t) for t in tags_de] == [6, 1]
+    assert all(t in model.labels for row in tags_de for t in row)
+    model.predict("joint", words)
+    model.predict("de", words)
+    assert model.loaded == ["de", "joint"] and model.active == "de"
+    # switching back gives the same output: adapters do not leak into each other
+    assert model.predict("de", words) == tags_de
