@@ -1,0 +1,88 @@
+"""extract() and eval ner with the adapters ./run trains (full budget) on real WikiANN."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from entivec.api import Entivec
+from entivec.cli import cli
+from entivec.edge_store import EdgeStore
+from entivec.eval_ner import evaluate_ner
+from tests.conftest import WIKIANN_LANGUAGES
+
+INDEXED_PER_LANGUAGE = 2000
+
+
+@pytest.fixture(scope="module")
+def adapters() -> Path:
+    from entivec.adapters import MANIFEST
+    from entivec.models import adapters_dir
+
+    folder = adapters_dir()
+    if not (folder / MANIFEST).is_file():
+        pytest.fail(
+            "the LoRA adapters are not trained: run `entivec train lora wikiann "
+            "../shared/data/wikiann/*/train.conllu` (./run test does)"
+        )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def routed_store(
+    tmp_path_factory: pytest.TempPathFactory, data_dir: Path, lang_encoder: object
+) -> Iterator[Entivec]:
+    ev = Entivec(EdgeStore(tmp_path_factory.mktemp("extract"), collection="extract"))
+    ev._encoders["lang"] = lang_encoder  # type: ignore[assignment]
+    for lang in WIKIANN_LANGUAGES:
+        path = data_dir / "wikiann" / lang / "train.conllu"
+        ev.ingest(
+            "wikiann", [path], plugins=("lang",), limit=INDEXED_PER_LANGUAGE, show_progress=False
+        )
+    yield ev
+    ev.close()
+
+
+def test_extract_routes_groups_and_finds_entities(routed_store: Entivec, adapters: Path) -> None:
+    texts = [
+        "Angela Merkel war Bundeskanzlerin der Bundesrepublik Deutschland .",
+        "Владимир Путин родился в Ленинграде .",
+        "Real Madrid juega en el estadio Santiago Bernabéu de Madrid .",
+    ]
+    results = routed_store.extract(texts, adapters=adapters)
+    assert [r.adapter for r in results] == ["de", "ru", "es"]
+    assert all(r.routed and r.confidence > 0.5 for r in results)
+    for r in results:
+        for e in r.entities:
+            assert r.text[e.start : e.end] == e.text
+    found = {e.text for r in results for e in r.entities}
+    assert "Angela Merkel" in found
+    assert "Real Madrid" in found or "Madrid" in found
+    # grouped by adapter: each adapter was loaded once and they all stay loaded
+    assert sorted(routed_store.ner_model(adapters).loaded) == ["de", "es", "ru"]
+
+
+def test_monolingual_adapters_and_routing_costs_on_val(
+    routed_store: Entivec, adapters: Path, data_dir: Path
+) -> None:
+    paths = [data_dir / "wikiann" / lang / "val.conllu" for lang in WIKIANN_LANGUAGES]
+    result = evaluate_ner(routed_store, adapters, "wikiann", paths, limit=100, show_progress=False)
+    assert set(result["by_language"]) == set(WIKIANN_LANGUAGES)
+    mean = result["mean"]
+    # trained adapters tag real entities: far above an untrained head (F1 near 0)
+    assert mean["f1_true_language"] > 0.5 and mean["f1_joint"] > 0.5
+    # routing picks the gold adapter for most sentences; wrong picks cost little F1
+    assert mean["routing_accuracy"] > 0.75
+    assert mean["f1_routed"] >= mean["f1_true_language"] - 0.05
+
+
+def test_cli_extract_refuses_an_unknown_registry(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["extract", "Berlin", "--store", str(tmp_path / "s"), "--adapters", str(tmp_path / "a")],
+    )
+    assert result.exit_code == 1
+    assert "is not an adapter registry" in result.output
