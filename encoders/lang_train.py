@@ -74,6 +74,9 @@ def _train(out: Path, texts: list[str], labels: list[str]) -> dict[str, Any]:
     ).fit(features[~held], y[~held])
     coef = model.coef_.astype(np.float32)
     intercept = model.intercept_.astype(np.float32)
+    if len(languages) == 2:  # scikit-learn keeps one row (the log-odds of the second class)
+        coef = np.vstack([np.zeros_like(coef), coef])
+        intercept = np.concatenate([np.zeros_like(intercept), intercept])
     save_file({"coef": coef, "intercept": intercept}, str(out / WEIGHTS))
 
     def vectors(rows: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
@@ -125,7 +128,12 @@ def train_language_vector(
     paths = [Path(p) for p in paths]
     stats = LoadStats()
     texts, labels = [], []
-    for sentence in load(format, paths, language=language, limit=limit, stats=stats):
+    sentences = (
+        s
+        for path in paths
+        for s in load(format, [path], language=language, limit=limit, stats=stats)
+    )
+    for sentence in sentences:
         if not sentence.language:
             raise TrainingDataError(
                 f"sentence {sentence.id} has no language; pass --language or use paths "
