@@ -86,6 +86,8 @@ def evaluate_routing(
     Returns:
         JSON-ready results; ``overall.accuracy`` is the first vector's, no fallback.
     """
+    if not vectors:
+        raise ValueError("name at least one vector to route by")
     for path in paths:
         if not Path(path).is_file():
             raise CorpusNotFoundError(f"{path} does not exist or is not a file")
@@ -150,8 +152,6 @@ def evaluate_routing(
                     f"{name} + {fallback} fallback", combined, gold, buckets, seconds, vector=vector
                 )
             )
-    if not vectors:
-        raise StoreError("name at least one vector to route by")
     primary = next(r for r in results if r.get("vector") == vectors[0])
     return {
         "sentences": len(texts),

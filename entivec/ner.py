@@ -184,20 +184,23 @@ class NerModel:
         import torch
 
         self.set_adapter(name)
-        out: list[list[str]] = []
+        out: list[list[str]] = [[] for _ in sentences]
+        # sorted by length so each batch pads little; results go back in input order
+        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
         with torch.inference_mode():
-            for start in range(0, len(sentences), self.batch_size):
-                chunk = sentences[start : start + self.batch_size]
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start : start + self.batch_size]
+                chunk = [sentences[i] for i in rows]
                 batch = encode_words(self.tokenizer, chunk, None, self.labels)
                 best = np.argmax(self._model(**batch).logits.numpy(), axis=-1)
-                for b, words in enumerate(chunk):
+                for b, (row, words) in enumerate(zip(rows, chunk, strict=True)):
                     tags = ["O"] * len(words)  # words cut by truncation stay O
                     previous = None
                     for t, word in enumerate(batch.word_ids(b)):
                         if word is not None and word != previous:
                             tags[word] = self.labels[int(best[b, t])]
                         previous = word
-                    out.append(tags)
+                    out[row] = tags
         return out
 
 

@@ -137,14 +137,23 @@ class Router:
             else (float(calibrated) if calibrated is not None else PAPER_THRESHOLD)
         )
         self.fallback = fallback
+        self._seen_points = False
 
     def route(self, texts: Sequence[str]) -> list[Route]:
         """One :class:`Route` per text, in order."""
         if not texts:
             return []
         queries = self.encoder.embed_queries(list(texts))
-        empty = self.store.count() == 0
+        empty = not self._has_points()
         return [self._route_one(t, q, empty) for t, q in zip(texts, queries, strict=True)]
+
+    def _has_points(self) -> bool:
+        # an exact count costs more than the search itself (20 ms at 120k points), so a
+        # non-empty answer is remembered; a collection emptied later returns no hits,
+        # which routes as an empty collection too
+        if not self._seen_points:
+            self._seen_points = self.store.count() > 0
+        return self._seen_points
 
     def _route_one(self, text: str, query: np.ndarray, empty: bool) -> Route:
         neighbours: tuple[Neighbour, ...] = ()
