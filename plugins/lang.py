@@ -94,6 +94,8 @@ class LanguageVectorEncoder:
         self.languages: tuple[str, ...] = tuple(manifest["languages"])
         self.hash_bits = int(manifest["hash_bits"])
         self.threshold = float(manifest["checks"]["threshold"])
+        # (features, languages) in C order once: ``coef.T`` would be copied on every call
+        self._coef_t = np.ascontiguousarray(self.coef.T)
         if self.coef.shape != (len(self.languages), 2 * 2**self.hash_bits):
             raise ModelPreparationError(
                 f"{weights} holds weights of shape {self.coef.shape}, which do not match "
@@ -104,8 +106,15 @@ class LanguageVectorEncoder:
         """Unnormalised log-probabilities, one column per language in ``self.languages``;
         a text without any n-gram (empty, only spaces) scores 0 everywhere."""
         features = featurize(texts, self.hash_bits)
-        scores = np.asarray(features @ self.coef.T, dtype=np.float32) + self.intercept
-        scores[np.diff(features.indptr) == 0] = 0.0
+        # a sparse-dense product by hand: gather the weight rows of each text's n-grams
+        # and sum them per text (scipy's product scans the whole weight matrix per call)
+        weighted = self._coef_t[features.indices] * features.data[:, None].astype(np.float32)
+        counts = np.diff(features.indptr)
+        sums = np.zeros((len(texts), self._coef_t.shape[1]), dtype=np.float32)
+        rows = np.repeat(np.arange(len(texts)), counts)
+        np.add.at(sums, rows, weighted)
+        scores = sums + self.intercept
+        scores[counts == 0] = 0.0
         return scores
 
     def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
