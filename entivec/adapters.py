@@ -15,7 +15,6 @@ never become a path. Every file is checked against its checksum before it is loa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -23,19 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from entivec.errors import AdapterError
+from entivec.models import sha256
 
 MANIFEST = "entivec-adapters.json"
 JOINT = "joint"
 _FOLDER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-
-
-def sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

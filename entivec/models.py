@@ -89,6 +89,17 @@ def adapters_dir() -> Path:
     return cache_dir() / "adapters" / "default"
 
 
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes (what manifests record per file)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def read_manifest(folder: Path) -> dict[str, Any]:
     """The manifest of a prepared folder.
 
