@@ -47,6 +47,33 @@ def lang_encoder() -> object:
     return load()
 
 
+ROUTING_INDEX_PER_LANGUAGE = 2000
+
+
+@pytest.fixture(scope="session")
+def routing_store(
+    tmp_path_factory: pytest.TempPathFactory, data_dir: Path, lang_encoder: object
+) -> Iterator[object]:
+    """A Qdrant Edge store of the first 2,000 train sentences of each WikiANN language,
+    lang vector only: what routing retrieves from. Built once, shared read-only."""
+    from entivec.api import Entivec
+    from entivec.edge_store import EdgeStore
+
+    ev = Entivec(EdgeStore(tmp_path_factory.mktemp("routing"), collection="routing"))
+    ev._encoders["lang"] = lang_encoder  # type: ignore[assignment]
+    for lang in WIKIANN_LANGUAGES:
+        path = data_dir / "wikiann" / lang / "train.conllu"
+        ev.ingest(
+            "wikiann",
+            [path],
+            plugins=("lang",),
+            limit=ROUTING_INDEX_PER_LANGUAGE,
+            show_progress=False,
+        )
+    yield ev
+    ev.close()
+
+
 @pytest.fixture
 def tmp_store_dir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "store"

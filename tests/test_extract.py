@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,11 +9,8 @@ from click.testing import CliRunner
 
 from entivec.api import Entivec
 from entivec.cli import cli
-from entivec.edge_store import EdgeStore
 from entivec.eval_ner import evaluate_ner
 from tests.conftest import WIKIANN_LANGUAGES
-
-INDEXED_PER_LANGUAGE = 2000
 
 
 @pytest.fixture(scope="module")
@@ -31,19 +27,9 @@ def adapters() -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def routed_store(
-    tmp_path_factory: pytest.TempPathFactory, data_dir: Path, lang_encoder: object
-) -> Iterator[Entivec]:
-    ev = Entivec(EdgeStore(tmp_path_factory.mktemp("extract"), collection="extract"))
-    ev._encoders["lang"] = lang_encoder  # type: ignore[assignment]
-    for lang in WIKIANN_LANGUAGES:
-        path = data_dir / "wikiann" / lang / "train.conllu"
-        ev.ingest(
-            "wikiann", [path], plugins=("lang",), limit=INDEXED_PER_LANGUAGE, show_progress=False
-        )
-    yield ev
-    ev.close()
+@pytest.fixture
+def routed_store(routing_store: Entivec) -> Entivec:
+    return routing_store
 
 
 def test_extract_routes_groups_and_finds_entities(routed_store: Entivec, adapters: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +12,11 @@ from entivec.loaders import load
 
 from entivec.api import Entivec
 from entivec.cli import cli
-from entivec.edge_store import EdgeStore
 from entivec.eval_routing import evaluate_routing, length_bucket
 from entivec.langid import LinguaIdentifier
 from entivec.routing import Neighbour, vote
 from tests.conftest import WIKIANN_LANGUAGES
 
-INDEXED_PER_LANGUAGE = 2000
 ROUTED_PER_LANGUAGE = 150
 
 
@@ -43,20 +40,9 @@ def test_length_buckets_follow_the_issue() -> None:
     ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def indexed(
-    tmp_path_factory: pytest.TempPathFactory, data_dir: Path, lang_encoder: object
-) -> Iterator[Entivec]:
-    """The first 2,000 train sentences of each language, lang vector only."""
-    ev = Entivec(EdgeStore(tmp_path_factory.mktemp("routing"), collection="routing"))
-    ev._encoders["lang"] = lang_encoder  # type: ignore[assignment]
-    for lang in WIKIANN_LANGUAGES:
-        path = data_dir / "wikiann" / lang / "train.conllu"
-        ev.ingest(
-            "wikiann", [path], plugins=("lang",), limit=INDEXED_PER_LANGUAGE, show_progress=False
-        )
-    yield ev
-    ev.close()
+@pytest.fixture
+def indexed(routing_store: Entivec) -> Entivec:
+    return routing_store
 
 
 @pytest.fixture(scope="module")
