@@ -32,6 +32,7 @@ from entivec.ner import (
     encode_words,
     load_base,
     tags_from_spans,
+    word_tokenizer,
 )
 from entivec.records import Sentence
 
@@ -105,7 +106,8 @@ def train_adapter(
 
     torch.manual_seed(SEED)
     rng = random.Random(SEED)
-    base, tokenizer = load_base(WIKIANN_LABELS)
+    base = load_base(WIKIANN_LABELS)
+    tokenizer = word_tokenizer()
     model = get_peft_model(base, lora_config())
     model.train()
     optimiser = torch.optim.AdamW(

@@ -7,6 +7,7 @@
       de/adapter_config.json, de/adapter_model.safetensors
       ...
       joint/...
+      onnx/ner.onnx, onnx/de.onnx_adapter, ...   after `entivec export ner` (optional)
 
 An adapter is selected by *name* (a routed language, or ``joint``); the name is looked up
 in the manifest and only the folder the manifest gives is read, so a payload value can
@@ -26,7 +27,12 @@ from entivec.models import sha256
 
 MANIFEST = "entivec-adapters.json"
 JOINT = "joint"
+ONNX_FOLDER = "onnx"
+ONNX_GRAPH = "ner.onnx"
+ONNX_LAYOUT = "lora-inputs.json"
+ONNX_ADAPTER_SUFFIX = ".onnx_adapter"
 _FOLDER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_ONNX_FILE = re.compile(r"^[a-z][a-z0-9_-]{0,31}(\.onnx|\.onnx_adapter|\.json)$")
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,54 @@ class AdapterRegistry:
                 )
         return entry.folder
 
+    @property
+    def onnx_export(self) -> dict[str, Any]:
+        """The manifest's record of the ONNX export (empty when there is none)."""
+        return dict(self.manifest.get("onnx", {}))
+
+    def verified_onnx_files(self) -> dict[str, Path]:
+        """The ONNX graph and adapter files, each checked against its checksum; keys are
+        file names (``ner.onnx``, ``de.onnx_adapter``, ...).
+
+        Raises:
+            AdapterError: No export, a file missing or a checksum mismatch.
+        """
+        export = self.onnx_export
+        if not export:
+            raise AdapterError(
+                f"the adapters in {self.root} have no ONNX export; run "
+                f"`entivec export ner --adapters {self.root}`"
+            )
+        folder = self.root / ONNX_FOLDER
+        paths = {}
+        for file, expected in export["files"].items():
+            if not _ONNX_FILE.match(file):
+                raise AdapterError(f"{self.root / MANIFEST}: invalid ONNX file name {file!r}")
+            path = folder / file
+            if not path.is_file():
+                raise AdapterError(f"the ONNX export is incomplete: {path} is missing")
+            if sha256(path) != expected:
+                raise AdapterError(
+                    f"{path} does not match its checksum in {MANIFEST} (corrupt or replaced); "
+                    f"rebuild it with `entivec export ner --adapters {self.root} --force`"
+                )
+            paths[file] = path
+        return paths
+
+
+def write_onnx_export(root: Path, export: dict[str, Any]) -> None:
+    """Record the ONNX export of the registry in ``root`` (manifest rewritten atomically)."""
+    manifest_path = root / MANIFEST
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["onnx"] = export
+    _write_manifest(manifest_path, manifest)
+
+
+def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
 
 def write_entry(
     root: Path,
@@ -133,6 +187,6 @@ def write_entry(
         )
     files = {p.name: sha256(p) for p in sorted(folder.iterdir()) if p.is_file()}
     manifest["adapters"][name] = {"folder": name, "files": files, "info": info}
-    tmp = manifest_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(manifest_path)
+    # the ONNX export no longer matches the adapters; `entivec export ner` redoes it
+    manifest.pop("onnx", None)
+    _write_manifest(manifest_path, manifest)

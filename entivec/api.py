@@ -12,16 +12,19 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from entivec.adapters import AdapterRegistry
-from entivec.errors import InvalidStoreError
+from entivec.errors import InvalidArgumentError, InvalidStoreError
 from entivec.extraction import Extraction, choose_adapter
 from entivec.ingest import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, IngestReport, ingest
 from entivec.langid import identifier as language_identifier
 from entivec.loaders import LoadStats, load
 from entivec.models import adapters_dir
-from entivec.ner import NerModel, entities_from_tags, words_with_offsets
+from entivec.ner import NerEngine, NerModel, entities_from_tags, words_with_offsets
+from entivec.ner_onnx import OnnxNerModel
 from entivec.registry import Encoder, EncoderSpec, get_registry
 from entivec.routing import DEFAULT_K, Route, Router
 from entivec.store import DEFAULT_COLLECTION, Hit, Store, open_store
+
+NER_ENGINES = ("onnx", "torch")
 
 
 class Entivec:
@@ -51,7 +54,7 @@ class Entivec:
             )
         self.variant = variant
         self._encoders: dict[str, Encoder] = {}
-        self._ner: dict[str, NerModel] = {}
+        self._ner: dict[tuple[str, str], NerEngine] = {}
 
     def encoder(self, plugin: str) -> tuple[EncoderSpec, Encoder]:
         """The spec and the loaded encoder of ``plugin`` (loaded once, then reused)."""
@@ -164,13 +167,28 @@ class Entivec:
         router = self.router(vector=vector, k=k, threshold=threshold, fallback=fallback)
         return router.route(texts)
 
-    def ner_model(self, adapters: str | Path | None = None) -> NerModel:
-        """The NER model with the adapters of registry ``adapters`` (built once per path;
-        by default the registry ``entivec train lora`` writes)."""
+    def ner_model(self, adapters: str | Path | None = None, engine: str = "onnx") -> NerEngine:
+        """The NER model with the adapters of registry ``adapters`` (built once per path
+        and engine; by default the registry ``entivec train lora`` writes).
+
+        Args:
+            adapters: The adapter registry directory.
+            engine: ``onnx`` (onnxruntime, one graph and LoRA adapter files; needs
+                ``entivec export ner``) or ``torch`` (PyTorch and PEFT).
+
+        Raises:
+            ValueError: An unknown engine.
+            AdapterError: No registry, or no ONNX export for the ``onnx`` engine.
+        """
+        if engine not in NER_ENGINES:
+            raise InvalidArgumentError(
+                f"unknown NER engine {engine!r}; expected one of: {', '.join(NER_ENGINES)}"
+            )
         folder = Path(adapters) if adapters is not None else adapters_dir()
-        key = str(folder.resolve())
+        key = (str(folder.resolve()), engine)
         if key not in self._ner:
-            self._ner[key] = NerModel(AdapterRegistry(folder))
+            registry = AdapterRegistry(folder)
+            self._ner[key] = OnnxNerModel(registry) if engine == "onnx" else NerModel(registry)
         return self._ner[key]
 
     def extract(
@@ -179,6 +197,7 @@ class Entivec:
         *,
         adapters: str | Path | None = None,
         router: Router | None = None,
+        engine: str = "onnx",
     ) -> list[Extraction]:
         """Entities of each text, with the LoRA adapter of the language it is routed to.
 
@@ -192,7 +211,7 @@ class Entivec:
         """
         if isinstance(texts, str):
             texts = [texts]
-        model = self.ner_model(adapters)
+        model = self.ner_model(adapters, engine)
         routes = (router or self.router()).route(texts)
         names = [choose_adapter(model.registry, r) for r in routes]
         tags: dict[int, list[str]] = {}

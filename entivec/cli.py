@@ -416,6 +416,39 @@ def train_lora_command(
         )
 
 
+@cli.group("export")
+def export() -> None:
+    """Export trained parts for onnxruntime."""
+
+
+@export.command("ner")
+@click.option(
+    "--adapters",
+    type=click.Path(file_okay=False),
+    help="Adapter registry directory (default: the cache's adapters/default).",
+)
+@click.option("--force", is_flag=True, help="Rebuild even when the export is up to date.")
+@_entivec_errors
+def export_ner(adapters: str | None, force: bool) -> None:
+    """One ONNX graph for the NER model plus one onnxruntime LoRA adapter per adapter."""
+    from pathlib import Path
+
+    from entivec.adapters import ONNX_FOLDER
+    from entivec.encoders.ner_onnx_export import export_ner_onnx
+    from entivec.models import adapters_dir
+
+    root = Path(adapters) if adapters else adapters_dir()
+    done = export_ner_onnx(root, force=force)
+    folder = root / ONNX_FOLDER
+    sizes = {f: (folder / f).stat().st_size / 2**20 for f in done["files"]}
+    adapters_mb = sum(v for f, v in sizes.items() if f.endswith(".onnx_adapter"))
+    click.echo(
+        f"{folder}: graph {sizes['ner.onnx']:.0f} MB, {len(sizes) - 2} adapters "
+        f"{adapters_mb:.1f} MB; logits match PEFT within "
+        f"{done['checks']['max_logit_difference']:.1e}"
+    )
+
+
 @evaluate.command("ner")
 @click.argument("format")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
@@ -428,6 +461,13 @@ def train_lora_command(
 )
 @click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--engine",
+    type=click.Choice(["onnx", "torch"]),
+    default="onnx",
+    show_default=True,
+    help="onnxruntime with LoRA adapter files (after `entivec export ner`), or PyTorch+PEFT.",
+)
 @_entivec_errors
 def eval_ner(
     format: str,
@@ -436,6 +476,7 @@ def eval_ner(
     collection: str,
     adapters: str | None,
     limit: int | None,
+    engine: str,
     as_json: bool,
 ) -> None:
     """seqeval F1 per language: monolingual vs joint adapters, true vs routed language."""
@@ -452,6 +493,7 @@ def eval_ner(
             format,
             [Path(p) for p in paths],
             limit=limit,
+            engine=engine,
             show_progress=None if not as_json else False,
         )
     if as_json:
@@ -473,15 +515,27 @@ def eval_ner(
     help="Adapter registry directory (default: the cache's adapters/default).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--engine",
+    type=click.Choice(["onnx", "torch"]),
+    default="onnx",
+    show_default=True,
+    help="onnxruntime with LoRA adapter files (after `entivec export ner`), or PyTorch+PEFT.",
+)
 @_entivec_errors
 def extract(
-    texts: tuple[str, ...], store: str, collection: str, adapters: str | None, as_json: bool
+    texts: tuple[str, ...],
+    store: str,
+    collection: str,
+    adapters: str | None,
+    engine: str,
+    as_json: bool,
 ) -> None:
     """Entities in each TEXT, with the LoRA adapter of the language it is routed to."""
     from entivec.api import Entivec
 
     with Entivec(store, collection=collection) as ev:
-        results = ev.extract(texts, adapters=adapters)  # None: the default registry
+        results = ev.extract(texts, adapters=adapters, engine=engine)  # None: the default registry
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False))
         return

@@ -88,3 +88,7 @@ class TrainingDataError(EntivecError, ValueError):
 
 class AdapterError(EntivecError, LookupError):
     """A LoRA adapter that is not registered, missing, or fails its checksum."""
+
+
+class InvalidArgumentError(EntivecError, ValueError):
+    """An argument outside its allowed values (the message lists them)."""

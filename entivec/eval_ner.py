@@ -41,13 +41,15 @@ def evaluate_ner(
     paths: Sequence[Path],
     *,
     limit: int | None = None,
+    engine: str = "onnx",
     show_progress: bool | None = None,
 ) -> dict[str, Any]:
-    """F1 per language and on average for true-language, joint and routed selection."""
+    """F1 per language and on average for true-language, joint and routed selection
+    (``engine``: ``onnx`` or ``torch``, see :meth:`Entivec.ner_model`)."""
     for path in paths:
         if not Path(path).is_file():
             raise CorpusNotFoundError(f"{path} does not exist or is not a file")
-    model = ev.ner_model(adapters)
+    model = ev.ner_model(adapters, engine)
     registry = model.registry
     if JOINT not in registry.names:
         raise AdapterError(f"{adapters} has no {JOINT!r} adapter to compare with")

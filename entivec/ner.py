@@ -1,19 +1,24 @@
 """Token-classification NER on the converted multilingual-e5-small, one LoRA adapter per
-language (PEFT).
+language (PEFT), and what its two engines share.
 
 Adapters are loaded once (``load_adapter``) and switched per group of texts
 (``set_adapter``), as PEFT keeps them separate: loading reads and verifies files,
-switching only changes which weights the forward pass uses.
+switching only changes which weights the forward pass uses. :class:`NerModel` runs
+PyTorch with PEFT; :class:`entivec.ner_onnx.OnnxNerModel` runs the exported graph in
+onnxruntime. Both tokenise with :class:`WordTokenizer` and decode with
+:func:`tags_of_words`, so they differ only in the forward pass.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from entivec.adapters import AdapterRegistry
 from entivec.errors import AdapterError, MissingDependencyError, ModelNotPreparedError
@@ -66,12 +71,12 @@ def base_model_identity() -> dict[str, Any]:
     return {"name": BASE_MODEL, "model.safetensors": files["model.safetensors"]}
 
 
-def load_base(labels: Sequence[str]) -> tuple[Any, Any]:
-    """The base token-classification model (classifier head seeded) and its tokenizer."""
+def load_base(labels: Sequence[str]) -> Any:
+    """The base token-classification model (classifier head seeded)."""
     try:
         import torch
         import transformers
-        from transformers import AutoModelForTokenClassification, AutoTokenizer
+        from transformers import AutoModelForTokenClassification
     except ImportError as exc:
         raise MissingDependencyError(
             f"NER needs the export extra ({exc.name} is missing): pip install 'entivec[export]'"
@@ -89,39 +94,72 @@ def load_base(labels: Sequence[str]) -> tuple[Any, Any]:
         label2id={label: i for i, label in enumerate(labels)},
         use_safetensors=True,
     )
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    return model, tokenizer
+    return model
+
+
+@dataclass(frozen=True)
+class WordBatch:
+    """Sub-tokens of a batch of word lists, padded; ``word_ids[b][t]`` is the word that
+    sub-token ``t`` of sentence ``b`` belongs to (``None`` for special tokens and padding)."""
+
+    input_ids: npt.NDArray[np.int64]
+    attention_mask: npt.NDArray[np.int64]
+    word_ids: list[list[int | None]]
+
+
+class WordTokenizer:
+    """The base model's tokenizer (``tokenizers``, no transformers needed) on word lists,
+    as ``AutoTokenizer(..., is_split_into_words=True)`` tokenises them for training."""
+
+    def __init__(self, path: Path, max_tokens: int = MAX_TOKENS) -> None:
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(path))
+        self._tokenizer.enable_truncation(max_tokens)
+        pad_id = self._tokenizer.token_to_id("<pad>")
+        self._tokenizer.enable_padding(pad_id=pad_id, pad_token="<pad>")
+
+    def __call__(self, sentences: Sequence[Sequence[str]]) -> WordBatch:
+        encodings = self._tokenizer.encode_batch(
+            [list(words) for words in sentences], is_pretokenized=True
+        )
+        return WordBatch(
+            np.array([e.ids for e in encodings], dtype=np.int64),
+            np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            [list(e.word_ids) for e in encodings],
+        )
+
+
+def word_tokenizer() -> WordTokenizer:
+    """The prepared base model's tokenizer."""
+    base_model_identity()
+    return WordTokenizer(model_dir(BASE_MODEL) / "tokenizer.json")
 
 
 def encode_words(
-    tokenizer: Any,
+    tokenizer: WordTokenizer,
     sentences: Sequence[Sequence[str]],
-    tags: Sequence[Sequence[str]] | None,
+    tags: Sequence[Sequence[str]],
     labels: Sequence[str],
-) -> Any:
-    """Tokenise word lists (a ``BatchEncoding``, so ``word_ids`` stays available); with
-    ``tags``, the first sub-token of each word carries its label, the others -100."""
-    batch = tokenizer(
-        [list(words) for words in sentences],
-        is_split_into_words=True,
-        truncation=True,
-        max_length=MAX_TOKENS,
-        padding=True,
-        return_tensors="pt",
-    )
-    if tags is not None:
-        import torch
+) -> dict[str, Any]:
+    """A training batch: torch tensors of sub-tokens, and labels where the first sub-token
+    of each word carries its word's label and the others -100 (ignored by the loss)."""
+    import torch
 
-        index = {label: i for i, label in enumerate(labels)}
-        rows = []
-        for b, sentence_tags in enumerate(tags):
-            row, previous = [], None
-            for word in batch.word_ids(b):
-                row.append(-100 if word is None or word == previous else index[sentence_tags[word]])
-                previous = word
-            rows.append(row)
-        batch["labels"] = torch.tensor(rows)
-    return batch
+    batch = tokenizer(sentences)
+    index = {label: i for i, label in enumerate(labels)}
+    rows = []
+    for word_ids, sentence_tags in zip(batch.word_ids, tags, strict=True):
+        row, previous = [], None
+        for word in word_ids:
+            row.append(-100 if word is None or word == previous else index[sentence_tags[word]])
+            previous = word
+        rows.append(row)
+    return {
+        "input_ids": torch.from_numpy(batch.input_ids),
+        "attention_mask": torch.from_numpy(batch.attention_mask),
+        "labels": torch.tensor(rows),
+    }
 
 
 @dataclass(frozen=True)
@@ -134,8 +172,68 @@ class Entity:
     text: str
 
 
+Forward = Callable[[WordBatch], "npt.NDArray[np.float32]"]
+
+
+def token_logits(
+    forward: Forward,
+    tokenizer: WordTokenizer,
+    sentences: Sequence[Sequence[str]],
+    batch_size: int,
+) -> list[tuple[npt.NDArray[np.float32], list[int | None]]]:
+    """Per sentence, the logits of its sub-tokens and their word ids (padding removed).
+
+    Sentences run sorted by length, so each batch pads little; results come back in
+    input order.
+    """
+    out: list[tuple[npt.NDArray[np.float32], list[int | None]]] = [
+        (np.empty((0, 0), np.float32), []) for _ in sentences
+    ]
+    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        batch = tokenizer([sentences[i] for i in rows])
+        logits = forward(batch)
+        for b, row in enumerate(rows):
+            length = int(batch.attention_mask[b].sum())
+            out[row] = (logits[b, :length], batch.word_ids[b][:length])
+    return out
+
+
+def tags_of_words(
+    logits: npt.NDArray[np.float32],
+    word_ids: Sequence[int | None],
+    words: int,
+    labels: Sequence[str],
+) -> list[str]:
+    """IOB2 tags of a sentence's words: each word takes its first sub-token's label, a
+    word cut off by truncation stays O."""
+    best = np.argmax(logits, axis=-1)
+    tags = ["O"] * words
+    previous = None
+    for t, word in enumerate(word_ids):
+        if word is not None and word != previous:
+            tags[word] = labels[int(best[t])]
+        previous = word
+    return tags
+
+
+class NerEngine(Protocol):
+    """What ``extract`` needs from an NER model: adapters by name, tags per word."""
+
+    registry: AdapterRegistry
+    loaded: list[str]
+    active: str | None
+
+    def load_adapter(self, name: str) -> None: ...
+
+    def set_adapter(self, name: str) -> None: ...
+
+    def predict(self, name: str, sentences: Sequence[Sequence[str]]) -> list[list[str]]: ...
+
+
 class NerModel:
-    """The base model with the adapters of a registry; adapters are loaded on first use.
+    """The PyTorch/PEFT model with the adapters of a registry, loaded on first use.
 
     Args:
         registry: The adapter registry.
@@ -143,16 +241,12 @@ class NerModel:
     """
 
     def __init__(self, registry: AdapterRegistry, *, batch_size: int = 32) -> None:
-        identity = base_model_identity()
-        if registry.base_model != identity:
-            raise AdapterError(
-                f"the adapters in {registry.root} were trained on {registry.base_model}, "
-                f"but the prepared base model is {identity}"
-            )
+        check_base_model(registry)
         self.registry = registry
         self.labels = registry.labels
         self.batch_size = batch_size
-        self._base, self.tokenizer = load_base(self.labels)
+        self._base = load_base(self.labels)
+        self.tokenizer = word_tokenizer()
         self._model: Any = None
         self.loaded: list[str] = []
         self.active: str | None = None
@@ -179,29 +273,44 @@ class NerModel:
             self._model.set_adapter(name)
             self.active = name
 
-    def predict(self, name: str, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """IOB2 tags per word of each sentence, with adapter ``name``."""
+    def _forward(self, batch: WordBatch) -> npt.NDArray[np.float32]:
         import torch
 
-        self.set_adapter(name)
-        out: list[list[str]] = [[] for _ in sentences]
-        # sorted by length so each batch pads little; results go back in input order
-        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
         with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                rows = order[start : start + self.batch_size]
-                chunk = [sentences[i] for i in rows]
-                batch = encode_words(self.tokenizer, chunk, None, self.labels)
-                best = np.argmax(self._model(**batch).logits.numpy(), axis=-1)
-                for b, (row, words) in enumerate(zip(rows, chunk, strict=True)):
-                    tags = ["O"] * len(words)  # words cut by truncation stay O
-                    previous = None
-                    for t, word in enumerate(batch.word_ids(b)):
-                        if word is not None and word != previous:
-                            tags[word] = self.labels[int(best[b, t])]
-                        previous = word
-                    out[row] = tags
-        return out
+            logits = self._model(
+                input_ids=torch.from_numpy(batch.input_ids),
+                attention_mask=torch.from_numpy(batch.attention_mask),
+            ).logits
+        return np.asarray(logits.numpy(), dtype=np.float32)
+
+    def logits(
+        self, name: str, sentences: Sequence[Sequence[str]]
+    ) -> list[npt.NDArray[np.float32]]:
+        """Sub-token logits of each sentence with adapter ``name``."""
+        self.set_adapter(name)
+        return [
+            logits
+            for logits, _ in token_logits(self._forward, self.tokenizer, sentences, self.batch_size)
+        ]
+
+    def predict(self, name: str, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        """IOB2 tags per word of each sentence, with adapter ``name``."""
+        self.set_adapter(name)
+        rows = token_logits(self._forward, self.tokenizer, sentences, self.batch_size)
+        return [
+            tags_of_words(logits, word_ids, len(words), self.labels)
+            for (logits, word_ids), words in zip(rows, sentences, strict=True)
+        ]
+
+
+def check_base_model(registry: AdapterRegistry) -> None:
+    """Raise :class:`AdapterError` unless ``registry`` was trained on the prepared base."""
+    identity = base_model_identity()
+    if registry.base_model != identity:
+        raise AdapterError(
+            f"the adapters in {registry.root} were trained on {registry.base_model}, "
+            f"but the prepared base model is {identity}"
+        )
 
 
 def words_with_offsets(text: str) -> list[tuple[str, int, int]]:

@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 
+from entivec.errors import InvalidArgumentError
 from entivec.langid import LanguageIdentifier
 from entivec.registry import Encoder
 from entivec.store import Store
@@ -125,7 +126,7 @@ class Router:
         fallback: LanguageIdentifier | None = None,
     ) -> None:
         if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
+            raise InvalidArgumentError(f"k must be at least 1, got {k}")
         self.store = store
         self.encoder = encoder
         self.vector = vector

@@ -107,3 +107,118 @@ def test_adapters_load_once_and_switch(tiny_registry: Path) -> None:
     assert model.loaded == ["de", "joint"] and model.active == "de"
     # switching back gives the same output: adapters do not leak into each other
     assert model.predict("de", words) == tags_de
+
+
+def test_word_tokenizer_matches_transformers_on_real_sentences(data_dir: Path) -> None:
+    from entivec.loaders import load
+    from transformers import AutoTokenizer
+
+    from entivec.models import model_dir
+    from entivec.ner import BASE_MODEL, MAX_TOKENS, word_tokenizer
+
+    reference = AutoTokenizer.from_pretrained(model_dir(BASE_MODEL))
+    ours = word_tokenizer()
+    sentences = [
+        s.tokens
+        for lang in ("de", "ru", "pl")
+        for s in load("wikiann", [data_dir / "wikiann" / lang / "val.conllu"], limit=40)
+    ]
+    sentences.append(["Wort"] * 400)  # longer than MAX_TOKENS: both truncate the same way
+    expected = reference(
+        [list(s) for s in sentences],
+        is_split_into_words=True,
+        truncation=True,
+        max_length=MAX_TOKENS,
+        padding=True,
+    )
+    got = ours(sentences)
+    assert got.input_ids.tolist() == expected["input_ids"]
+    assert got.attention_mask.tolist() == expected["attention_mask"]
+    assert got.word_ids == [expected.word_ids(b) for b in range(len(sentences))]
+
+
+@pytest.fixture(scope="module")
+def exported_registry(tiny_registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from entivec.encoders.ner_onnx_export import export_ner_onnx
+
+    copy = tmp_path_factory.mktemp("exported") / "adapters"
+    shutil.copytree(tiny_registry, copy)
+    export_ner_onnx(copy)
+    return copy
+
+
+def test_onnx_export_is_one_graph_plus_small_adapter_files(exported_registry: Path) -> None:
+    from entivec.adapters import ONNX_FOLDER
+
+    registry = AdapterRegistry(exported_registry)
+    files = registry.verified_onnx_files()
+    assert sorted(files) == [
+        "de.onnx_adapter",
+        "joint.onnx_adapter",
+        "lora-inputs.json",
+        "ner.onnx",
+    ]
+    graph = files["ner.onnx"].stat().st_size
+    for name in ("de", "joint"):
+        # LoRA and head weights only: a tiny fraction of the base graph
+        assert files[f"{name}.onnx_adapter"].stat().st_size < graph / 50
+    assert registry.onnx_export["checks"]["max_logit_difference"] < 1e-3
+    assert not list((exported_registry / ONNX_FOLDER).glob("tmp*"))  # no leftovers
+
+
+def test_onnx_export_is_idempotent(exported_registry: Path) -> None:
+    from entivec.encoders.ner_onnx_export import export_ner_onnx
+
+    graph = exported_registry / "onnx" / "ner.onnx"
+    before = graph.stat().st_mtime_ns
+    export_ner_onnx(exported_registry)
+    assert graph.stat().st_mtime_ns == before
+
+
+def test_onnx_engine_tags_like_peft_and_switches_adapters(exported_registry: Path) -> None:
+    from entivec.ner import NerModel
+    from entivec.ner_onnx import OnnxNerModel
+
+    registry = AdapterRegistry(exported_registry)
+    words = [["Angela", "Merkel", "lebt", "in", "Berlin", "."], ["Amsterdam"], ["Die", "Partei"]]
+    onnx_model, torch_model = OnnxNerModel(registry), NerModel(registry)
+    for name in ("de", "joint", "de"):
+        assert onnx_model.predict(name, words) == torch_model.predict(name, words)
+    assert onnx_model.loaded == ["de", "joint"] and onnx_model.active == "de"
+    # the adapters differ, and the active one is what runs
+    de, joint = onnx_model.logits("de", words), onnx_model.logits("joint", words)
+    assert any(abs(a - b).max() > 1e-4 for a, b in zip(de, joint, strict=True))
+    with pytest.raises(AdapterError, match="registered: de, joint"):
+        onnx_model.set_adapter("pl")
+
+
+def test_a_corrupt_onnx_adapter_is_refused(exported_registry: Path, tmp_path: Path) -> None:
+    from entivec.ner_onnx import OnnxNerModel
+
+    copy = tmp_path / "copy"
+    shutil.copytree(exported_registry, copy)
+    adapter = copy / "onnx" / "joint.onnx_adapter"
+    adapter.write_bytes(adapter.read_bytes()[:-8])
+    with pytest.raises(AdapterError, match=r"joint\.onnx_adapter does not match its checksum"):
+        OnnxNerModel(AdapterRegistry(copy))
+
+
+def test_the_onnx_engine_says_how_to_export(tiny_registry: Path) -> None:
+    from entivec.ner_onnx import OnnxNerModel
+
+    with pytest.raises(AdapterError, match="run `entivec export ner --adapters"):
+        OnnxNerModel(AdapterRegistry(tiny_registry))
+
+
+def test_retraining_an_adapter_invalidates_the_onnx_export(
+    exported_registry: Path, tmp_path: Path, data_dir: Path
+) -> None:
+    from entivec.encoders.lora_train import read_training_sentences, train_adapter
+
+    copy = tmp_path / "copy"
+    shutil.copytree(exported_registry, copy)
+    path = data_dir / "wikiann" / "nl" / "train.conllu"
+    sentences = read_training_sentences("wikiann", [path], 16)["nl"]
+    train_adapter(copy, "nl", sentences, steps=1, show_progress=False)
+    with pytest.raises(AdapterError, match="no ONNX export"):
+        AdapterRegistry(copy).verified_onnx_files()

@@ -15,7 +15,7 @@ from tests.conftest import WIKIANN_LANGUAGES
 
 @pytest.fixture(scope="module")
 def adapters() -> Path:
-    from entivec.adapters import MANIFEST
+    from entivec.adapters import MANIFEST, AdapterRegistry
     from entivec.models import adapters_dir
 
     folder = adapters_dir()
@@ -24,6 +24,8 @@ def adapters() -> Path:
             "the LoRA adapters are not trained: run `entivec train lora wikiann "
             "../shared/data/wikiann/*/train.conllu` (./run test does)"
         )
+    if not AdapterRegistry(folder).onnx_export:
+        pytest.fail("the adapters are not exported: run `entivec export ner` (./run test does)")
     return folder
 
 
@@ -49,6 +51,9 @@ def test_extract_routes_groups_and_finds_entities(routed_store: Entivec, adapter
     assert "Real Madrid" in found or "Madrid" in found
     # grouped by adapter: each adapter was loaded once and they all stay loaded
     assert sorted(routed_store.ner_model(adapters).loaded) == ["de", "es", "ru"]
+    # the default engine is onnxruntime; PyTorch with PEFT finds the same entities
+    with_torch = routed_store.extract(texts, adapters=adapters, engine="torch")
+    assert [r.entities for r in with_torch] == [r.entities for r in results]
 
 
 def test_monolingual_adapters_and_routing_costs_on_val(
@@ -72,3 +77,10 @@ def test_cli_extract_refuses_an_unknown_registry(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "is not an adapter registry" in result.output
+
+
+def test_an_unknown_engine_lists_the_engines(routed_store: Entivec, adapters: Path) -> None:
+    from entivec.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError, match="expected one of: onnx, torch"):
+        routed_store.extract("Berlin", adapters=adapters, engine="tensorflow")

@@ -1,0 +1,120 @@
+"""The NER model in onnxruntime: one base graph, LoRA adapters activated per run.
+
+``entivec export ner`` (:mod:`entivec.encoders.ner_onnx_export`) writes the graph, whose
+LoRA weights and classifier head are inputs, and one ``.onnx_adapter`` file per adapter.
+Loading an adapter reads and verifies its file once (``onnxruntime.LoraAdapter``);
+activating it makes the next runs use a ``RunOptions`` that carries it, so a switch
+costs no copy and no graph change. Needs neither torch nor transformers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from entivec.adapters import ONNX_ADAPTER_SUFFIX, ONNX_GRAPH, AdapterRegistry
+from entivec.errors import AdapterError
+from entivec.ner import (
+    WordBatch,
+    check_base_model,
+    tags_of_words,
+    token_logits,
+    word_tokenizer,
+)
+
+log = logging.getLogger(__name__)
+
+
+class OnnxNerModel:
+    """The exported NER graph with the adapters of a registry, loaded on first use.
+
+    Args:
+        registry: An adapter registry with an ONNX export (``entivec export ner``).
+        batch_size: Sentences per run.
+        threads: onnxruntime intra-op threads (0: its default, one per core).
+
+    Raises:
+        AdapterError: No export, or a file of it missing or corrupt.
+    """
+
+    def __init__(
+        self, registry: AdapterRegistry, *, batch_size: int = 32, threads: int = 0
+    ) -> None:
+        import onnxruntime as ort
+
+        check_base_model(registry)
+        self.registry = registry
+        self.labels = registry.labels
+        self.batch_size = batch_size
+        self._files = registry.verified_onnx_files()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        # the adapter inputs carry default initializers on purpose (see the exporter);
+        # onnxruntime warns once per input about it at load, which is noise here
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(self._files[ONNX_GRAPH]), options, providers=["CPUExecutionProvider"]
+        )
+        self.tokenizer = word_tokenizer()
+        self._run_options: dict[str, Any] = {}
+        self.loaded: list[str] = []
+        self.active: str | None = None
+
+    def load_adapter(self, name: str) -> None:
+        """Read adapter ``name``'s ONNX file (verified when the model was opened) once."""
+        if name in self.loaded:
+            return
+        import onnxruntime as ort
+
+        self.registry.entry(name)  # an unregistered name fails with the registered ones
+        path = self._files.get(f"{name}{ONNX_ADAPTER_SUFFIX}")
+        if path is None:
+            raise AdapterError(
+                f"adapter {name!r} is registered but not in the ONNX export; run "
+                f"`entivec export ner --adapters {self.registry.root}`"
+            )
+        adapter = ort.LoraAdapter()
+        adapter.Load(str(path))
+        run_options = ort.RunOptions()
+        run_options.add_active_adapter(adapter)
+        # the RunOptions keeps a pointer to the adapter, which must outlive it
+        self._run_options[name] = (run_options, adapter)
+        self.loaded.append(name)
+        log.debug("loaded ONNX adapter %s from %s", name, path)
+
+    def set_adapter(self, name: str) -> None:
+        """Make adapter ``name`` the one the next runs use, loading it first if needed."""
+        self.load_adapter(name)
+        self.active = name
+
+    def _forward(self, batch: WordBatch) -> npt.NDArray[np.float32]:
+        if self.active is None:
+            raise AdapterError("no adapter is active; call set_adapter(name) first")
+        run_options, _ = self._run_options[self.active]
+        (logits,) = self._session.run(
+            ["logits"],
+            {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask},
+            run_options,
+        )
+        return np.asarray(logits, dtype=np.float32)
+
+    def logits(
+        self, name: str, sentences: Sequence[Sequence[str]]
+    ) -> list[npt.NDArray[np.float32]]:
+        """Sub-token logits of each sentence with adapter ``name``."""
+        self.set_adapter(name)
+        rows = token_logits(self._forward, self.tokenizer, sentences, self.batch_size)
+        return [logits for logits, _ in rows]
+
+    def predict(self, name: str, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        """IOB2 tags per word of each sentence, with adapter ``name``."""
+        self.set_adapter(name)
+        rows = token_logits(self._forward, self.tokenizer, sentences, self.batch_size)
+        return [
+            tags_of_words(logits, word_ids, len(words), self.labels)
+            for (logits, word_ids), words in zip(rows, sentences, strict=True)
+        ]
