@@ -26,6 +26,7 @@ import numpy.typing as npt
 from entivec.encoders.prepare import build_once
 from entivec.loaders import LoadStats, load
 from entivec.plugins.lang import (
+    FEATURES,
     HASH_BITS,
     LANGUAGE_SLOTS,
     NAME,
@@ -168,6 +169,7 @@ def train_language_vector(
         "languages": sorted(counts),
         "sentences_per_language": dict(sorted(counts.items())),
         "hash_bits": HASH_BITS,
+        "features": FEATURES,
         "training_data": {
             "format": format,
             "files": [str(p.resolve()) for p in paths],

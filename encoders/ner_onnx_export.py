@@ -66,16 +66,22 @@ def _adapter_tensors(registry: AdapterRegistry, name: str) -> dict[str, npt.NDAr
     return load_file(str(registry.verified_folder(name) / ADAPTER_WEIGHTS))
 
 
-def _export_graph(registry: AdapterRegistry, template: str, path: Path) -> None:
-    """The PEFT model with adapter ``template`` active, exported with the TorchScript
-    exporter (its graphs keep the LoRA branch as plain MatMul/Add nodes)."""
+def export_ner_graph(
+    registry: AdapterRegistry, name: str, path: Path, *, merged: bool = False
+) -> None:
+    """The PEFT model with adapter ``name`` active, as an ONNX graph at ``path``.
+
+    Exported with the TorchScript exporter (optimum's choice too; the dynamo exporter
+    would need onnxscript). With ``merged``, the adapter is folded into the base weights
+    first: one self-contained graph per adapter, the alternative this module avoids
+    (``bench/route.py`` measures both)."""
     import torch
 
     from entivec.ner import NerModel
 
     model = NerModel(registry)
-    model.set_adapter(template)
-    peft_model = model._model
+    model.set_adapter(name)
+    peft_model = model._model.merge_and_unload() if merged else model._model
 
     class Logits(torch.nn.Module):
         def __init__(self) -> None:
@@ -239,7 +245,7 @@ def export_ner_onnx(root: Path, *, force: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         raw = Path(tmp) / "raw.onnx"
         log.info("exporting the NER graph with adapter %s active", template_name)
-        _export_graph(registry, template_name, raw)
+        export_ner_graph(registry, template_name, raw)
         model, layout = _lift_adapter_inputs(raw, template)
         import onnx
 

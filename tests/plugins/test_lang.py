@@ -32,6 +32,19 @@ def test_training_writes_safetensors_and_is_idempotent(tmp_path: Path, data_dir:
     assert encoder.languages[int(np.argmax(scores))] == "ru"
 
 
+def test_weights_trained_on_other_features_are_refused(tmp_path: Path, data_dir: Path) -> None:
+    import json
+
+    paths = [data_dir / "wikiann" / lang / "train.conllu" for lang in ("de", "ru")]
+    out = tmp_path / "lang"
+    train_language_vector("wikiann", paths, limit=100, out=out)
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["features"]["char_analyzer"] = "char_wb"  # what an older version trained on
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ModelNotPreparedError, match="retrain it with `entivec train routing"):
+        LanguageVectorEncoder(out)
+
+
 def test_one_language_cannot_train_a_router(tmp_path: Path, data_dir: Path) -> None:
     with pytest.raises(TrainingDataError, match="2 to 32 languages; these files have 1: de"):
         train_language_vector(
