@@ -48,8 +48,8 @@ LANGUAGES = ("de", "en", "es", "nl", "pl", "ru")
 def percentiles(times_ms: list[float]) -> dict[str, float]:
     times_ms = sorted(times_ms)
     return {
-        "p50_ms": round(statistics.median(times_ms), 3),
-        "p99_ms": round(times_ms[int(0.99 * (len(times_ms) - 1))], 3),
+        "p50_ms": float(f"{statistics.median(times_ms):.3g}"),
+        "p99_ms": float(f"{times_ms[int(0.99 * (len(times_ms) - 1))]:.3g}"),
     }
 
 

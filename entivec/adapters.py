@@ -119,12 +119,11 @@ class AdapterRegistry:
         """The manifest's record of the ONNX export (empty when there is none)."""
         return dict(self.manifest.get("onnx", {}))
 
-    def verified_onnx_files(self) -> dict[str, Path]:
-        """The ONNX graph and adapter files, each checked against its checksum; keys are
-        file names (``ner.onnx``, ``de.onnx_adapter``, ...).
+    def onnx_files(self) -> list[str]:
+        """File names of the ONNX export (``ner.onnx``, ``de.onnx_adapter``, ...).
 
         Raises:
-            AdapterError: No export, a file missing or a checksum mismatch.
+            AdapterError: The registry has no ONNX export.
         """
         export = self.onnx_export
         if not export:
@@ -132,21 +131,32 @@ class AdapterRegistry:
                 f"the adapters in {self.root} have no ONNX export; run "
                 f"`entivec export ner --adapters {self.root}`"
             )
-        folder = self.root / ONNX_FOLDER
-        paths = {}
-        for file, expected in export["files"].items():
-            if not _ONNX_FILE.match(file):
-                raise AdapterError(f"{self.root / MANIFEST}: invalid ONNX file name {file!r}")
-            path = folder / file
-            if not path.is_file():
-                raise AdapterError(f"the ONNX export is incomplete: {path} is missing")
-            if sha256(path) != expected:
-                raise AdapterError(
-                    f"{path} does not match its checksum in {MANIFEST} (corrupt or replaced); "
-                    f"rebuild it with `entivec export ner --adapters {self.root} --force`"
-                )
-            paths[file] = path
-        return paths
+        return sorted(export["files"])
+
+    def verified_onnx_file(self, file: str) -> Path:
+        """The path of ``file`` of the ONNX export after checking its sha256.
+
+        Raises:
+            AdapterError: No export, a file the export does not list, a file missing or a
+                checksum mismatch.
+        """
+        if file not in self.onnx_files():
+            raise AdapterError(f"the ONNX export in {self.root} has no file {file!r}")
+        if not _ONNX_FILE.match(file):
+            raise AdapterError(f"{self.root / MANIFEST}: invalid ONNX file name {file!r}")
+        path = self.root / ONNX_FOLDER / file
+        if not path.is_file():
+            raise AdapterError(f"the ONNX export is incomplete: {path} is missing")
+        if sha256(path) != self.onnx_export["files"][file]:
+            raise AdapterError(
+                f"{path} does not match its checksum in {MANIFEST} (corrupt or replaced); "
+                f"rebuild it with `entivec export ner --adapters {self.root} --force`"
+            )
+        return path
+
+    def verified_onnx_files(self) -> dict[str, Path]:
+        """Every file of the ONNX export by name, each checked against its checksum."""
+        return {file: self.verified_onnx_file(file) for file in self.onnx_files()}
 
 
 def write_onnx_export(root: Path, export: dict[str, Any]) -> None:

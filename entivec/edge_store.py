@@ -20,6 +20,10 @@ from entivec.store import KEYWORD_INDEXES, Hit, PointRecord, VectorSchema, check
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _CONFIG_FILE = "edge_config.json"
+# Qdrant's default (10,000 KB) leaves segments of up to 80,000 32-dimensional vectors
+# without an HNSW graph: a collection filled by six ingests of 20,000 WikiANN sentences
+# routed 600 texts in 1.4 s against 0.35 s when filled at once; 0.55 s with this value
+INDEXING_THRESHOLD_KB = 1000
 
 
 @contextmanager
@@ -76,7 +80,8 @@ class EdgeStore:
             vectors={
                 v.name: qe.EdgeVectorParams(size=v.size, distance=self._distance(v.distance))
                 for v in vectors
-            }
+            },
+            optimizers=qe.EdgeOptimizersConfig(indexing_threshold=INDEXING_THRESHOLD_KB),
         )
         with _engine("create the store", self.path):
             self.path.mkdir(parents=True, exist_ok=True)

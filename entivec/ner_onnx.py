@@ -50,14 +50,14 @@ class OnnxNerModel:
         self.registry = registry
         self.labels = registry.labels
         self.batch_size = batch_size
-        self._files = registry.verified_onnx_files()
+        graph = registry.verified_onnx_file(ONNX_GRAPH)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         # the adapter inputs carry default initializers on purpose (see the exporter);
         # onnxruntime warns once per input about it at load, which is noise here
         options.log_severity_level = 3
         self._session = ort.InferenceSession(
-            str(self._files[ONNX_GRAPH]), options, providers=["CPUExecutionProvider"]
+            str(graph), options, providers=["CPUExecutionProvider"]
         )
         self.tokenizer = word_tokenizer()
         self._run_options: dict[str, Any] = {}
@@ -65,18 +65,19 @@ class OnnxNerModel:
         self.active: str | None = None
 
     def load_adapter(self, name: str) -> None:
-        """Read adapter ``name``'s ONNX file (verified when the model was opened) once."""
+        """Read and verify adapter ``name``'s ONNX file (once; later calls do nothing)."""
         if name in self.loaded:
             return
         import onnxruntime as ort
 
         self.registry.entry(name)  # an unregistered name fails with the registered ones
-        path = self._files.get(f"{name}{ONNX_ADAPTER_SUFFIX}")
-        if path is None:
+        file = f"{name}{ONNX_ADAPTER_SUFFIX}"
+        if file not in self.registry.onnx_files():
             raise AdapterError(
                 f"adapter {name!r} is registered but not in the ONNX export; run "
                 f"`entivec export ner --adapters {self.registry.root}`"
             )
+        path = self.registry.verified_onnx_file(file)
         adapter = ort.LoraAdapter()
         adapter.Load(str(path))
         run_options = ort.RunOptions()

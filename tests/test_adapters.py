@@ -199,8 +199,11 @@ def test_a_corrupt_onnx_adapter_is_refused(exported_registry: Path, tmp_path: Pa
     shutil.copytree(exported_registry, copy)
     adapter = copy / "onnx" / "joint.onnx_adapter"
     adapter.write_bytes(adapter.read_bytes()[:-8])
+    model = OnnxNerModel(AdapterRegistry(copy))
+    model.set_adapter("de")  # intact
     with pytest.raises(AdapterError, match=r"joint\.onnx_adapter does not match its checksum"):
-        OnnxNerModel(AdapterRegistry(copy))
+        model.set_adapter("joint")
+    assert model.active == "de" and model.loaded == ["de"]
 
 
 def test_the_onnx_engine_says_how_to_export(tiny_registry: Path) -> None:
