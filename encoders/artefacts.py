@@ -16,14 +16,19 @@ E5_EXPORT_VERSION = 1
 ONNX_MIN_COSINE = 0.9999
 
 
-def _build_e5_artefact(out: Path) -> dict[str, Any]:
+def export_checked_e5(source: Path, out: Path, *, int8: bool) -> dict[str, Any]:
+    """Export the e5-architecture HF folder ``source`` to ``out/model.onnx`` (and the int8
+    variant) and check it against PyTorch on sentences in several scripts.
+
+    Raises:
+        ModelPreparationError: The ONNX vectors' cosine to PyTorch's is below 0.9999.
+    """
     from entivec.encoders.e5_export import export_e5_onnx
     from entivec.encoders.e5_quantize import quantize_e5
     from entivec.encoders.prepare import CHECK_SENTENCES
     from entivec.encoders.torch_e5 import TorchE5
     from entivec.plugins.onnx_sentence import OnnxSentenceEncoder
 
-    source = model_dir("multilingual-e5-small")
     facts = export_e5_onnx(source, out)
     onnx_vectors = OnnxSentenceEncoder(out / "model.onnx", out / "tokenizer.json").embed(
         list(CHECK_SENTENCES)
@@ -32,11 +37,19 @@ def _build_e5_artefact(out: Path) -> dict[str, Any]:
     cosine = float(np.min((onnx_vectors * torch_vectors).sum(-1)))
     if cosine < ONNX_MIN_COSINE:
         raise ModelPreparationError(
-            f"the ONNX export of e5 disagrees with PyTorch: cosine {cosine:.6f} < {ONNX_MIN_COSINE}"
+            f"the ONNX export of {source} disagrees with PyTorch: cosine {cosine:.6f} < "
+            f"{ONNX_MIN_COSINE}"
         )
     facts["min_cosine_onnx_vs_torch"] = round(cosine, 7)
-    facts["int8"] = quantize_e5(out / "model.onnx", out / "model_int8.onnx", out / "tokenizer.json")
+    if int8:
+        facts["int8"] = quantize_e5(
+            out / "model.onnx", out / "model_int8.onnx", out / "tokenizer.json"
+        )
     return facts
+
+
+def _build_e5_artefact(out: Path) -> dict[str, Any]:
+    return export_checked_e5(model_dir("multilingual-e5-small"), out, int8=True)
 
 
 def _source_digest(name: str) -> str:

@@ -416,6 +416,51 @@ def train_lora_command(
         )
 
 
+@train.command("e5")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@click.option(
+    "--sampling",
+    type=click.Choice(["weighted", "hardest", "random"]),
+    default="weighted",
+    show_default=True,
+    help="Hard negatives by similarity-weighted sampling (the paper), or the ablations.",
+)
+@click.option(
+    "--exclude-language",
+    "exclude",
+    multiple=True,
+    help="Leave this query language out of training (to measure unseen languages).",
+)
+@click.option(
+    "--no-ship",
+    is_flag=True,
+    help="Do not export the result as the e5_xling plugin (ablations never are).",
+)
+@_entivec_errors
+def train_e5(folder: str, sampling: str, exclude: tuple[str, ...], no_ship: bool) -> None:
+    """Fine-tune e5 on the Tatoeba pairs in FOLDER against their English sentences."""
+    from pathlib import Path
+
+    from entivec.encoders.e5_xling_train import train_e5_xling, training_dir
+
+    manifest = train_e5_xling(Path(folder), sampling=sampling, exclude=exclude)
+    dev = manifest["dev"]
+    mean = sum(v["mrr"] for v in dev.values()) / len(dev)
+    click.echo(
+        f"e5 {sampling}: {manifest['steps']} steps, loss {manifest['final_loss']}; dev MRR "
+        + ", ".join(f"{k} {v['mrr']:.3f}" for k, v in dev.items())
+        + f" (mean {mean:.3f})"
+    )
+    if sampling == "weighted" and not exclude and not no_ship:
+        from entivec.encoders.e5_xling_export import prepare_e5_xling_artefact
+
+        shipped = prepare_e5_xling_artefact(training_dir(sampling, exclude) / "model", manifest)
+        click.echo(
+            f"e5_xling plugin: ready (ONNX vs torch cosine "
+            f"{shipped['checks']['min_cosine_onnx_vs_torch']})"
+        )
+
+
 @cli.group("export")
 def export() -> None:
     """Export trained parts for onnxruntime."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from entivec.errors import StoreError, StoreLockedError
-from entivec.store import KEYWORD_INDEXES, Hit, PointRecord, VectorSchema, check_schema
+from entivec.store import KEYWORD_INDEXES, Hit, PointRecord, VectorSchema, missing_vectors
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -74,7 +74,13 @@ class EdgeStore:
         """See :meth:`entivec.store.Store.ensure_schema`."""
         qe = self._qe
         if self._shard is not None:
-            check_schema(str(self.path), self._existing_vectors(), vectors)
+            shard = self._shard
+            for v in missing_vectors(str(self.path), self._existing_vectors(), vectors):
+                log.info("adding the named vector %s to %s", v, self.path)
+                operation = qe.UpdateOperation.create_dense_vector(
+                    v.name, v.size, self._distance(v.distance)
+                )
+                self._call("add a named vector", lambda op=operation: shard.update(op))
             return
         config = qe.EdgeConfig(
             vectors={
@@ -107,16 +113,23 @@ class EdgeStore:
         batch = [qe.Point(id=p.id, vector=p.vectors, payload=p.payload) for p in points]
         self._call("upsert points", lambda: shard.update(qe.UpdateOperation.upsert_points(batch)))
 
-    def existing(self, ids: Sequence[str]) -> set[str]:
+    def existing(self, ids: Sequence[str], vectors: Sequence[str] = ()) -> set[str]:
         """See :meth:`entivec.store.Store.existing`."""
         if self._shard is None or not ids:
             return set()
         shard = self._shard
         records = self._call(
             "retrieve points",
-            lambda: shard.retrieve(list(ids), with_payload=False, with_vector=False),
+            lambda: shard.retrieve(list(ids), with_payload=False, with_vector=bool(vectors)),
         )
-        return {str(r.id) for r in records}
+        return {str(r.id) for r in records if set(vectors) <= set(r.vector or {})}
+
+    def update_vectors(self, points: Sequence[PointRecord]) -> None:
+        """See :meth:`entivec.store.Store.update_vectors`."""
+        qe = self._qe
+        shard = self._require()
+        batch = [qe.PointVectors(id=p.id, vector=p.vectors) for p in points]
+        self._call("update vectors", lambda: shard.update(qe.UpdateOperation.update_vectors(batch)))
 
     def search(
         self, vector: str, query: Sequence[float], k: int, where: dict[str, str] | None = None

@@ -8,6 +8,10 @@ run that was killed and is started again encodes only what is missing, each sent
 with the same batch-mates as before, and ends with the same points, ids, payloads and
 vectors as one clean run. A writer thread stores window *n* while the encoder works
 on window *n + 1*.
+
+A point already stored without some of the requested vectors (a collection ingested
+with ``e5``, now ingested with ``e5_xling``) gains them through ``update_vectors``: its
+payload and the vectors other plugins wrote stay as they are.
 """
 
 from __future__ import annotations
@@ -39,12 +43,16 @@ class IngestReport:
     encoded: int = 0
     skipped: int = 0
     points: int = 0
+    updated: int = 0
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.sentences} sentences: {self.encoded} encoded and stored, {self.skipped} "
             f"already stored; the store holds {self.points} points"
         )
+        if self.updated:
+            text += f" ({self.updated} stored points gained the new vectors)"
+        return text
 
 
 def sentence_payload(sentence: Sentence) -> dict[str, Any]:
@@ -85,8 +93,9 @@ def ingest(
         encoders: ``(spec, loaded encoder)`` pairs; each fills its named vector.
         batch_size: Points per upsert (64-256 suits both engines).
         window: Sentences encoded together, the unit a resumed run skips or redoes.
-        resume: Skip windows whose points are all stored (see the module docstring);
-            ``False`` re-encodes and overwrites everything.
+        resume: Skip windows whose points are all stored with every requested vector
+            (see the module docstring); ``False`` re-encodes everything and rewrites
+            the requested vectors of stored points.
         show_progress: Show a progress bar; by default when logging is at INFO or lower.
         total: Number of sentences, for the progress bar.
 
@@ -109,17 +118,21 @@ def ingest(
     if show_progress is None:
         show_progress = logging.getLogger("entivec").getEffectiveLevel() <= logging.INFO
     report = IngestReport()
-    pending: queue.Queue[list[PointRecord] | None] = queue.Queue(
+    pending: queue.Queue[tuple[str, list[PointRecord]] | None] = queue.Queue(
         maxsize=2 * window // batch_size + 1
     )
     failure: list[BaseException] = []
 
     def write() -> None:
-        while (points := pending.get()) is not None:
+        while (job := pending.get()) is not None:
             if failure:
                 continue  # drain so the producer never blocks
+            action, points = job
             try:
-                store.upsert(points)
+                if action == "upsert":
+                    store.upsert(points)
+                else:
+                    store.update_vectors(points)
                 bar.update(len(points))  # the bar counts stored sentences, not queued ones
             except BaseException as exc:  # re-raised in the caller's thread
                 failure.append(exc)
@@ -137,9 +150,16 @@ def ingest(
                 dup = next(i for i in seen if seen.count(i) > 1)
                 raise EntivecError(f"sentence id {dup!r} occurs twice in one corpus")
             report.sentences += len(chunk)
-            stored = len(store.existing(ids)) if resume else 0
-            log.debug("window of %d sentences: %d already stored", len(chunk), stored)
-            if stored == len(ids):
+            names = [spec.vector for spec, _ in encoders]
+            present = store.existing(ids)
+            complete = store.existing(ids, vectors=names) if resume and present else set()
+            log.debug(
+                "window of %d sentences: %d stored, %d complete",
+                len(chunk),
+                len(present),
+                len(complete),
+            )
+            if len(complete) == len(ids):
                 report.skipped += len(chunk)
                 bar.update(len(chunk))
                 continue
@@ -147,17 +167,26 @@ def ingest(
             vectors = {spec.vector: encoder.embed_passages(texts) for spec, encoder in encoders}
             for start in range(0, len(chunk), batch_size):
                 rows = range(start, min(start + batch_size, len(chunk)))
-                pending.put(
-                    [
-                        PointRecord(
-                            ids[row],
-                            {name: matrix[row].tolist() for name, matrix in vectors.items()},
-                            sentence_payload(chunk[row]),
-                        )
-                        for row in rows
-                    ]
-                )
-            report.encoded += len(chunk)
+                records = [
+                    PointRecord(
+                        ids[row],
+                        {name: matrix[row].tolist() for name, matrix in vectors.items()},
+                        sentence_payload(chunk[row]),
+                    )
+                    for row in rows
+                    if ids[row] not in complete
+                ]
+                # a stored point gains or renews only these vectors: the vectors other
+                # plugins wrote stay, and nothing is encoded twice
+                new = [r for r in records if r.id not in present]
+                old = [r for r in records if r.id in present]
+                if new:
+                    pending.put(("upsert", new))
+                if old:
+                    pending.put(("update", old))
+                report.updated += len(old)
+                report.skipped += len(rows) - len(records)
+            report.encoded += len(chunk) - len(complete)
     finally:
         pending.put(None)
         writer.join()

@@ -23,7 +23,7 @@ from tenacity import (
 )
 
 from entivec.errors import StoreError
-from entivec.store import KEYWORD_INDEXES, Hit, PointRecord, VectorSchema, check_schema
+from entivec.store import KEYWORD_INDEXES, Hit, PointRecord, VectorSchema, missing_vectors
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -125,7 +125,17 @@ class ServerStore:
                 name: VectorSchema(name, p.size, str(p.distance.value).lower())  # type: ignore[arg-type]
                 for name, p in (params.items() if isinstance(params, dict) else [])
             }
-            check_schema(self.description, have, vectors)
+            for v in missing_vectors(self.description, have, vectors):
+                log.info("adding the named vector %s to %s", v, self.description)
+                params = models.DenseVectorNameConfig(
+                    dense=models.DenseVectorConfig(size=v.size, distance=distances[v.distance])
+                )
+                self._call(
+                    "add a named vector",
+                    lambda v=v, params=params: self.client.create_vector_name(
+                        self.collection, v.name, params
+                    ),
+                )
             return
         config = {
             v.name: models.VectorParams(size=v.size, distance=distances[v.distance])
@@ -156,7 +166,7 @@ class ServerStore:
         ]
         self._call("upsert points", lambda: self.client.upsert(self.collection, batch, wait=True))
 
-    def existing(self, ids: Sequence[str]) -> set[str]:
+    def existing(self, ids: Sequence[str], vectors: Sequence[str] = ()) -> set[str]:
         """See :meth:`entivec.store.Store.existing`."""
         if not ids:
             return set()
@@ -167,10 +177,24 @@ class ServerStore:
         found = self._call(
             "retrieve points",
             lambda: self.client.retrieve(
-                self.collection, list(ids), with_payload=False, with_vectors=False
+                self.collection, list(ids), with_payload=False, with_vectors=list(vectors) or False
             ),
         )
-        return {str(r.id) for r in found}
+        return {
+            str(r.id)
+            for r in found
+            if set(vectors) <= set(r.vector if isinstance(r.vector, dict) else {})
+        }
+
+    def update_vectors(self, points: Sequence[PointRecord]) -> None:
+        """See :meth:`entivec.store.Store.update_vectors`."""
+        from qdrant_client import models
+
+        batch = [models.PointVectors(id=p.id, vector=cast("Any", p.vectors)) for p in points]
+        self._call(
+            "update vectors",
+            lambda: self.client.update_vectors(self.collection, batch, wait=True),
+        )
 
     def search(
         self, vector: str, query: Sequence[float], k: int, where: dict[str, str] | None = None

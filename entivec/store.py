@@ -57,29 +57,30 @@ class Hit:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-def check_schema(
+def missing_vectors(
     where: str, existing: dict[str, VectorSchema], wanted: Sequence[VectorSchema]
-) -> None:
-    """Raise :class:`~entivec.errors.SchemaMismatchError` unless ``existing`` has ``wanted``.
+) -> list[VectorSchema]:
+    """The vectors of ``wanted`` that ``existing`` lacks (a collection can gain them).
 
     Args:
         where: The store, as messages should name it.
         existing: The collection's named vectors.
         wanted: What the encoders need.
+
+    Raises:
+        SchemaMismatchError: A vector exists with another size or distance.
     """
+    missing = []
     for vector in wanted:
         have = existing.get(vector.name)
         if have is None:
-            listed = ", ".join(map(str, existing.values())) or "none"
-            raise SchemaMismatchError(
-                f"{where} has no vector {vector.name!r} (it has: {listed}); ingest into a "
-                "new store or collection"
-            )
-        if have != vector:
+            missing.append(vector)
+        elif have != vector:
             raise SchemaMismatchError(
                 f"{where} stores {have}, but {vector} was asked; use another store or "
                 "collection, or the encoder it was built with"
             )
+    return missing
 
 
 class Store(Protocol):
@@ -88,16 +89,23 @@ class Store(Protocol):
     description: str
 
     def ensure_schema(self, vectors: Sequence[VectorSchema]) -> None:
-        """Create the collection with these vectors and the keyword indexes, or check that
-        the existing one has them (raising :class:`~entivec.errors.SchemaMismatchError`)."""
+        """Create the collection with these vectors and the keyword indexes; on an existing
+        one, add the named vectors it lacks (its points keep everything they hold) and
+        raise :class:`~entivec.errors.SchemaMismatchError` if one differs in size or
+        distance."""
         ...
 
     def upsert(self, points: Sequence[PointRecord]) -> None:
         """Insert or overwrite points (retrying transient server errors)."""
         ...
 
-    def existing(self, ids: Sequence[str]) -> set[str]:
-        """Which of ``ids`` are stored."""
+    def existing(self, ids: Sequence[str], vectors: Sequence[str] = ()) -> set[str]:
+        """Which of ``ids`` are stored (with every named vector in ``vectors``)."""
+        ...
+
+    def update_vectors(self, points: Sequence[PointRecord]) -> None:
+        """Set the named vectors of stored points, leaving their other vectors and payload
+        as they are (``payload`` of the records is ignored)."""
         ...
 
     def search(

@@ -1,6 +1,6 @@
 """Corpus loaders: stream annotated files into :class:`~entivec.records.Sentence` records.
 
-Loaders are registered by name (``wikiann``, ``conll``, ``jsonl`` are built in) in
+Loaders are registered by name (``wikiann``, ``conll``, ``jsonl``, ``text`` are built in) in
 :data:`entivec.registry.REGISTRY`; :func:`load` streams several files through one.
 """
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from entivec.loaders.base import LoadStats
 from entivec.loaders.jsonl import load_jsonl
+from entivec.loaders.text import load_text
 from entivec.loaders.tsv import load_conll, load_wikiann
 
 from entivec.errors import CorpusFormatError, CorpusNotFoundError
@@ -20,7 +21,7 @@ from entivec.records import Sentence
 if TYPE_CHECKING:
     from entivec.registry import Registry
 
-__all__ = ["LoadStats", "load", "load_conll", "load_jsonl", "load_wikiann"]
+__all__ = ["LoadStats", "load", "load_conll", "load_jsonl", "load_text", "load_wikiann"]
 
 
 def load(
@@ -76,3 +77,4 @@ def register(registry: Registry) -> None:
     registry.add_loader("wikiann", load_wikiann)
     registry.add_loader("conll", load_conll)
     registry.add_loader("jsonl", load_jsonl)
+    registry.add_loader("text", load_text)

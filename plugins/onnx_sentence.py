@@ -38,6 +38,7 @@ class OnnxSentenceEncoder:
         batch_size: Texts per onnxruntime run.
         max_length: Tokens kept per text (longer texts are truncated).
         threads: onnxruntime intra-op threads; see :func:`default_threads`.
+        build_command: The command that builds the files, named when they are missing.
     """
 
     def __init__(
@@ -50,15 +51,14 @@ class OnnxSentenceEncoder:
         batch_size: int = 32,
         max_length: int = 512,
         threads: int | None = None,
+        build_command: str = "entivec models prepare",
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         for path in (model, tokenizer):
             if not path.is_file():
-                raise ModelNotPreparedError(
-                    f"{path} is missing; run `entivec models prepare` to export it"
-                )
+                raise ModelNotPreparedError(f"{path} is missing; run `{build_command}` to build it")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or default_threads()
         options.inter_op_num_threads = 1

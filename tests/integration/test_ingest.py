@@ -126,7 +126,7 @@ def test_cli_errors_are_one_line_with_file_and_line(tmp_path: Path) -> None:
     unknown = CliRunner().invoke(
         cli, ["ingest", "conllx", str(bad), "--store", str(tmp_path / "s")]
     )
-    assert unknown.exit_code == 1 and "expected one of: conll, jsonl, wikiann" in unknown.output
+    assert unknown.exit_code == 1 and "expected one of: conll, jsonl, text, wikiann" in unknown.output
 
 
 def test_cli_search_prints_language_and_json(tmp_path: Path, data_dir: Path) -> None:
@@ -145,3 +145,35 @@ def test_cli_search_prints_language_and_json(tmp_path: Path, data_dir: Path) -> 
     assert hits[0]["score"] >= hits[-1]["score"]
     text = runner.invoke(cli, ["search", "ciudad", "--store", store, "-k", "2"])
     assert text.output.count("[es]") == 2
+
+
+def test_a_new_plugin_adds_its_vector_to_stored_points_only(
+    tmp_path: Path, data_dir: Path, e5_encoder: object, lang_encoder: object
+) -> None:
+    path = data_dir / "wikiann" / "nl" / "val.conllu"
+    with Entivec(EdgeStore(tmp_path, collection="c")) as ev:
+        ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]
+        ev._encoders["lang"] = lang_encoder  # type: ignore[assignment]
+        ev.ingest("wikiann", [path], limit=40, show_progress=False)
+        before = {p.id: p for p in ev.store.points()}
+        report, _ = ev.ingest("wikiann", [path], plugins=("lang",), limit=50, show_progress=False)
+        after = {p.id: p for p in ev.store.points()}
+        again, _ = ev.ingest("wikiann", [path], plugins=("lang",), limit=50, show_progress=False)
+    # 40 stored points gained `lang`; 10 new ones were stored with `lang` alone
+    assert report.updated == 40 and report.encoded == 50 and len(after) == 50
+    for point_id, point in before.items():
+        assert after[point_id].vectors["e5"] == point.vectors["e5"]
+        assert after[point_id].payload == point.payload
+        assert set(after[point_id].vectors) == {"e5", "lang"}
+    assert again.skipped == 50 and again.encoded == 0
+
+
+def test_text_files_become_one_point_per_line(tmp_path: Path, data_dir: Path) -> None:
+    from entivec.loaders import load
+
+    kb = data_dir / "tatoeba" / "tatoeba.deu-eng.eng"
+    sentences = list(load("text", [kb], language="en", corpus="tatoeba"))
+    assert len(sentences) == 1000
+    assert sentences[0].id == "tatoeba/tatoeba.deu-eng.eng:1"
+    assert sentences[0].text == "Mary said she didn't know where Tom was."
+    assert all(s.language == "en" and not s.spans for s in sentences)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from qdrant_client import QdrantClient
 from qdrant_client.http.exceptions import UnexpectedResponse
@@ -59,8 +60,27 @@ def test_a_different_size_or_distance_is_an_error_naming_both(store: Store) -> N
     assert "size 4" in str(info.value) and "size 8" in str(info.value)
     with pytest.raises(SchemaMismatchError, match="dot"):
         store.ensure_schema([VectorSchema("e5", 4, "dot")])
-    with pytest.raises(SchemaMismatchError, match="no vector 'entity'"):
-        store.ensure_schema([VectorSchema("entity", 4, "cosine")])
+
+
+def test_a_new_named_vector_joins_an_existing_collection(store: Store) -> None:
+    store.ensure_schema([E5])
+    store.upsert(_points(4))
+    ids = [p.id for p in _points(4)]
+    extra = VectorSchema("e5_xling", 2, "cosine")
+    store.ensure_schema([E5, extra])  # adds the vector, keeps the points
+    assert store.count() == 4
+    assert store.existing(ids) == set(ids)
+    assert store.existing(ids, vectors=["e5_xling"]) == set()
+    store.update_vectors([PointRecord(ids[0], {"e5_xling": [1.0, 0.0]}, {})])
+    store.update_vectors([PointRecord(ids[1], {"e5_xling": [0.0, 1.0]}, {})])
+    store.finish()
+    assert store.existing(ids, vectors=["e5", "e5_xling"]) == {ids[0], ids[1]}
+    [hit] = store.search("e5_xling", [0.1, 1.0], 1)
+    assert hit.id == ids[1] and hit.payload["text"] == "s1"  # payload untouched
+    stored = {p.id: p for p in store.points()}
+    assert stored[ids[1]].vectors["e5"] == pytest.approx(
+        np.array([1.0, 1.0, 0.0, 0.5]) / np.linalg.norm([1.0, 1.0, 0.0, 0.5]), rel=1e-5
+    )  # the vector that was there is still there (cosine stores unit vectors)
 
 
 def test_edge_schema_survives_reopening_and_indexes_exist(tmp_path: Path) -> None:
