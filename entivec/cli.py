@@ -494,6 +494,57 @@ def export_ner(adapters: str | None, force: bool) -> None:
     )
 
 
+@evaluate.command("xling")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@click.option("--store", required=True, help="Where the English knowledge base is ingested.")
+@click.option("--collection", default="tatoeba", show_default=True)
+@click.option("--split", type=click.Choice(["test", "dev"]), default="test", show_default=True)
+@click.option(
+    "--no-ablations", is_flag=True, help="Only the vectors in the store (no exact-search runs)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_entivec_errors
+def eval_xling(
+    folder: str, store: str, collection: str, split: str, no_ablations: bool, as_json: bool
+) -> None:
+    """MRR and Recall@k of Tatoeba queries against their English sentences, per method."""
+    from pathlib import Path
+
+    from entivec.api import Entivec
+    from entivec.eval_xling import evaluate_xling
+
+    with Entivec(store, collection=collection) as ev:
+        result = evaluate_xling(
+            ev,
+            Path(folder),
+            split=split,
+            ablations=not no_ablations,
+            show_progress=None if not as_json else False,
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    languages = result["languages"]
+    click.echo(
+        f"{result['queries_per_language']} {split} queries per language, "
+        f"{result['kb_size']} English sentences; MRR per language, then means"
+    )
+    header = f"{'method':42}" + "".join(f"{lang:>7}" for lang in languages)
+    click.echo(header + f"{'MRR':>7}{'R@1':>7}{'R@3':>7}{'R@10':>7}")
+    for name, method in result["methods"].items():
+        mean = method["mean"]
+        row = "".join(f"{method['by_language'][lang]['mrr']:>7.3f}" for lang in languages)
+        click.echo(
+            f"{name:42}{row}{mean['mrr']:>7.3f}{mean['recall@1']:>7.3f}"
+            f"{mean['recall@3']:>7.3f}{mean['recall@10']:>7.3f}"
+        )
+    for language, row in result["unseen_language"].items():
+        click.echo(
+            f"{language} never trained on: MRR {row['mrr_base']:.3f} -> "
+            f"{row['mrr_not_trained_on_it']:.3f} ({row['change']:+.3f})"
+        )
+
+
 @evaluate.command("ner")
 @click.argument("format")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))

@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -80,7 +81,7 @@ class EdgeStore:
                 operation = qe.UpdateOperation.create_dense_vector(
                     v.name, v.size, self._distance(v.distance)
                 )
-                self._call("add a named vector", lambda op=operation: shard.update(op))
+                self._call("add a named vector", partial(shard.update, operation))
             return
         config = qe.EdgeConfig(
             vectors={

@@ -12,6 +12,7 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any, TypeVar, cast
 
 from tenacity import (
@@ -132,9 +133,7 @@ class ServerStore:
                 )
                 self._call(
                     "add a named vector",
-                    lambda v=v, params=params: self.client.create_vector_name(
-                        self.collection, v.name, params
-                    ),
+                    partial(self.client.create_vector_name, self.collection, v.name, params),
                 )
             return
         config = {

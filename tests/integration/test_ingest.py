@@ -126,7 +126,8 @@ def test_cli_errors_are_one_line_with_file_and_line(tmp_path: Path) -> None:
     unknown = CliRunner().invoke(
         cli, ["ingest", "conllx", str(bad), "--store", str(tmp_path / "s")]
     )
-    assert unknown.exit_code == 1 and "expected one of: conll, jsonl, text, wikiann" in unknown.output
+    assert unknown.exit_code == 1
+    assert "expected one of: conll, jsonl, text, wikiann" in unknown.output
 
 
 def test_cli_search_prints_language_and_json(tmp_path: Path, data_dir: Path) -> None:
