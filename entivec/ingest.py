@@ -186,6 +186,7 @@ def ingest(
                     pending.put(("update", old))
                 report.updated += len(old)
                 report.skipped += len(rows) - len(records)
+                bar.update(len(rows) - len(records))
             report.encoded += len(chunk) - len(complete)
     finally:
         pending.put(None)
