@@ -354,7 +354,11 @@ def train_e5_xling(
     final = out / "model"
     shutil.rmtree(final, ignore_errors=True)
     encoder.model.save_pretrained(final, safe_serialization=True)
-    encoder.tokenizer.save_pretrained(final)
+    # the base model's tokenizer files as they are (saving the loaded tokenizer would
+    # bake in the training batches' truncation to MAX_TOKENS)
+    for file in sorted(model_dir(BASE_MODEL).glob("*.json")):
+        if file.name.startswith(("tokenizer", "special_tokens")):
+            shutil.copy(file, final / file.name)
     all_pairs = [
         p for lang in tatoeba.languages_in(folder) for p in tatoeba.read_pairs(folder, lang)
     ]
