@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from entivec.errors import StoreError, StoreLockedError
+from entivec.errors import SchemaMismatchError, StoreError, StoreLockedError
 from entivec.store import KEYWORD_INDEXES, Hit, PointRecord, VectorSchema, missing_vectors
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,12 @@ def _engine(action: str, path: Path) -> Iterator[None]:
             raise StoreLockedError(
                 f"{path} is open in another process (Qdrant Edge allows one at a time); "
                 "close it there and retry"
+            ) from exc
+        if "Not existing vector name" in message:
+            name = message.rsplit(":", 1)[-1].strip()
+            raise SchemaMismatchError(
+                f"{path} has no vector {name!r}; ingest the same files again with the "
+                "plugin that fills it (`entivec plugins` lists them) to add it"
             ) from exc
         raise StoreError(f"Qdrant Edge could not {action} at {path}: {message}") from exc
 

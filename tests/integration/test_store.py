@@ -83,6 +83,14 @@ def test_a_new_named_vector_joins_an_existing_collection(store: Store) -> None:
     )  # the vector that was there is still there (cosine stores unit vectors)
 
 
+def test_searching_a_vector_the_collection_lacks_says_how_to_add_it(tmp_path: Path) -> None:
+    with EdgeStore(tmp_path, collection="c") as store:
+        store.ensure_schema([E5])
+        store.upsert(_points(2))
+        with pytest.raises(SchemaMismatchError, match="has no vector 'e5_xling'; ingest"):
+            store.search("e5_xling", [1.0, 0.0], 1)
+
+
 def test_edge_schema_survives_reopening_and_indexes_exist(tmp_path: Path) -> None:
     with EdgeStore(tmp_path, collection="c") as first:
         first.ensure_schema([E5])
