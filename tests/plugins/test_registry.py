@@ -31,7 +31,7 @@ def test_builtins_are_registered_through_entry_points() -> None:
     assert {"e5", "formats"} <= names
     registry = get_registry()
     assert "e5" in [s.name for s in registry.encoders]
-    assert registry.formats == ["conll", "jsonl", "wikiann"]
+    assert registry.formats == ["conll", "jsonl", "text", "wikiann"]
     spec = registry.encoder("e5")
     assert (spec.vector, spec.size, spec.distance, spec.embeds) == ("e5", 384, "cosine", "sentence")
 
