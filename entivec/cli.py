@@ -461,6 +461,93 @@ def train_e5(folder: str, sampling: str, exclude: tuple[str, ...], no_ship: bool
         )
 
 
+@evaluate.command("layers")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--model", default="smollm2-135m-instruct", show_default=True)
+@click.option("--language", help="Language of every sentence (default: from each path).")
+@click.option(
+    "--per-type",
+    type=click.IntRange(min=2),
+    default=40,
+    show_default=True,
+    help="Mentions sampled per entity type (one per sentence).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_entivec_errors
+def eval_layers(
+    format: str,
+    paths: tuple[str, ...],
+    model: str,
+    language: str | None,
+    per_type: int,
+    as_json: bool,
+) -> None:
+    """How well each block's raw value vectors separate the entity types of PATHS."""
+    from pathlib import Path
+
+    from entivec.layer_sweep import layer_sweep
+    from entivec.loaders import load
+    from entivec.models import model_dir
+
+    sentences = list(load(format, [Path(p) for p in paths], language=language))
+    result = layer_sweep(
+        model_dir(model), sentences, per_type=per_type, show_progress=None if not as_json else False
+    )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{result['mentions']} mentions of {result['types']} types")
+    click.echo(f"{'block':>5} {'AUC':>7} {'R-Prec':>7} {'norm':>7} {'query norm':>11}")
+    for row in result["blocks"]:
+        mark = "  <- best" if row["block"] == result["best_block"] else ""
+        click.echo(
+            f"{row['block']:>5} {row['auc']:>7.3f} {row['r_precision']:>7.3f} "
+            f"{row['norm']:>7.2f} {row['query_norm']:>11.2f}{mark}"
+        )
+
+
+@train.command("entity")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--dev",
+    "dev_paths",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Annotated sentences to report R-Precision on (repeat for several files).",
+)
+@click.option("--block", type=click.IntRange(min=0), help="Decoder block (default: the sweep's).")
+@click.option("--language", help="Language of every sentence (default: from each path).")
+@_entivec_errors
+def train_entity_command(
+    format: str,
+    paths: tuple[str, ...],
+    dev_paths: tuple[str, ...],
+    block: int | None,
+    language: str | None,
+) -> None:
+    """Train the entity projection on the mentions of PATHS (held-out types left out)."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from entivec.encoders.entity_train import EntityRecipe, train_entity
+    from entivec.loaders import load
+
+    recipe = EntityRecipe() if block is None else replace(EntityRecipe(), block=block)
+    manifest = train_entity(
+        list(load(format, [Path(p) for p in paths], language=language)),
+        list(load(format, [Path(p) for p in dev_paths], language=language)),
+        recipe,
+    )
+    for kind, row in manifest["dev_r_precision"].items():
+        click.echo(
+            f"dev R-Precision, {kind} block {recipe.block}: trained types "
+            f"{row['trained_types']:.3f}, held-out types {row['held_out_types']:.3f}"
+        )
+
+
 @cli.group("export")
 def export() -> None:
     """Export trained parts for onnxruntime."""

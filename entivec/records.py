@@ -38,3 +38,8 @@ class Sentence:
     def text(self) -> str:
         """The tokens joined by single spaces (what the sentence encoders see)."""
         return " ".join(self.tokens)
+
+    def char_offsets(self, span: Span) -> tuple[int, int]:
+        """Character offsets ``[start, end)`` of ``span`` in :attr:`text`."""
+        start = sum(len(token) + 1 for token in self.tokens[: span.start])
+        return start, start + len(" ".join(self.tokens[span.start : span.end]))

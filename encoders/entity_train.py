@@ -1,0 +1,303 @@
+"""Training the type-aware projection of NER Retriever (arXiv 2509.04011).
+
+The decoder stays frozen: the value vectors of block :data:`DEFAULT_BLOCK` (chosen by
+``entivec eval layers``) at each mention's last token are computed once and cached, and
+only the projection ``Linear(d, 500) → SiLU → Dropout(0.1) → Linear(500, 500)`` learns,
+with a triplet loss whose distance is 1 − cosine and margin 0.5. Anchors are type
+names embedded through the same pipeline; positives are mentions of the anchor's type;
+negatives are mentions of another type, :data:`HARD_FRACTION` of them from the types
+nearest to the anchor's (hard negatives), the rest from any other type.
+
+Data: the CrossNER ``train`` files, at most :data:`PER_TYPE` mentions per type, with the
+held-out types of :mod:`entivec.entity_types` and the catch-all ``misc`` left out
+entirely, so searching a held-out type is zero-shot. Budget: :data:`EPOCHS` epochs over
+those mentions, seconds on two cores once the value vectors are cached (extracting them
+takes a few minutes the first time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from entivec.entity_metrics import sentence_r_precision, unit
+from entivec.entity_types import HELD_OUT_TYPES, NOT_A_QUERY, type_name
+from entivec.errors import TrainingDataError
+from entivec.models import cache_dir, model_dir
+from entivec.records import Sentence
+from entivec.value_vectors import (
+    DEFAULT_MODEL,
+    PREFIX_TOKEN,
+    Mention,
+    ValueVectorExtractor,
+    mentions_of,
+    query_input,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BLOCK = 22
+PER_TYPE = 600
+HARD_FRACTION = 0.1
+HARD_TYPES = 3
+EPOCHS = 40
+BATCH_SIZE = 256
+LEARNING_RATE = 1e-3
+MARGIN = 0.5
+HIDDEN = 500
+OUTPUT = 500
+DROPOUT = 0.1
+SEED = 0
+
+
+@dataclass(frozen=True)
+class EntityRecipe:
+    """Everything that determines a trained projection (written to its manifest)."""
+
+    model: str = DEFAULT_MODEL
+    block: int = DEFAULT_BLOCK
+    prefix_token: str = PREFIX_TOKEN
+    per_type: int = PER_TYPE
+    held_out_types: tuple[str, ...] = tuple(sorted(HELD_OUT_TYPES))
+    hard_fraction: float = HARD_FRACTION
+    hard_types: int = HARD_TYPES
+    epochs: int = EPOCHS
+    batch_size: int = BATCH_SIZE
+    learning_rate: float = LEARNING_RATE
+    margin: float = MARGIN
+    hidden: int = HIDDEN
+    output: int = OUTPUT
+    dropout: float = DROPOUT
+    seed: int = SEED
+
+
+def training_dir() -> Path:
+    """Where ``entivec train entity`` keeps its cached features and its result."""
+    return cache_dir() / "training" / "entity"
+
+
+def build_projection(value_size: int, recipe: EntityRecipe) -> Any:
+    """The paper's MLP, preceded by a fixed standardisation of the value vectors."""
+    import torch
+
+    class Projection(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("mean", torch.zeros(value_size))
+            self.register_buffer("scale", torch.ones(value_size))
+            self.mlp = torch.nn.Sequential(
+                torch.nn.Linear(value_size, recipe.hidden),
+                torch.nn.SiLU(),
+                torch.nn.Dropout(recipe.dropout),
+                torch.nn.Linear(recipe.hidden, recipe.output),
+            )
+
+        def forward(self, values: torch.Tensor) -> torch.Tensor:
+            return self.mlp((values - self.mean) * self.scale)
+
+    return Projection()
+
+
+def training_mentions(sentences: Sequence[Sentence], recipe: EntityRecipe) -> list[Mention]:
+    """At most ``per_type`` mentions of each training type, drawn with the recipe's seed."""
+    by_type: dict[str, list[Mention]] = defaultdict(list)
+    for mention in mentions_of(sentences):
+        label = mention.span.type
+        if label not in NOT_A_QUERY and label not in recipe.held_out_types:
+            by_type[label].append(mention)
+    if len(by_type) < 2:
+        raise TrainingDataError(
+            f"entity training needs mentions of at least two types; found {sorted(by_type)}"
+        )
+    rng = random.Random(recipe.seed)
+    chosen = []
+    for label in sorted(by_type):
+        group = by_type[label]
+        chosen += rng.sample(group, min(recipe.per_type, len(group)))
+    return chosen
+
+
+def _fingerprint(mentions: Sequence[Mention], recipe: EntityRecipe) -> str:
+    digest = hashlib.sha256()
+    for part in (recipe.model, str(recipe.block), recipe.prefix_token):
+        digest.update(part.encode() + b"\0")
+    for m in mentions:
+        digest.update(f"{m.input.text}\0{m.input.end}\0{m.span.type}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def value_features(
+    mentions: Sequence[Mention], recipe: EntityRecipe, show_progress: bool | None = None
+) -> np.ndarray:
+    """Raw value vectors of ``mentions``, cached by content so a rerun reuses them."""
+    from safetensors.numpy import load_file, save_file
+
+    path = training_dir() / "features" / f"{_fingerprint(mentions, recipe)}.safetensors"
+    if path.is_file():
+        return load_file(path)["values"]
+    extractor = ValueVectorExtractor(
+        model_dir(recipe.model), [recipe.block], prefix_token=recipe.prefix_token
+    )
+    values = extractor.encode([m.input for m in mentions], show_progress=show_progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    save_file({"values": values[recipe.block]}, partial)
+    partial.replace(path)
+    return values[recipe.block]
+
+
+def query_features(labels: Sequence[str], recipe: EntityRecipe) -> np.ndarray:
+    """Raw value vectors of the type names of ``labels``."""
+    extractor = ValueVectorExtractor(
+        model_dir(recipe.model), [recipe.block], prefix_token=recipe.prefix_token
+    )
+    inputs = [query_input(type_name(label)) for label in labels]
+    return extractor.encode(inputs, show_progress=False)[recipe.block]
+
+
+def _hard_types(anchor_values: np.ndarray, count: int) -> np.ndarray:
+    """For each type, the ``count`` other types whose names are most similar (raw)."""
+    similarity = unit(anchor_values) @ unit(anchor_values).T
+    np.fill_diagonal(similarity, -np.inf)
+    return np.argsort(-similarity, axis=1)[:, :count]
+
+
+def train_projection(
+    values: np.ndarray,
+    labels: Sequence[str],
+    anchor_values: np.ndarray,
+    anchor_labels: Sequence[str],
+    recipe: EntityRecipe,
+    show_progress: bool | None = None,
+) -> Any:
+    """Fit the projection with the triplet loss; returns it in eval mode."""
+    import torch
+    from tqdm.auto import trange
+
+    torch.manual_seed(recipe.seed)
+    rng = np.random.default_rng(recipe.seed)
+    type_index = {label: i for i, label in enumerate(anchor_labels)}
+    codes = np.array([type_index[label] for label in labels])
+    members = [np.flatnonzero(codes == t) for t in range(len(anchor_labels))]
+    hard = _hard_types(anchor_values, recipe.hard_types)
+    projection = build_projection(values.shape[1], recipe)
+    projection.mean.copy_(torch.from_numpy(values.mean(axis=0)))
+    projection.scale.copy_(torch.from_numpy(1.0 / (values.std(axis=0) + 1e-6)))
+    optimiser = torch.optim.AdamW(projection.parameters(), lr=recipe.learning_rate)
+    mentions = torch.from_numpy(values)
+    anchors = torch.from_numpy(anchor_values)
+    projection.train()
+    for _epoch in trange(recipe.epochs, desc="entity projection", disable=show_progress is False):
+        order = rng.permutation(len(codes))
+        for start in range(0, len(order), recipe.batch_size):
+            positives = order[start : start + recipe.batch_size]
+            types = codes[positives]
+            negatives = np.empty_like(positives)
+            for i, t in enumerate(types):
+                if rng.random() < recipe.hard_fraction:
+                    other = hard[t][rng.integers(len(hard[t]))]
+                else:
+                    other = (t + 1 + rng.integers(len(anchor_labels) - 1)) % len(anchor_labels)
+                negatives[i] = members[other][rng.integers(len(members[other]))]
+            a = projection(anchors[types])
+            p = projection(mentions[positives])
+            n = projection(mentions[negatives])
+            cos = torch.nn.functional.cosine_similarity
+            loss = torch.relu(cos(a, n) - cos(a, p) + recipe.margin).mean()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    return projection.eval()
+
+
+def project(projection: Any, values: np.ndarray) -> np.ndarray:
+    import torch
+
+    with torch.inference_mode():
+        return projection(torch.from_numpy(values)).numpy()
+
+
+def evaluate_types(
+    query_vectors: np.ndarray,
+    query_labels: Sequence[str],
+    mention_vectors: np.ndarray,
+    mentions: Sequence[Mention],
+) -> dict[str, float]:
+    """Sentence-level R-Precision per type, by exact search over ``mentions``."""
+    scores = unit(query_vectors) @ unit(mention_vectors).T
+    return sentence_r_precision(
+        scores, query_labels, [m.span.type for m in mentions], [m.sentence.id for m in mentions]
+    )
+
+
+def summarise(per_type: dict[str, float], held_out: Sequence[str]) -> dict[str, Any]:
+    trained = [v for k, v in per_type.items() if k not in held_out]
+    unseen = [v for k, v in per_type.items() if k in held_out]
+    return {
+        "trained_types": round(float(np.mean(trained)), 4) if trained else None,
+        "held_out_types": round(float(np.mean(unseen)), 4) if unseen else None,
+        "per_type": {k: round(v, 4) for k, v in sorted(per_type.items())},
+    }
+
+
+def train_entity(
+    train: Sequence[Sentence],
+    dev: Sequence[Sentence],
+    recipe: EntityRecipe | None = None,
+    show_progress: bool | None = None,
+) -> dict[str, Any]:
+    """Train the projection, evaluate it on ``dev`` and save it with its manifest.
+
+    Returns:
+        The manifest: the recipe, counts, and dev R-Precision of raw and projected
+        vectors for trained and held-out types.
+    """
+    from safetensors.torch import save_file
+
+    recipe = recipe or EntityRecipe()
+    chosen = training_mentions(train, recipe)
+    labels = [m.span.type for m in chosen]
+    anchor_labels = sorted(set(labels))
+    values = value_features(chosen, recipe, show_progress)
+    anchor_values = query_features(anchor_labels, recipe)
+    projection = train_projection(
+        values, labels, anchor_values, anchor_labels, recipe, show_progress
+    )
+    dev_mentions = [m for m in mentions_of(dev) if m.span.type not in NOT_A_QUERY]
+    if not dev_mentions:
+        raise TrainingDataError("the dev sentences have no annotated mentions to evaluate on")
+    dev_labels = sorted({m.span.type for m in dev_mentions})
+    dev_values = value_features(dev_mentions, recipe, show_progress)
+    dev_queries = query_features(dev_labels, recipe)
+    raw = evaluate_types(dev_queries, dev_labels, dev_values, dev_mentions)
+    projected = evaluate_types(
+        project(projection, dev_queries), dev_labels, project(projection, dev_values), dev_mentions
+    )
+    out = training_dir() / "model"
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(
+        {k: v.contiguous() for k, v in projection.state_dict().items()},
+        out / "projection.safetensors",
+    )
+    manifest = {
+        "recipe": asdict(recipe),
+        "value_size": int(values.shape[1]),
+        "training_mentions": len(chosen),
+        "training_types": anchor_labels,
+        "dev_mentions": len(dev_mentions),
+        "dev_r_precision": {
+            "raw": summarise(raw, recipe.held_out_types),
+            "projected": summarise(projected, recipe.held_out_types),
+        },
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
