@@ -90,6 +90,9 @@ def build_projection(value_size: int, recipe: EntityRecipe) -> Any:
     import torch
 
     class Projection(torch.nn.Module):
+        mean: torch.Tensor
+        scale: torch.Tensor
+
         def __init__(self) -> None:
             super().__init__()
             self.register_buffer("mean", torch.zeros(value_size))
