@@ -27,6 +27,9 @@ from entivec.store import DEFAULT_COLLECTION, Hit, Store, open_store
 NER_ENGINES = ("onnx", "torch")
 
 
+ENTITY_OVERFETCH = 4
+
+
 class Entivec:
     """A store plus the encoders that fill and query it.
 
@@ -119,6 +122,57 @@ class Entivec:
         query = encoder.embed_queries([text])[0]
         where = {"language": language} if language else None
         return self.store.search(vector, query.tolist(), k, where)
+
+    def search_entities(
+        self,
+        description: str,
+        *,
+        k: int = 10,
+        language: str | None = None,
+        entity_type: str | None = None,
+        vector: str = "entity",
+    ) -> list[Hit]:
+        """Sentences with a mention of the type ``description`` names, best mention first.
+
+        Mention points are searched and grouped by sentence: each sentence appears once,
+        with its best-scoring mention (R-Precision counts sentences, not mentions).
+
+        Args:
+            description: A type's name or description (``"a political party"``).
+            k: Number of sentences.
+            language: Keep only mentions whose ``language`` payload is this.
+            entity_type: Keep only mentions annotated with this type.
+            vector: The named mention vector to search.
+
+        Raises:
+            InvalidArgumentError: ``k`` is below 1, or ``vector`` is not a mention vector.
+        """
+        if k < 1:
+            raise InvalidArgumentError(f"k must be at least 1, got {k}")
+        spec = get_registry().encoder_for_vector(vector)
+        if spec.embeds != "mention":
+            raise InvalidArgumentError(
+                f"{vector!r} holds sentence vectors; search it with search_sentences(..., "
+                f"vector={vector!r})"
+            )
+        _, encoder = self.encoder(spec.name)
+        query = encoder.embed_queries([description])[0].tolist()
+        where = {
+            key: value
+            for key, value in (("language", language), ("entity_type", entity_type))
+            if value
+        }
+        # a sentence may hold several mentions: fetch more until k sentences are found
+        fetch = k * ENTITY_OVERFETCH
+        while True:
+            hits = self.store.search(vector, query, fetch, where or None)
+            best: dict[str, Hit] = {}
+            for hit in hits:
+                key = f"{hit.payload.get('corpus')}\x1f{hit.payload.get('sentence_id')}"
+                best.setdefault(key, hit)
+            if len(best) >= k or len(hits) < fetch:
+                return list(best.values())[:k]
+            fetch *= 2
 
     def router(
         self,

@@ -214,15 +214,31 @@ def search(
     variant: str,
     as_json: bool,
 ) -> None:
-    """Search STORE for sentences near TEXT (any language)."""
-    from entivec.api import Entivec
+    """Search STORE for sentences near TEXT (any language).
 
+    With a mention vector (``--vector entity``), TEXT names an entity type
+    ("political party") and the hits are sentences with such a mention, one per sentence.
+    """
+    from entivec.api import Entivec
+    from entivec.registry import get_registry
+
+    mentions = get_registry().encoder_for_vector(vector).embeds == "mention"
     with Entivec(store, collection=collection, variant=variant) as ev:
-        hits = ev.search_sentences(text, k=k, language=language, vector=vector)
+        if mentions:
+            hits = ev.search_entities(text, k=k, language=language, vector=vector)
+        else:
+            hits = ev.search_sentences(text, k=k, language=language, vector=vector)
     if as_json:
         click.echo(json.dumps([{"id": h.id, "score": h.score, **h.payload} for h in hits]))
         return
     for h in hits:
+        if mentions:
+            click.echo(
+                f"{h.score:.3f}  [{h.payload.get('language', '?')}] "
+                f"{h.payload.get('text', '')!r} ({h.payload.get('entity_type', '')}) in: "
+                f"{h.payload.get('sentence_text', '')}"
+            )
+            continue
         types = ",".join(h.payload.get("entity_type", []))
         click.echo(
             f"{h.score:.3f}  [{h.payload.get('language', '?')}] {h.payload.get('text', '')}"
@@ -507,6 +523,55 @@ def eval_layers(
         )
 
 
+@evaluate.command("entity-retrieval")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--store", required=True, help="Where the sentences and mentions are ingested.")
+@click.option("--collection", default="entivec", show_default=True)
+@click.option("--language", help="Language of every sentence (default: from each path).")
+@click.option("--no-raw", is_flag=True, help="Skip the raw value-vector rows (exact search).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_entivec_errors
+def eval_entity_retrieval(
+    format: str,
+    paths: tuple[str, ...],
+    store: str,
+    collection: str,
+    language: str | None,
+    no_raw: bool,
+    as_json: bool,
+) -> None:
+    """R-Precision of entity-type search on PATHS: entity vectors, BM25 and e5."""
+    from pathlib import Path
+
+    from entivec.api import Entivec
+    from entivec.eval_entity import evaluate_entity_retrieval
+
+    with Entivec(store, collection=collection) as ev:
+        result = evaluate_entity_retrieval(
+            ev,
+            format,
+            [Path(p) for p in paths],
+            language=language,
+            raw_blocks=not no_raw,
+            show_progress=None if not as_json else False,
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(
+        f"{result['sentences']} sentences, {result['types']} types "
+        f"(held out of training: {', '.join(result['held_out_types'])})"
+    )
+    click.echo(f"{'method':40} {'trained types':>14} {'held-out types':>15} {'all':>7}")
+    for name, row in result["methods"].items():
+        cells = [row["trained_types"], row["held_out_types"], row["all_types"]]
+        click.echo(
+            f"{name:40} "
+            + " ".join(f"{c:>14.3f}" if c is not None else f"{'-':>14}" for c in cells)
+        )
+
+
 @train.command("entity")
 @click.argument("format")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
@@ -546,6 +611,14 @@ def train_entity_command(
             f"dev R-Precision, {kind} block {recipe.block}: trained types "
             f"{row['trained_types']:.3f}, held-out types {row['held_out_types']:.3f}"
         )
+    from entivec.encoders.entity_export import prepare_entity_artefact
+    from entivec.encoders.entity_train import training_dir
+
+    shipped = prepare_entity_artefact(training_dir() / "model")
+    click.echo(
+        f"entity plugin: ready ({shipped['checks']['blocks_computed']} of 30 blocks computed; "
+        f"ONNX vs torch cosine {shipped['checks']['min_cosine_onnx_vs_torch']})"
+    )
 
 
 @cli.group("export")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -23,6 +23,8 @@ from entivec.records import Sentence
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+    from entivec.value_vectors import SpanInput
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,14 @@ class Encoder(Protocol):
 
     def embed_queries(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Vectors for search queries, one row per text."""
+        ...
+
+
+class MentionEncoder(Encoder, Protocol):
+    """An encoder of entity mentions (``embeds="mention"``): one vector per span."""
+
+    def embed_mentions(self, items: Sequence[SpanInput]) -> npt.NDArray[np.float32]:
+        """Vectors of spans in their texts, one row per item."""
         ...
 
 

@@ -66,6 +66,21 @@ def mentions_of(sentences: Iterable[Sentence]) -> list[Mention]:
     return [Mention(sentence, span) for sentence in sentences for span in sentence.spans]
 
 
+def last_token_index(item: SpanInput, offsets: Sequence[tuple[int, int]]) -> int:
+    """Index of the last token that starts before ``item.end``.
+
+    ``offsets`` are the character offsets of the prefixed token sequence (the prefix
+    token first, at ``(0, 0)``). Byte-level BPE tokens carry their leading space, so
+    the token after the span starts exactly at ``item.end``.
+
+    Raises:
+        InvalidArgumentError: ``item.end`` is not inside the text.
+    """
+    if not 0 < item.end <= len(item.text):
+        raise InvalidArgumentError(f"span end {item.end} is outside {item.text!r}")
+    return max(i for i, (start, _end) in enumerate(offsets) if i == 0 or start < item.end)
+
+
 def query_input(description: str) -> SpanInput:
     """A type name or description, embedded as if it were one span."""
     return SpanInput(description, len(description))
@@ -136,10 +151,8 @@ class ValueVectorExtractor:
 
     @staticmethod
     def last_token(item: SpanInput, offsets: Sequence[tuple[int, int]]) -> int:
-        """Index of the last token that starts inside ``[0, item.end)``."""
-        if not 0 < item.end <= len(item.text):
-            raise InvalidArgumentError(f"span end {item.end} is outside {item.text!r}")
-        return max(i for i, (start, _end) in enumerate(offsets) if i == 0 or start < item.end)
+        """Index of the span's last token; see :func:`last_token_index`."""
+        return last_token_index(item, offsets)
 
     def encode(
         self, items: Sequence[SpanInput], *, show_progress: bool | None = None

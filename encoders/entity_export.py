@@ -1,0 +1,186 @@
+"""Export the entity encoder to one ONNX graph: truncated decoder, value read-out, projection.
+
+The graph takes ``input_ids`` and ``attention_mask`` (one row per text) and, per mention,
+``mention_row`` (its text's row) and ``last_token`` (its span's last token), and returns
+one unit-length projected value vector per mention: the mentions of a sentence share
+one forward pass. Blocks after the
+chosen one are not in the model, and the rest of the chosen block (attention output,
+MLP) feeds no output, so the exporter prunes it: the graph computes ``block`` blocks
+and one value projection, not the 30 blocks of a full forward pass.
+
+::
+
+    artefacts/entity/model.onnx, tokenizer.json, entivec-manifest.json
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from entivec.errors import ModelNotPreparedError, ModelPreparationError
+from entivec.models import artefact_dir, model_dir, read_manifest, sha256
+
+log = logging.getLogger(__name__)
+
+ENTITY_EXPORT_VERSION = 1
+ONNX_MIN_COSINE = 0.999
+OPSET = 17
+GRAPH_INPUTS = ("input_ids", "attention_mask", "mention_row", "last_token")
+CHECK_TEXTS = (
+    ("Barack Obama visited Paris with the Labour Party .", 12),
+    ("The enzyme lactase breaks down lactose .", 18),
+    ("political party", 15),
+    ("band", 4),
+)
+
+
+def build_entity_graph(model_folder: Path, block: int, projection: Any) -> Any:
+    """A truncated decoder and the projection as one traceable ``torch.nn.Module``."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    decoder = AutoModelForCausalLM.from_pretrained(
+        model_folder, dtype=torch.float32, attn_implementation="eager"
+    ).get_decoder()
+    decoder.layers = decoder.layers[: block + 1]
+
+    class EntityGraph(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.decoder = decoder
+            self.projection = projection
+            self.captured: list[torch.Tensor] = []
+            decoder.layers[block].self_attn.v_proj.register_forward_hook(
+                lambda _m, _i, output: self.captured.append(output)
+            )
+
+        def forward(
+            self,
+            input_ids: torch.Tensor,
+            attention_mask: torch.Tensor,
+            mention_row: torch.Tensor,
+            last_token: torch.Tensor,
+        ) -> torch.Tensor:
+            self.captured.clear()
+            self.decoder(input_ids=input_ids, attention_mask=attention_mask)
+            projected = self.projection(self.captured[0][mention_row, last_token])
+            return torch.nn.functional.normalize(projected, dim=-1)
+
+    return EntityGraph().eval()
+
+
+def load_projection(folder: Path) -> tuple[Any, dict[str, Any]]:
+    """The trained projection of ``entivec train entity`` and its manifest."""
+    from entivec.encoders.entity_train import EntityRecipe, build_projection
+    from safetensors.torch import load_file
+
+    if not (folder / "projection.safetensors").is_file():
+        raise ModelNotPreparedError(
+            f"no trained entity projection in {folder}; run `entivec train entity conll "
+            "../shared/data/crossner/*/train.txt --dev ...` (see the README)"
+        )
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    recipe = EntityRecipe(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in manifest["recipe"].items()}
+    )
+    projection = build_projection(manifest["value_size"], recipe)
+    projection.load_state_dict(load_file(folder / "projection.safetensors"))
+    return projection.eval(), manifest
+
+
+def export_entity_graph(
+    model_folder: Path, block: int, projection: Any, out: Path
+) -> dict[str, Any]:
+    """Write ``out/model.onnx`` and ``out/tokenizer.json``; check the graph against torch."""
+    import onnxruntime as ort
+    import torch
+    from entivec.encoders.entity_train import project
+
+    from entivec.value_vectors import SpanInput, ValueVectorExtractor
+
+    graph = build_entity_graph(model_folder, block, projection)
+    extractor = ValueVectorExtractor(model_folder, [block])
+    items = [SpanInput(text, end) for text, end in CHECK_TEXTS]
+    # the first sentence twice: two mentions read from one row
+    items.insert(1, SpanInput(CHECK_TEXTS[0][0], len("Barack Obama visited Paris")))
+    texts = sorted({item.text for item in items})
+    encoded = [extractor.token_ids(text) for text in texts]
+    width = max(len(ids) for ids, _ in encoded)
+    ids = np.zeros((len(items), width), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for row, (tokens, _) in enumerate(encoded):
+        ids[row, : len(tokens)] = tokens
+        mask[row, : len(tokens)] = 1
+    mention_row = np.array([texts.index(item.text) for item in items])
+    last = np.array(
+        [
+            extractor.last_token(item, encoded[row][1])
+            for item, row in zip(items, mention_row, strict=True)
+        ]
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    with torch.inference_mode():
+        torch.onnx.export(
+            graph,
+            tuple(torch.from_numpy(a) for a in (ids, mask, mention_row, last)),
+            str(out / "model.onnx"),
+            input_names=list(GRAPH_INPUTS),
+            output_names=["entity"],
+            dynamic_axes={
+                "input_ids": {0: "texts", 1: "tokens"},
+                "attention_mask": {0: "texts", 1: "tokens"},
+                "mention_row": {0: "mentions"},
+                "last_token": {0: "mentions"},
+                "entity": {0: "mentions"},
+            },
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    tokenizer_file = model_folder / "tokenizer.json"
+    if not tokenizer_file.is_file():
+        raise ModelPreparationError(f"{model_folder} has no tokenizer.json to ship")
+    shutil.copyfile(tokenizer_file, out / "tokenizer.json")
+    session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
+    feeds = dict(zip(GRAPH_INPUTS, (ids, mask, mention_row, last), strict=True))
+    onnx_vectors = session.run(None, feeds)[0]
+    reference = project(projection, extractor.encode(items, show_progress=False)[block])
+    reference /= np.linalg.norm(reference, axis=1, keepdims=True)
+    cosine = float(np.min((onnx_vectors * reference).sum(-1)))
+    if cosine < ONNX_MIN_COSINE:
+        raise ModelPreparationError(
+            f"the entity ONNX graph disagrees with PyTorch: cosine {cosine:.6f} < {ONNX_MIN_COSINE}"
+        )
+    return {"min_cosine_onnx_vs_torch": round(cosine, 7), "blocks_computed": block + 1}
+
+
+def prepare_entity_artefact(training: Path, *, force: bool = False) -> dict[str, Any]:
+    """Export the trained projection in ``training`` as the ``entity`` plugin's artefact."""
+    from entivec.encoders.prepare import build_once
+
+    projection, trained = load_projection(training)
+    recipe = trained["recipe"]
+    source = model_dir(recipe["model"])
+    manifest = {
+        "plugin": "entity",
+        "export_version": ENTITY_EXPORT_VERSION,
+        "source_model": recipe["model"],
+        "source_weights": read_manifest(source)["files"].get("model.safetensors", ""),
+        "projection": sha256(training / "projection.safetensors"),
+        "block": recipe["block"],
+        "prefix_token": recipe["prefix_token"],
+        "size": recipe["output"],
+        "training": trained,
+    }
+
+    def build(out: Path) -> dict[str, Any]:
+        return export_entity_graph(source, recipe["block"], projection, out)
+
+    return build_once(
+        artefact_dir("entity"), build, manifest, what="the entity plugin", force=force
+    )

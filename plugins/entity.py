@@ -1,0 +1,140 @@
+"""The ``entity`` plugin: type-aware mention vectors (NER Retriever), named vector ``entity``.
+
+One point per entity mention: SmolLM2's value vectors at the mention's last token,
+projected by the MLP of ``entivec train entity``, all in one ONNX graph. A query (a
+type's name or description, ``"a political party"``) is embedded as if the whole query
+were one span. Spans come from the corpus annotations: entivec has no span detector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+from entivec.plugins.onnx_sentence import default_threads
+
+from entivec.errors import ModelNotPreparedError, UnknownPluginError
+from entivec.models import MANIFEST, artefact_dir, read_manifest
+from entivec.registry import EncoderSpec
+from entivec.value_vectors import SpanInput, last_token_index, query_input
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from entivec.registry import Registry
+
+NAME = "entity"
+MODEL = "model.onnx"
+SIZE = 500
+BUILD_COMMAND = (
+    "entivec train entity conll ../shared/data/crossner/*/train.txt "
+    "--dev ../shared/data/crossner/politics/dev.txt ... --language en"
+)
+
+
+class OnnxEntityEncoder:
+    """Mention vectors from the ``entity`` ONNX graph.
+
+    Args:
+        folder: The artefact folder (``model.onnx``, ``tokenizer.json``, manifest).
+        batch_size: Texts per onnxruntime run; the mentions of one text share a run.
+        threads: onnxruntime intra-op threads.
+    """
+
+    def __init__(self, folder: Path, *, batch_size: int = 32, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        for path in (folder / MODEL, folder / "tokenizer.json", folder / MANIFEST):
+            if not path.is_file():
+                raise ModelNotPreparedError(f"{path} is missing; run `{BUILD_COMMAND}`")
+        manifest = read_manifest(folder)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or default_threads()
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(
+            str(folder / MODEL), options, providers=["CPUExecutionProvider"]
+        )
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        prefix = self.tokenizer.token_to_id(manifest["prefix_token"])
+        if prefix is None:
+            raise ModelNotPreparedError(
+                f"{folder}: the tokenizer lacks {manifest['prefix_token']!r}; rebuild it with "
+                f"`{BUILD_COMMAND}`"
+            )
+        self.prefix_id = prefix
+        self.size = int(manifest["size"])
+        self.batch_size = batch_size
+
+    def embed_mentions(self, items: Sequence[SpanInput]) -> npt.NDArray[np.float32]:
+        """One unit vector per mention, read at its last token."""
+        out = np.empty((len(items), self.size), dtype=np.float32)
+        if not items:
+            return out
+        texts = sorted({item.text for item in items}, key=len)
+        encoded = {
+            text: encoding
+            for text, encoding in zip(
+                texts, self.tokenizer.encode_batch(texts, add_special_tokens=False), strict=True
+            )
+        }
+        readers: dict[str, list[tuple[int, int]]] = {text: [] for text in texts}
+        for position, item in enumerate(items):
+            offsets = [(0, 0), *encoded[item.text].offsets]
+            readers[item.text].append((position, last_token_index(item, offsets)))
+        for start in range(0, len(texts), self.batch_size):
+            chosen = texts[start : start + self.batch_size]
+            width = 1 + max(len(encoded[text].ids) for text in chosen)
+            ids = np.zeros((len(chosen), width), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for row, text in enumerate(chosen):
+                tokens = [self.prefix_id, *encoded[text].ids]
+                ids[row, : len(tokens)] = tokens
+                mask[row, : len(tokens)] = 1
+            reads = [(row, *read) for row, text in enumerate(chosen) for read in readers[text]]
+            feeds = {
+                "input_ids": ids,
+                "attention_mask": mask,
+                "mention_row": np.array([row for row, _, _ in reads], dtype=np.int64),
+                "last_token": np.array([token for _, _, token in reads], dtype=np.int64),
+            }
+            out[[position for _, position, _ in reads]] = self.session.run(None, feeds)[0]
+        return out
+
+    def embed_queries(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """A type name or description, embedded as one span."""
+        return self.embed_mentions([query_input(text) for text in texts])
+
+    def embed_passages(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """A whole text as one span (what a query is)."""
+        return self.embed_queries(texts)
+
+
+def load(
+    variant: str = "fp32", *, batch_size: int = 32, threads: int | None = None
+) -> OnnxEntityEncoder:
+    """The entity encoder from its artefact (``fp32`` only)."""
+    if variant != "fp32":
+        raise UnknownPluginError(f"entity has no variant {variant!r}; expected one of: fp32")
+    return OnnxEntityEncoder(artefact_dir(NAME), batch_size=batch_size, threads=threads)
+
+
+SPEC = EncoderSpec(
+    name=NAME,
+    vector="entity",
+    size=SIZE,
+    distance="cosine",
+    embeds="mention",
+    artefact=lambda: artefact_dir(NAME) / MODEL,
+    load=load,
+    description="SmolLM2 value vectors at a mention's last token, projected for type search",
+    build_command=BUILD_COMMAND,
+)
+
+
+def register(registry: Registry) -> None:
+    """Entry point: the type-aware entity mention encoder."""
+    registry.add_encoder(SPEC)
