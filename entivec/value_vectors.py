@@ -159,15 +159,21 @@ class ValueVectorExtractor:
     ) -> dict[int, np.ndarray]:
         """Value vectors of every item: block → array ``(len(items), value_size)``.
 
-        Items that share a text (the mentions of one sentence) share one forward pass.
+        Items that share a text (the mentions of one sentence) share one forward pass,
+        which stops at the last of their spans.
         """
         import torch
 
-        texts = sorted({item.text for item in items}, key=len)
-        encoded = {text: self.token_ids(text) for text in texts}
-        readers: dict[str, list[tuple[int, int]]] = {text: [] for text in texts}
+        encoded = {text: self.token_ids(text) for text in {item.text for item in items}}
+        readers: dict[str, list[tuple[int, int]]] = {text: [] for text in encoded}
         for position, item in enumerate(items):
             readers[item.text].append((position, self.last_token(item, encoded[item.text][1])))
+        # a decoder's tokens never see later ones: stop each text at its last span's end
+        for text, reads in readers.items():
+            token_ids, offsets = encoded[text]
+            keep = 1 + max(token for _, token in reads)
+            encoded[text] = (token_ids[:keep], offsets[:keep])
+        texts = sorted(encoded, key=lambda text: len(encoded[text][0]))
         out = {b: np.zeros((len(items), self.value_size), dtype=np.float32) for b in self.blocks}
         starts = range(0, len(texts), self.batch_size)
         for start in tqdm(starts, desc="value vectors", disable=show_progress is False):

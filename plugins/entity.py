@@ -85,13 +85,19 @@ class OnnxEntityEncoder:
         for position, item in enumerate(items):
             offsets = [(0, 0), *encoded[item.text].offsets]
             readers[item.text].append((position, last_token_index(item, offsets)))
+        # a decoder's tokens never see later ones: stop each text at its last span's end
+        kept = {
+            text: [self.prefix_id, *encoded[text].ids][: 1 + max(t for _, t in reads)]
+            for text, reads in readers.items()
+        }
+        texts.sort(key=lambda text: len(kept[text]))
         for start in range(0, len(texts), self.batch_size):
             chosen = texts[start : start + self.batch_size]
-            width = 1 + max(len(encoded[text].ids) for text in chosen)
+            width = max(len(kept[text]) for text in chosen)
             ids = np.zeros((len(chosen), width), dtype=np.int64)
             mask = np.zeros_like(ids)
             for row, text in enumerate(chosen):
-                tokens = [self.prefix_id, *encoded[text].ids]
+                tokens = kept[text]
                 ids[row, : len(tokens)] = tokens
                 mask[row, : len(tokens)] = 1
             reads = [(row, *read) for row, text in enumerate(chosen) for read in readers[text]]
