@@ -257,8 +257,12 @@ def train_entity(
     dev: Sequence[Sentence],
     recipe: EntityRecipe | None = None,
     show_progress: bool | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Train the projection, evaluate it on ``dev`` and save it with its manifest.
+
+    A projection already trained by the same recipe on the same mentions is kept
+    (unless ``force``), so setup scripts can call this every time.
 
     Returns:
         The manifest: the recipe, counts, and dev R-Precision of raw and projected
@@ -268,6 +272,21 @@ def train_entity(
 
     recipe = recipe or EntityRecipe()
     chosen = training_mentions(train, recipe)
+    dev_mentions = [m for m in mentions_of(dev) if m.span.type not in NOT_A_QUERY]
+    if not dev_mentions:
+        raise TrainingDataError("the dev sentences have no annotated mentions to evaluate on")
+    fingerprint = {
+        "training": _fingerprint(chosen, recipe),
+        "dev": _fingerprint(dev_mentions, recipe),
+    }
+    out = training_dir() / "model"
+    if not force and (out / "manifest.json").is_file():
+        existing: dict[str, Any] = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        if existing.get("fingerprint") == fingerprint and existing.get("recipe") == json.loads(
+            json.dumps(asdict(recipe))
+        ):
+            log.info("the entity projection is trained (%s)", out)
+            return existing
     labels = [m.span.type for m in chosen]
     anchor_labels = sorted(set(labels))
     values = value_features(chosen, recipe, show_progress)
@@ -275,9 +294,6 @@ def train_entity(
     projection = train_projection(
         values, labels, anchor_values, anchor_labels, recipe, show_progress
     )
-    dev_mentions = [m for m in mentions_of(dev) if m.span.type not in NOT_A_QUERY]
-    if not dev_mentions:
-        raise TrainingDataError("the dev sentences have no annotated mentions to evaluate on")
     dev_labels = sorted({m.span.type for m in dev_mentions})
     dev_values = value_features(dev_mentions, recipe, show_progress)
     dev_queries = query_features(dev_labels, recipe)
@@ -285,7 +301,6 @@ def train_entity(
     projected = evaluate_types(
         project(projection, dev_queries), dev_labels, project(projection, dev_values), dev_mentions
     )
-    out = training_dir() / "model"
     out.mkdir(parents=True, exist_ok=True)
     save_file(
         {k: v.contiguous() for k, v in projection.state_dict().items()},
@@ -293,6 +308,7 @@ def train_entity(
     )
     manifest = {
         "recipe": asdict(recipe),
+        "fingerprint": fingerprint,
         "value_size": int(values.shape[1]),
         "training_mentions": len(chosen),
         "training_types": anchor_labels,
