@@ -86,9 +86,7 @@ def load_projection(folder: Path) -> tuple[Any, dict[str, Any]]:
             "../shared/data/crossner/*/train.txt --dev ...` (see the README)"
         )
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    recipe = EntityRecipe(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in manifest["recipe"].items()}
-    )
+    recipe = EntityRecipe.from_manifest(manifest["recipe"])
     projection = build_projection(manifest["value_size"], recipe)
     projection.load_state_dict(load_file(folder / "projection.safetensors"))
     return projection.eval(), manifest

@@ -79,6 +79,15 @@ class EntityRecipe:
     dropout: float = DROPOUT
     seed: int = SEED
 
+    @classmethod
+    def from_manifest(cls, fields: dict[str, Any]) -> EntityRecipe:
+        """The recipe written by ``dataclasses.asdict`` (JSON turned its tuples into lists)."""
+        values: dict[str, Any] = {
+            key: tuple(value) if isinstance(value, list) else value
+            for key, value in fields.items()
+        }
+        return cls(**values)
+
 
 def training_dir() -> Path:
     """Where ``entivec train entity`` keeps its cached features and its result."""
