@@ -83,8 +83,7 @@ class EntityRecipe:
     def from_manifest(cls, fields: dict[str, Any]) -> EntityRecipe:
         """The recipe written by ``dataclasses.asdict`` (JSON turned its tuples into lists)."""
         values: dict[str, Any] = {
-            key: tuple(value) if isinstance(value, list) else value
-            for key, value in fields.items()
+            key: tuple(value) if isinstance(value, list) else value for key, value in fields.items()
         }
         return cls(**values)
 
