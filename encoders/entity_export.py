@@ -68,7 +68,15 @@ def build_entity_graph(model_folder: Path, block: int, projection: Any) -> Any:
             last_token: torch.Tensor,
         ) -> torch.Tensor:
             self.captured.clear()
-            self.decoder(input_ids=input_ids, attention_mask=attention_mask)
+            # transformers builds its causal mask with vmap, which the ONNX tracer cannot
+            # follow; a 4-D additive mask is used as given
+            length = input_ids.shape[1]
+            causal = torch.ones(length, length, dtype=torch.bool).tril()
+            allowed = causal[None, None] & attention_mask[:, None, None, :].bool()
+            additive = torch.zeros(allowed.shape, dtype=torch.float32).masked_fill(
+                ~allowed, torch.finfo(torch.float32).min
+            )
+            self.decoder(input_ids=input_ids, attention_mask=additive, use_cache=False)
             projected = self.projection(self.captured[0][mention_row, last_token])
             return torch.nn.functional.normalize(projected, dim=-1)
 
