@@ -13,6 +13,10 @@ held-out types of :mod:`entivec.entity_types` and the catch-all ``misc`` left ou
 entirely, so searching a held-out type is zero-shot. Budget: :data:`EPOCHS` epochs over
 those mentions, seconds on two cores once the value vectors are cached (extracting them
 takes a few minutes the first time).
+
+With only 28 training type names the MLP memorises them: at AdamW 1e-3 for 40 epochs
+dev R-Precision of trained types rose from .43 (raw) to .70 while held-out types fell
+from .40 to .33. At 1e-4 for 20 epochs both rise (.61 and .46), hence the defaults.
 """
 
 from __future__ import annotations
@@ -49,9 +53,9 @@ DEFAULT_BLOCK = 22
 PER_TYPE = 600
 HARD_FRACTION = 0.1
 HARD_TYPES = 3
-EPOCHS = 40
+EPOCHS = 20
 BATCH_SIZE = 256
-LEARNING_RATE = 1e-3
+LEARNING_RATE = 1e-4
 MARGIN = 0.5
 HIDDEN = 500
 OUTPUT = 500
