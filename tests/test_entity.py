@@ -1,0 +1,115 @@
+"""The entity plugin: the shipped ONNX graph, mention points, and type search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from entivec.loaders import load
+
+from entivec.api import Entivec
+from entivec.cli import cli
+from entivec.edge_store import EdgeStore
+from entivec.errors import InvalidArgumentError
+from entivec.ingest import IngestReport
+from entivec.models import artefact_dir, model_dir, read_manifest
+from entivec.value_vectors import mentions_of
+
+POLITICS_SENTENCES = 120
+
+
+@pytest.fixture(scope="module")
+def entity_encoder() -> object:
+    from entivec.plugins.entity import load as load_entity
+
+    if not (artefact_dir("entity") / "model.onnx").is_file():
+        pytest.fail("the entity plugin is not trained: ./run test trains it (see the README)")
+    return load_entity()
+
+
+@pytest.fixture(scope="module")
+def politics(data_dir: Path) -> Path:
+    return data_dir / "crossner" / "politics" / "dev.txt"
+
+
+def ingest_politics(ev: Entivec, politics: Path, plugins: tuple[str, ...]) -> IngestReport:
+    report, _ = ev.ingest(
+        "conll", [politics], plugins=plugins, language="en", limit=POLITICS_SENTENCES,
+        window=40, batch_size=32, show_progress=False,
+    )  # fmt: skip
+    return report
+
+
+def test_the_graph_matches_pytorch_and_computes_only_the_blocks_it_needs(
+    entity_encoder: object, politics: Path
+) -> None:
+    from entivec.encoders.entity_export import load_projection
+    from entivec.encoders.entity_train import project, training_dir
+
+    from entivec.value_vectors import ValueVectorExtractor
+
+    manifest = read_manifest(artefact_dir("entity"))
+    block = manifest["block"]
+    assert manifest["checks"]["blocks_computed"] == block + 1 < 30
+    sentences = list(load("conll", [politics], language="en", limit=20))
+    mentions = mentions_of(sentences)
+    onnx = entity_encoder.embed_mentions([m.input for m in mentions])  # type: ignore[attr-defined]
+    projection, _ = load_projection(training_dir() / "model")
+    extractor = ValueVectorExtractor(model_dir(manifest["source_model"]), [block])
+    reference = project(projection, extractor.encode([m.input for m in mentions])[block])
+    reference /= np.linalg.norm(reference, axis=1, keepdims=True)
+    assert float((onnx * reference).sum(1).min()) >= 0.999
+    # the mentions of one sentence share a forward pass yet get their own vectors
+    assert len({tuple(np.round(v, 4)) for v in onnx}) == len(mentions)
+
+
+def test_mention_points_carry_their_type_and_offsets_and_are_not_duplicated(
+    tmp_path: Path, politics: Path, entity_encoder: object, e5_encoder: object
+) -> None:
+    with Entivec(tmp_path / "store") as ev:
+        ev._encoders["entity"] = entity_encoder  # type: ignore[assignment]
+        ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]
+        report = ingest_politics(ev, politics, ("e5", "entity"))
+        mentions = mentions_of(load("conll", [politics], language="en", limit=POLITICS_SENTENCES))
+        assert report.mentions == len(mentions)
+        assert report.points == POLITICS_SENTENCES + len(mentions)
+        again = ingest_politics(ev, politics, ("e5", "entity"))
+        assert (again.points, again.mentions, again.skipped) == (
+            report.points,
+            0,
+            POLITICS_SENTENCES,
+        )
+    with EdgeStore(tmp_path / "store", collection="entivec") as store:
+        points = [p for p in store.points() if "entity" in p.vectors]
+    assert len(points) == len(mentions)
+    for point in points:
+        payload = point.payload
+        span = payload["span"]
+        assert payload["sentence_text"][span["start"] : span["end"]] == payload["text"]
+        assert payload["entity_type"] and payload["language"] == "en"
+        assert set(point.vectors) == {"entity"}
+
+
+def test_a_type_query_finds_sentences_with_such_mentions_once_each(
+    tmp_path: Path, politics: Path, entity_encoder: object, e5_encoder: object
+) -> None:
+    with Entivec(tmp_path / "store") as ev:
+        ev._encoders["entity"] = entity_encoder  # type: ignore[assignment]
+        ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]
+        ingest_politics(ev, politics, ("entity",))
+        hits = ev.search_entities("political party", k=10)
+        assert len({h.payload["sentence_id"] for h in hits}) == 10
+        assert sum(h.payload["entity_type"] == "politicalparty" for h in hits) >= 7
+        only = ev.search_entities("political party", k=5, entity_type="election")
+        assert {h.payload["entity_type"] for h in only} == {"election"}
+        with pytest.raises(InvalidArgumentError, match="search_sentences"):
+            ev.search_entities("political party", vector="e5")
+    result = CliRunner().invoke(
+        cli, ["search", "politician", "--store", str(tmp_path / "store"), "--vector", "entity",
+              "-k", "3"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(result.output.splitlines()) == 3
+    assert " in: " in result.output
