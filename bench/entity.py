@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from typing import Any
 
 import numpy as np
 from entivec.loaders import load
+from machine import describe, headline
 
 from entivec.models import artefact_dir, model_dir, read_manifest
 from entivec.value_vectors import SpanInput, mentions_of
@@ -114,7 +114,7 @@ def main() -> None:
         row["min_cosine_to_onnx"] = round(float((vectors * reference).sum(1).min()), 6)
     manifest = read_manifest(artefact_dir("entity"))
     result = {
-        "machine": {"python": platform.python_version(), "cpu": platform.processor()},
+        "machine": describe(),
         "block": manifest["block"],
         "sentences": args.sentences,
         "batch_size": args.batch_size,
@@ -123,6 +123,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     onnx_rate = rows[0]["mentions_per_s"]
+    print(headline(result["machine"]))
     print(
         f"{rows[0]['mentions']} CrossNER dev mentions ({args.sentences} sentences), "
         f"block {manifest['block']}, batch {args.batch_size}"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import tempfile
 import time
@@ -31,6 +30,7 @@ import numpy as np
 from entivec.loaders import load
 from entivec.plugins.e5 import SPEC as E5_SPEC
 from entivec.plugins.e5 import load as load_e5
+from machine import describe, headline
 
 from entivec.edge_store import EdgeStore
 from entivec.ingest import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, ingest, sentence_payload
@@ -125,10 +125,8 @@ def main() -> None:
     print(
         f"{n} sentences ({args.per_language} per language), {len(query_texts)} queries", flush=True
     )
-    results: dict[str, Any] = {
-        "sentences": n,
-        "machine": platform.processor() or platform.machine(),
-    }
+    results: dict[str, Any] = {"sentences": n, "machine": describe()}
+    print(headline(results["machine"]), flush=True)
 
     from entivec.encoders.torch_e5 import TorchE5
 

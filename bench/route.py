@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import random
 import statistics
 import tempfile
@@ -30,6 +29,7 @@ from typing import Any
 
 from entivec.encoders.ner_onnx_export import export_ner_graph
 from entivec.loaders import load
+from machine import describe, headline
 
 from entivec.adapters import AdapterRegistry
 from entivec.api import Entivec
@@ -150,7 +150,7 @@ def main() -> None:
     ]
     random.Random(0).shuffle(val)  # a mixed-language stream
     texts = [s.text for s in val]
-    result: dict[str, Any] = {"machine": platform.machine(), "texts": len(texts)}
+    result: dict[str, Any] = {"machine": describe(), "texts": len(texts)}
 
     with tempfile.TemporaryDirectory() as tmp:
         ev = Entivec(EdgeStore(Path(tmp), collection="bench"))
@@ -192,6 +192,7 @@ def main() -> None:
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(headline(result["machine"]))
     print(f"{len(texts)} mixed-language WikiANN val texts, {result['indexed_points']} indexed")
     print("\nrouting")
     for key, value in result["routing"].items():
