@@ -804,3 +804,113 @@ def extract(
 def main() -> None:
     """Console entry point."""
     cli.main(standalone_mode=True)
+
+
+def _train_and_dev(
+    format: str, paths: tuple[str, ...], dev_paths: tuple[str, ...], language: str | None
+) -> tuple[list[Any], list[Any]]:
+    from pathlib import Path
+
+    from entivec.loaders import load
+
+    return (
+        list(load(format, [Path(p) for p in paths], language=language)),
+        list(load(format, [Path(p) for p in dev_paths], language=language)),
+    )
+
+
+_DEV_OPTION = click.option(
+    "--dev",
+    "dev_paths",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Dev sentences: half train the retriever, half are held back (repeatable).",
+)
+
+
+@evaluate.command("demo-formats")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_DEV_OPTION
+@click.option("--language", help="Language of every sentence (default: from each path).")
+@click.option("--inputs", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--candidates", type=click.IntRange(min=2), default=15, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_entivec_errors
+def eval_demo_formats(
+    format: str,
+    paths: tuple[str, ...],
+    dev_paths: tuple[str, ...],
+    language: str | None,
+    inputs: int,
+    candidates: int,
+    as_json: bool,
+) -> None:
+    """How much the LM's score of the gold answer moves with the demonstration, per output
+    format (demonstrations from PATHS, inputs from --dev)."""
+    from entivec.eval_demos import compare_formats
+    from entivec.icl import LanguageModel
+    from entivec.models import model_dir
+    from entivec.value_vectors import DEFAULT_MODEL
+
+    train_sentences, dev = _train_and_dev(format, paths, dev_paths, language)
+    result = compare_formats(
+        LanguageModel(model_dir(DEFAULT_MODEL)),
+        train_sentences,
+        dev,
+        inputs=inputs,
+        candidates=candidates,
+        show_progress=None if not as_json else False,
+    )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{inputs} inputs x {candidates} BM25 candidates, one demonstration each")
+    click.echo(f"{'format':10} {'std':>7} {'best-median':>12} {'mean':>7} {'s/pair':>7}")
+    for name, row in result["formats"].items():
+        click.echo(
+            f"{name:10} {row['std']:>7.3f} {row['best_minus_median']:>12.3f} "
+            f"{row['mean_score']:>7.3f} {row['seconds_per_pair']:>7.2f}"
+        )
+
+
+@train.command("demo-scores")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_DEV_OPTION
+@click.option("--language", help="Language of every sentence (default: from each path).")
+@click.option("--inputs", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--candidates", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Scores file (JSON lines; default: in entivec's cache).",
+)
+@_entivec_errors
+def train_demo_scores(
+    format: str,
+    paths: tuple[str, ...],
+    dev_paths: tuple[str, ...],
+    language: str | None,
+    inputs: int,
+    candidates: int,
+    out: str | None,
+) -> None:
+    """Score BM25 candidate demonstrations (PATHS) for dev mentions with the LM
+    (resumable: run it again after an interruption)."""
+    from pathlib import Path
+
+    from entivec.encoders.demo_scores import ScoringBudget, score_demonstrations
+
+    train_sentences, dev = _train_and_dev(format, paths, dev_paths, language)
+    summary = score_demonstrations(
+        train_sentences,
+        dev,
+        ScoringBudget(inputs=inputs, candidates=candidates),
+        out=Path(out) if out else None,
+    )
+    click.echo(
+        f"{summary['pairs']} LM scores for {summary['inputs']} inputs over a pool of "
+        f"{summary['pool']} demonstrations in {summary['scores']}"
+    )

@@ -1,0 +1,243 @@
+"""LM preference scores of candidate demonstrations: the training signal of the demo retriever.
+
+RUIE's recipe, scaled to two CPU cores: for each input, BM25 (bm25s) proposes
+candidates from the demonstration pool (CrossNER ``train`` mentions), and
+SmolLM2-135M-Instruct scores each one by the average token log-likelihood of the gold
+answer given (candidate demonstration + input), in the ``typing`` format of
+:mod:`entivec.icl`.
+
+Budget (:class:`ScoringBudget`): ``inputs`` mentions from the retriever-training part of
+``dev`` (:func:`split_dev`), ``candidates`` per input; each (input, candidate) pair is
+one forward pass of about 150 tokens: 0.77 s a pair on two AVX2 cores, so the default
+budget (4,000 pairs) takes about 50 minutes.
+
+The job is resumable: each input's scores are appended to a JSON-lines file as soon as
+they are computed, and a rerun skips the inputs already there (a line cut short by a
+kill is dropped), so interrupting and repeating the job ends with the same scores as
+one clean run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from entivec.errors import InvalidArgumentError, TrainingDataError
+from entivec.icl import Example, LanguageModel, output_format, prompt, typing_examples
+from entivec.models import cache_dir
+from entivec.records import Sentence
+
+log = logging.getLogger(__name__)
+
+# share of dev sentences (by a hash of their id) whose mentions train the retriever; the
+# rest are held back for `entivec eval demos` and never seen in training
+TRAINING_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class ScoringBudget:
+    """How much LM scoring to do (written beside the scores)."""
+
+    inputs: int = 200
+    candidates: int = 20
+    seed: int = 0
+    output_format: str = "typing"
+
+
+def split_dev(sentences: Sequence[Sentence]) -> tuple[list[Sentence], list[Sentence]]:
+    """Dev sentences for retriever training and for evaluation, split by a hash of the id.
+
+    The split depends on nothing but the sentence id, so it is the same in every run and
+    for every subset of the corpus.
+    """
+    training: list[Sentence] = []
+    evaluation: list[Sentence] = []
+    for sentence in sentences:
+        digest = hashlib.sha256(f"{sentence.corpus}/{sentence.id}".encode()).digest()
+        share = int.from_bytes(digest[:8], "big") / 2**64
+        (training if share < TRAINING_SHARE else evaluation).append(sentence)
+    return training, evaluation
+
+
+def bm25_text(example: Example) -> str:
+    """What BM25 indexes and queries for an example: its sentence, then its mention again
+    (so the mention's own words weigh more than the rest of the sentence)."""
+    text = example.sentence.text
+    if example.mention is None:
+        return text
+    start, end = example.sentence.char_offsets(example.sentence.spans[example.mention])
+    return f"{text} {text[start:end]}"
+
+
+class Bm25Candidates:
+    """BM25 (bm25s, English stop words) over the demonstration pool."""
+
+    def __init__(self, pool: Sequence[Example]) -> None:
+        import bm25s
+
+        if not pool:
+            raise TrainingDataError("the demonstration pool is empty")
+        self.pool = list(pool)
+        self._bm25s = bm25s
+        self.retriever = bm25s.BM25()
+        self.retriever.index(self._tokens([bm25_text(e) for e in self.pool]), show_progress=False)
+
+    def _tokens(self, texts: list[str]) -> Any:
+        return self._bm25s.tokenize(texts, stopwords="en", show_progress=False)
+
+    def top(self, example: Example, k: int) -> list[int]:
+        """Pool indices of the ``k`` best candidates, best first (never the input itself)."""
+        # one more than asked, in case the input is in the pool itself
+        documents, _scores = self.retriever.retrieve(
+            self._tokens([bm25_text(example)]), k=min(k + 1, len(self.pool)), show_progress=False
+        )
+        chosen = [int(d) for d in documents[0] if self.pool[int(d)].id != example.id]
+        return chosen[:k]
+
+
+def read_scores(path: Path) -> dict[str, dict[str, Any]]:
+    """Scored inputs of a scores file, by input id; a last line cut short is ignored."""
+    done: dict[str, dict[str, Any]] = {}
+    if not path.is_file():
+        return done
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.endswith("\n"):
+                log.info(
+                    "%s:%d was cut short by an interrupted run; scoring it again", path, number
+                )
+                break
+            record = json.loads(line)
+            done[record["input"]] = record
+    return done
+
+
+def _drop_partial_line(path: Path) -> None:
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+
+def score_candidates(
+    lm: LanguageModel,
+    pool: Sequence[Example],
+    inputs: Sequence[Example],
+    budget: ScoringBudget,
+    out: Path,
+    *,
+    show_progress: bool | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Score ``budget.candidates`` BM25 candidates for each input, appending to ``out``.
+
+    Returns:
+        Every scored input by id: ``{"input", "candidates": [pool ids], "bm25_rank",
+        "scores": [average token log-likelihood]}``.
+    """
+    if budget.candidates < 1:
+        raise InvalidArgumentError(f"candidates must be at least 1, got {budget.candidates}")
+    fmt = output_format(budget.output_format)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _drop_partial_line(out)
+    done = read_scores(out)
+    candidates = Bm25Candidates(pool)
+    todo = [e for e in inputs if e.id not in done]
+    with out.open("a", encoding="utf-8") as sink:
+        for example in tqdm(
+            todo, desc="LM scores of demonstrations", disable=show_progress is False
+        ):
+            chosen = candidates.top(example, budget.candidates)
+            prompts = [prompt(fmt, [pool[i]], example) for i in chosen]
+            scores = lm.answer_log_likelihood(
+                prompts, [fmt.answer(example)] * len(prompts), show_progress=False
+            )
+            record = {
+                "input": example.id,
+                "candidates": [pool[i].id for i in chosen],
+                "scores": [round(float(s), 6) for s in scores],
+            }
+            sink.write(json.dumps(record) + "\n")
+            sink.flush()
+            os.fsync(sink.fileno())
+            done[example.id] = record
+    return {e.id: done[e.id] for e in inputs}
+
+
+def scores_dir() -> Path:
+    """Where ``entivec train demo`` keeps its LM scores."""
+    return cache_dir() / "training" / "demo"
+
+
+def budget_file(out: Path, budget: ScoringBudget) -> None:
+    """Write the budget beside the scores; a different budget on the same file is an error."""
+    path = out.with_suffix(".budget.json")
+    wanted = asdict(budget)
+    if path.is_file():
+        existing = json.loads(path.read_text(encoding="utf-8"))
+        if existing != wanted:
+            raise InvalidArgumentError(
+                f"{out} holds scores made with {existing}, not {wanted}; "
+                "delete it or keep the budget it was made with"
+            )
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
+
+
+def scoring_inputs(dev: Sequence[Sentence], budget: ScoringBudget) -> list[Example]:
+    """``budget.inputs`` mentions drawn (with the budget's seed) from the retriever-training
+    part of ``dev``."""
+    import random
+
+    training, _evaluation = split_dev(dev)
+    examples = typing_examples(training)
+    if not examples:
+        raise TrainingDataError("the retriever-training part of dev has no annotated mentions")
+    chosen = random.Random(budget.seed).sample(examples, min(budget.inputs, len(examples)))
+    return sorted(chosen, key=lambda e: e.id)
+
+
+def score_demonstrations(
+    train: Sequence[Sentence],
+    dev: Sequence[Sentence],
+    budget: ScoringBudget | None = None,
+    *,
+    out: Path | None = None,
+    show_progress: bool | None = None,
+) -> dict[str, Any]:
+    """The LM scoring job of ``entivec train demo-scores``: pool from ``train``, inputs
+    from ``dev``, scores appended to ``out`` (resumable).
+
+    Returns:
+        A summary: the budget, counts, and how much the scores move with the
+        demonstration (:func:`entivec.icl.spread`).
+    """
+    from entivec.icl import spread
+    from entivec.models import model_dir
+    from entivec.value_vectors import DEFAULT_MODEL
+
+    budget = budget or ScoringBudget()
+    out = out or scores_dir() / "scores.jsonl"
+    budget_file(out, budget)
+    pool = typing_examples(train)
+    inputs = scoring_inputs(dev, budget)
+    lm = LanguageModel(model_dir(DEFAULT_MODEL))
+    scored = score_candidates(lm, pool, inputs, budget, out, show_progress=show_progress)
+    matrix = [r["scores"] for r in scored.values() if len(r["scores"]) == budget.candidates]
+    return {
+        "budget": asdict(budget),
+        "scores": str(out),
+        "pool": len(pool),
+        "inputs": len(scored),
+        "pairs": sum(len(r["scores"]) for r in scored.values()),
+        "spread": spread(matrix) if matrix else None,
+    }
