@@ -819,21 +819,31 @@ def _train_and_dev(
     )
 
 
-_DEV_OPTION = click.option(
-    "--dev",
-    "dev_paths",
-    multiple=True,
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Dev sentences: half train the retriever, half are held back (repeatable).",
-)
+def _demo_corpus_options(fn: F) -> F:
+    """FORMAT PATHS (the demonstration pool), --dev and --language."""
+    for option in reversed(
+        (
+            click.argument("format"),
+            click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False)),
+            click.option(
+                "--dev",
+                "dev_paths",
+                multiple=True,
+                required=True,
+                type=click.Path(dir_okay=False),
+                help="Dev sentences: half train the retriever, half are held back (repeatable).",
+            ),
+            click.option(
+                "--language", help="Language of every sentence (default: from each path)."
+            ),
+        )
+    ):
+        fn = option(fn)
+    return fn
 
 
 @evaluate.command("demo-formats")
-@click.argument("format")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@_DEV_OPTION
-@click.option("--language", help="Language of every sentence (default: from each path).")
+@_demo_corpus_options
 @click.option("--inputs", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--candidates", type=click.IntRange(min=2), default=15, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -876,10 +886,7 @@ def eval_demo_formats(
 
 
 @train.command("demo-scores")
-@click.argument("format")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@_DEV_OPTION
-@click.option("--language", help="Language of every sentence (default: from each path).")
+@_demo_corpus_options
 @click.option("--inputs", type=click.IntRange(min=1), default=200, show_default=True)
 @click.option("--candidates", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option(

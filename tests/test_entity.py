@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,14 @@ def entity_encoder() -> object:
 @pytest.fixture(scope="module")
 def politics(data_dir: Path) -> Path:
     return data_dir / "crossner" / "politics" / "dev.txt"
+
+
+@contextmanager
+def entivec_with(store: Path, **encoders: object) -> Iterator[Entivec]:
+    """An Entivec on ``store`` that uses the session's already loaded encoders."""
+    with Entivec(store) as ev:
+        ev._encoders.update(encoders)  # type: ignore[arg-type]
+        yield ev
 
 
 def ingest_politics(ev: Entivec, politics: Path, plugins: tuple[str, ...]) -> IngestReport:
@@ -68,9 +78,7 @@ def test_the_graph_matches_pytorch_and_computes_only_the_blocks_it_needs(
 def test_mention_points_carry_their_type_and_offsets_and_are_not_duplicated(
     tmp_path: Path, politics: Path, entity_encoder: object, e5_encoder: object
 ) -> None:
-    with Entivec(tmp_path / "store") as ev:
-        ev._encoders["entity"] = entity_encoder  # type: ignore[assignment]
-        ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]
+    with entivec_with(tmp_path / "store", entity=entity_encoder, e5=e5_encoder) as ev:
         report = ingest_politics(ev, politics, ("e5", "entity"))
         mentions = mentions_of(load("conll", [politics], language="en", limit=POLITICS_SENTENCES))
         assert report.mentions == len(mentions)
@@ -95,9 +103,7 @@ def test_mention_points_carry_their_type_and_offsets_and_are_not_duplicated(
 def test_a_type_query_finds_sentences_with_such_mentions_once_each(
     tmp_path: Path, politics: Path, entity_encoder: object, e5_encoder: object
 ) -> None:
-    with Entivec(tmp_path / "store") as ev:
-        ev._encoders["entity"] = entity_encoder  # type: ignore[assignment]
-        ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]
+    with entivec_with(tmp_path / "store", entity=entity_encoder, e5=e5_encoder) as ev:
         ingest_politics(ev, politics, ("entity",))
         hits = ev.search_entities("political party", k=10)
         assert len({h.payload["sentence_id"] for h in hits}) == 10
