@@ -177,16 +177,34 @@ def scores_dir() -> Path:
     return cache_dir() / "training" / "demo"
 
 
-def budget_file(out: Path, budget: ScoringBudget) -> None:
-    """Write the budget beside the scores; a different budget on the same file is an error."""
+def pool_fingerprint(pool: Sequence[Example]) -> str:
+    """A digest of the pool's example ids, in order (candidates are stored as pool ids)."""
+    digest = hashlib.sha256()
+    for example in pool:
+        digest.update(example.id.encode() + b"\n")
+    return digest.hexdigest()[:16]
+
+
+def budget_file(out: Path, budget: ScoringBudget, pool: Sequence[Example], model: str) -> None:
+    """Write what the scores depend on beside them: the budget, the pool and the LM.
+
+    Raises:
+        InvalidArgumentError: ``out`` holds scores made with another budget, pool or LM;
+            they are never mixed.
+    """
     path = out.with_suffix(".budget.json")
-    wanted = asdict(budget)
+    wanted = {**asdict(budget), "pool": pool_fingerprint(pool), "model": model}
     if path.is_file():
         existing = json.loads(path.read_text(encoding="utf-8"))
-        if existing != wanted:
+        differ = sorted(
+            k for k in wanted.keys() | existing.keys() if existing.get(k) != wanted.get(k)
+        )
+        if differ:
+            was = ", ".join(f"{k}={existing.get(k)!r}" for k in differ)
+            asked = ", ".join(f"{k}={wanted.get(k)!r}" for k in differ)
             raise InvalidArgumentError(
-                f"{out} holds scores made with {existing}, not {wanted}; "
-                "delete it or keep the budget it was made with"
+                f"{out} holds scores made with {was}, not {asked}; "
+                "delete it, or score into another file with --out"
             )
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -227,8 +245,8 @@ def score_demonstrations(
 
     budget = budget or ScoringBudget()
     out = out or scores_dir() / "scores.jsonl"
-    budget_file(out, budget)
     pool = typing_examples(train)
+    budget_file(out, budget, pool, DEFAULT_MODEL)
     inputs = scoring_inputs(dev, budget)
     lm = LanguageModel(model_dir(DEFAULT_MODEL))
     scored = score_candidates(lm, pool, inputs, budget, out, show_progress=show_progress)

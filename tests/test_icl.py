@@ -181,12 +181,16 @@ def test_interrupted_scoring_resumes_to_the_same_scores_as_one_clean_run(
     assert len(lines) == len(inputs) == len(read_scores(resumed_file))
 
 
-def test_scores_made_with_another_budget_are_not_mixed_in(tmp_path: Path) -> None:
-    out = tmp_path / "scores.jsonl"
-    budget_file(out, ScoringBudget(candidates=3))
-    budget_file(out, ScoringBudget(candidates=3))
-    with pytest.raises(InvalidArgumentError, match="candidates"):
-        budget_file(out, ScoringBudget(candidates=5))
+def test_scores_made_with_another_budget_or_pool_are_not_mixed_in(
+    tmp_path: Path, politics: dict[str, list[Example]]
+) -> None:
+    out, pool = tmp_path / "scores.jsonl", politics["train"]
+    budget_file(out, ScoringBudget(candidates=3), pool, "smollm2")
+    budget_file(out, ScoringBudget(candidates=3), pool, "smollm2")
+    with pytest.raises(InvalidArgumentError, match="candidates=3, not candidates=5"):
+        budget_file(out, ScoringBudget(candidates=5), pool, "smollm2")
+    with pytest.raises(InvalidArgumentError, match="pool="):
+        budget_file(out, ScoringBudget(candidates=3), pool[1:], "smollm2")
 
 
 def test_the_cli_scores_demonstrations_and_resumes_where_it_stopped(
@@ -209,4 +213,4 @@ def test_the_cli_scores_demonstrations_and_resumes_where_it_stopped(
     assert again.exit_code == 0 and out.read_text(encoding="utf-8") == before
     # another budget on the same file is a one-line error, not a mix of budgets
     other = CliRunner().invoke(cli, [*args, "--inputs", "2", "--candidates", "3"])
-    assert other.exit_code == 1 and "holds scores made with" in other.output
+    assert other.exit_code == 1 and "candidates=2, not candidates=3" in other.output
