@@ -18,6 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from entivec.encoders.demo_scores import Bm25Candidates, split_dev
+from entivec.errors import TrainingDataError
 from entivec.icl import (
     FORMATS,
     LanguageModel,
@@ -47,12 +48,15 @@ def compare_formats(
     a demonstration of the input's own type and after one of another type.
     """
     training, _evaluation = split_dev(dev)
-    result: dict[str, Any] = {"inputs": inputs, "candidates": candidates, "formats": {}}
+    result: dict[str, Any] = {"candidates": candidates, "formats": {}}
     for name in tqdm(FORMATS, desc="output formats", disable=show_progress is False):
         fmt = output_format(name)
         examples = typing_examples if name == "typing" else sentence_examples
         pool = examples(train)
-        chosen = random.Random(seed).sample(examples(training), inputs)
+        population = examples(training)
+        if not population:
+            raise TrainingDataError("the retriever-training half of dev has no annotated mentions")
+        chosen = random.Random(seed).sample(population, min(inputs, len(population)))
         retriever = Bm25Candidates(pool)
         per_input = min(candidates, len(pool) - 1)
         prompts, answers, same_type = [], [], []
@@ -66,6 +70,7 @@ def compare_formats(
         scores = lm.answer_log_likelihood(prompts, answers, show_progress=show_progress)
         seconds = time.perf_counter() - start
         row: dict[str, Any] = {
+            "inputs": len(chosen),
             **spread(scores.reshape(len(chosen), -1)),
             "mean_score": float(scores.mean()),
             "seconds_per_pair": seconds / len(prompts),

@@ -214,3 +214,23 @@ def test_the_cli_scores_demonstrations_and_resumes_where_it_stopped(
     # another budget on the same file is a one-line error, not a mix of budgets
     other = CliRunner().invoke(cli, [*args, "--inputs", "2", "--candidates", "3"])
     assert other.exit_code == 1 and "candidates=2, not candidates=3" in other.output
+
+
+def test_demo_formats_reports_that_typing_scores_move_more_with_the_demonstration(
+    data_dir: Path,
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from entivec.cli import cli
+
+    politics = data_dir / "crossner" / "politics"
+    args = ["-q", "eval", "demo-formats", "conll", str(politics / "train.txt")]
+    args += ["--dev", str(politics / "dev.txt"), "--language", "en", "--json"]
+    result = CliRunner().invoke(cli, [*args, "--inputs", "4", "--candidates", "4"])
+    assert result.exit_code == 0, result.output
+    formats = json.loads(result.output)["formats"]
+    assert set(formats) == {"typing", "entities"}
+    assert formats["typing"]["std"] > formats["entities"]["std"]
+    assert formats["typing"]["mean_score_same_type"] > formats["typing"]["mean_score_other_type"]
