@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from entivec.encoders.mean_pooled import MeanPooledEncoder
 from entivec.plugins.e5 import PASSAGE_PREFIX, QUERY_PREFIX
 from tqdm.auto import tqdm
 
@@ -162,40 +163,7 @@ def plan_examples(
     return batches
 
 
-class _Encoder:
-    """The e5 encoder being trained: mean pooling, L2 normalisation, prefixes."""
-
-    def __init__(self, folder: Path) -> None:
-        import transformers
-        from transformers import AutoModel, AutoTokenizer
-
-        transformers.logging.set_verbosity_error()
-        self.model = AutoModel.from_pretrained(folder, use_safetensors=True)
-        self.tokenizer = AutoTokenizer.from_pretrained(folder)
-
-    def __call__(self, texts: list[str]) -> Any:
-        import torch
-
-        batch = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
-        )
-        hidden = self.model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled, dim=-1)
-
-    def embed(self, texts: list[str], batch_size: int = 64) -> npt.NDArray[np.float32]:
-        import torch
-
-        self.model.eval()
-        rows = []
-        with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                rows.append(self(texts[start : start + batch_size]).numpy())
-        return np.vstack(rows).astype(np.float32)
-
-
-def _loss(encoder: _Encoder, batch: list[Example]) -> Any:
+def _loss(encoder: MeanPooledEncoder, batch: list[Example]) -> Any:
     import torch
 
     queries = encoder([QUERY_PREFIX + e.query for e in batch])
@@ -216,7 +184,7 @@ def _learning_rate(step: int, total: int) -> float:
     return LEARNING_RATE * max(0.0, (total - step) / max(1, total - warmup))
 
 
-def _save_checkpoint(folder: Path, encoder: _Encoder, optimiser: Any, step: int) -> None:
+def _save_checkpoint(folder: Path, encoder: MeanPooledEncoder, optimiser: Any, step: int) -> None:
     """Weights and AdamW moments as safetensors, the step as JSON; renamed into place."""
     from safetensors.torch import save_file
 
@@ -238,7 +206,7 @@ def _save_checkpoint(folder: Path, encoder: _Encoder, optimiser: Any, step: int)
     tmp.rename(folder)
 
 
-def _load_checkpoint(folder: Path, encoder: _Encoder, optimiser: Any) -> int:
+def _load_checkpoint(folder: Path, encoder: MeanPooledEncoder, optimiser: Any) -> int:
     from safetensors.torch import load_file
 
     encoder.model.load_state_dict(load_file(folder / "model.safetensors"))
@@ -310,7 +278,7 @@ def train_e5_xling(
     ]
     torch.manual_seed(SEED)
     batches = plan_examples(pairs, sampling, EPOCHS)
-    encoder = _Encoder(model_dir(BASE_MODEL))
+    encoder = MeanPooledEncoder(model_dir(BASE_MODEL), max_tokens=MAX_TOKENS)
     # the 250k-token embedding matrix (96 M of the 118 M weights) stays frozen: it is
     # shared by every language, including those training never sees, and updating it
     # would be most of each step's cost

@@ -33,15 +33,21 @@ PREFIX_TOKEN = "<|endoftext|>"
 
 @dataclass(frozen=True, slots=True)
 class SpanInput:
-    """A text and the span whose last token is read.
+    """A text and one span of it, as mention encoders receive them.
 
     Attributes:
-        text: The whole text the decoder reads (a sentence, or a query).
+        text: The whole text the encoder reads (a sentence, or a query).
         end: Character offset one past the span's last character.
+        start: Character offset of the span's first character (``None`` for a query
+            embedded as if it were one span).
+        label: The span's annotated type, when known. The ``entity`` encoder never reads
+            it; the ``demo`` encoder embeds it, since a demonstration shows its answer.
     """
 
     text: str
     end: int
+    start: int | None = None
+    label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +59,8 @@ class Mention:
 
     @property
     def input(self) -> SpanInput:
-        return SpanInput(self.sentence.text, self.sentence.char_offsets(self.span)[1])
+        start, end = self.sentence.char_offsets(self.span)
+        return SpanInput(self.sentence.text, end, start, self.span.type)
 
     @property
     def text(self) -> str:
@@ -86,6 +93,27 @@ def query_input(description: str) -> SpanInput:
     return SpanInput(description, len(description))
 
 
+def load_decoder(model_folder: Path) -> tuple[Any, Any]:
+    """The tokenizer and float32 causal LM of a prepared decoder folder (``entivec models
+    prepare`` writes it from the GGUF weights; no pickle is ever read).
+
+    Raises:
+        ModelNotPreparedError: The folder holds no model.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if not (model_folder / "config.json").is_file():
+        raise ModelNotPreparedError(
+            f"no decoder model in {model_folder}; run `entivec models prepare`"
+        )
+    tokenizer = AutoTokenizer.from_pretrained(model_folder)
+    model = AutoModelForCausalLM.from_pretrained(
+        model_folder, dtype=torch.float32, use_safetensors=True
+    )
+    return tokenizer, model
+
+
 class ValueVectorExtractor:
     """Reads ``self_attn.v_proj`` outputs of chosen blocks of a Llama-style decoder.
 
@@ -108,15 +136,7 @@ class ValueVectorExtractor:
         prefix_token: str = PREFIX_TOKEN,
         batch_size: int = 32,
     ) -> None:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        if not (model_folder / "config.json").is_file():
-            raise ModelNotPreparedError(
-                f"no decoder model in {model_folder}; run `entivec models prepare`"
-            )
-        self.tokenizer = AutoTokenizer.from_pretrained(model_folder)
-        decoder = AutoModelForCausalLM.from_pretrained(model_folder, dtype=torch.float32)
+        self.tokenizer, decoder = load_decoder(model_folder)
         base = decoder.get_decoder()
         layers = base.layers
         if not blocks or min(blocks) < 0 or max(blocks) >= len(layers):

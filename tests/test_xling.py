@@ -90,24 +90,25 @@ def test_a_checkpoint_resumes_to_the_same_weights(
     import torch
     from entivec.encoders.e5_xling_train import (
         BASE_MODEL,
-        _Encoder,
+        MAX_TOKENS,
         _load_checkpoint,
         _loss,
         _save_checkpoint,
         plan_examples,
     )
+    from entivec.encoders.mean_pooled import MeanPooledEncoder
 
     from entivec.models import model_dir
 
     batches = [b[:4] for b in plan_examples(train_pairs, "hardest", epochs=1)[:2]]
 
-    def fresh() -> tuple[_Encoder, torch.optim.Optimizer]:
+    def fresh() -> tuple[MeanPooledEncoder, torch.optim.Optimizer]:
         torch.manual_seed(0)
-        encoder = _Encoder(model_dir(BASE_MODEL))
+        encoder = MeanPooledEncoder(model_dir(BASE_MODEL), max_tokens=MAX_TOKENS)
         encoder.model.train()
         return encoder, torch.optim.AdamW(encoder.model.encoder.layer[-1].parameters(), lr=1e-4)
 
-    def step(encoder: _Encoder, optimiser: torch.optim.Optimizer, batch: list) -> None:
+    def step(encoder: MeanPooledEncoder, optimiser: torch.optim.Optimizer, batch: list) -> None:
         encoder.model.eval()  # no dropout: both runs must compute the same update
         _loss(encoder, batch).backward()
         optimiser.step()
