@@ -174,6 +174,51 @@ class Entivec:
                 return list(best.values())[:k]
             fetch *= 2
 
+    def demonstrations(
+        self, text: str, *, k: int = 4, language: str | None = None, vector: str = "demo"
+    ) -> list[Hit]:
+        """The ``k`` stored mentions that make the best in-context demonstrations for typing
+        the bracketed mention of ``text``, best first.
+
+        Args:
+            text: The input, with the mention to type in brackets
+                (``"Blair led [Labour] to victory."``).
+            k: Number of demonstrations.
+            language: Keep only demonstrations whose ``language`` payload is this.
+            vector: The named vector of a demonstration retriever.
+
+        Returns:
+            Mention points: ``payload["sentence_text"]``, ``["span"]`` and
+            ``["entity_type"]`` make the demonstration (:func:`entivec.icl.prompt`). The
+            catch-all ``misc`` type is never returned, as it teaches the LM no type.
+
+        Raises:
+            InvalidArgumentError: ``text`` lacks exactly one bracketed mention, ``k`` is
+                below 1, or ``vector`` does not hold mention points.
+        """
+        from entivec.entity_types import NOT_A_QUERY
+        from entivec.icl import marked_mention
+
+        marked_mention(text)
+        if k < 1:
+            raise InvalidArgumentError(f"k must be at least 1, got {k}")
+        spec = get_registry().encoder_for_vector(vector)
+        if spec.embeds != "mention":
+            raise InvalidArgumentError(
+                f"{vector!r} holds sentence vectors; demonstrations are mention points "
+                "(vector='demo')"
+            )
+        _, encoder = self.encoder(spec.name)
+        query = encoder.embed_queries([text])[0].tolist()
+        where = {"language": language} if language else None
+        fetch = k * ENTITY_OVERFETCH
+        while True:
+            hits = self.store.search(vector, query, fetch, where)
+            kept = [h for h in hits if h.payload.get("entity_type") not in NOT_A_QUERY]
+            if len(kept) >= k or len(hits) < fetch:
+                return kept[:k]
+            fetch *= 2
+
     def router(
         self,
         *,

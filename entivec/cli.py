@@ -218,13 +218,17 @@ def search(
 
     With a mention vector (``--vector entity``), TEXT names an entity type
     ("political party") and the hits are sentences with such a mention, one per sentence.
+    With ``--vector demo``, TEXT is an input with one mention in brackets ("Blair led
+    [Labour] to victory.") and the hits are the mentions to show the LM as demonstrations.
     """
     from entivec.api import Entivec
     from entivec.registry import get_registry
 
     mentions = get_registry().encoder_for_vector(vector).embeds == "mention"
     with Entivec(store, collection=collection, variant=variant) as ev:
-        if mentions:
+        if vector == "demo":
+            hits = ev.demonstrations(text, k=k, language=language, vector=vector)
+        elif mentions:
             hits = ev.search_entities(text, k=k, language=language, vector=vector)
         else:
             hits = ev.search_sentences(text, k=k, language=language, vector=vector)
@@ -811,8 +815,18 @@ def _train_and_dev(
 ) -> tuple[list[Any], list[Any]]:
     from pathlib import Path
 
+    from entivec.errors import InvalidArgumentError
     from entivec.loaders import load
 
+    dev_names = {Path(p).name for p in dev_paths}
+    leaked = [p for p in paths if Path(p).name in dev_names]
+    if leaked:
+        # `--dev a/dev.txt b/dev.txt` gives --dev the first file only; the shell's others
+        # would silently join the demonstration pool
+        raise InvalidArgumentError(
+            f"the demonstration pool includes {leaked[0]}, named like a --dev file; "
+            "repeat --dev before each dev file (--dev a/dev.txt --dev b/dev.txt)"
+        )
     return (
         list(load(format, [Path(p) for p in paths], language=language)),
         list(load(format, [Path(p) for p in dev_paths], language=language)),
@@ -883,6 +897,121 @@ def eval_demo_formats(
             f"{name:10} {row['std']:>7.3f} {row['best_minus_median']:>12.3f} "
             f"{row['mean_score']:>7.3f} {row['seconds_per_pair']:>7.2f}"
         )
+
+
+@evaluate.command("demos")
+@_demo_corpus_options
+@click.option(
+    "--inputs",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Held-back dev mentions per seed.",
+)
+@click.option("--seeds", default="0,1,2", show_default=True, help="Comma-separated seeds.")
+@click.option("--shots", default="1,4,8", show_default=True, help="Comma-separated k.")
+@click.option(
+    "--methods",
+    default=",".join(("random", "bm25", "base", "reward", "distilled")),
+    show_default=True,
+    help="Comma-separated demonstration selectors.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_entivec_errors
+def eval_demos(
+    format: str,
+    paths: tuple[str, ...],
+    dev_paths: tuple[str, ...],
+    language: str | None,
+    inputs: int,
+    seeds: str,
+    shots: str,
+    methods: str,
+    as_json: bool,
+) -> None:
+    """F1 of k-shot in-context typing with demonstrations (PATHS) chosen by each method,
+    on held-back --dev mentions (resumable: the LM's answers are cached)."""
+    from entivec.encoders.demo_scores import scores_dir
+    from entivec.eval_demos import evaluate_demos
+    from entivec.icl import LanguageModel
+    from entivec.models import model_dir
+    from entivec.value_vectors import DEFAULT_MODEL
+
+    train_sentences, dev = _train_and_dev(format, paths, dev_paths, language)
+    result = evaluate_demos(
+        LanguageModel(model_dir(DEFAULT_MODEL)),
+        train_sentences,
+        dev,
+        inputs=inputs,
+        seeds=_integers("--seeds", seeds),
+        shots=_integers("--shots", shots),
+        methods=[m.strip() for m in methods.split(",") if m.strip()],
+        completions=scores_dir() / "completions.jsonl",
+        show_progress=None if not as_json else False,
+    )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(
+        f"micro F1 of k-shot typing, {result['inputs']} held-back mentions per seed, "
+        f"seeds {result['seeds']}: mean ± std across seeds"
+    )
+    ks = list(next(iter(result["methods"].values())))
+    click.echo(f"{'method':10}" + "".join(f"{f'k={k}':>16}" for k in ks))
+    for method, rows in result["methods"].items():
+        cells = "".join(f"{rows[k]['mean']:>10.3f} ± {rows[k]['std']:.3f}" for k in ks)
+        click.echo(f"{method:10}{cells}")
+
+
+def _integers(option: str, text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(
+            f"expected comma-separated integers, got {text!r}", param_hint=option
+        ) from None
+    if not values:
+        raise click.BadParameter("expected at least one integer", param_hint=option)
+    return values
+
+
+@train.command("demo")
+@_demo_corpus_options
+@click.option(
+    "--scores",
+    type=click.Path(dir_okay=False),
+    help="LM scores of `entivec train demo-scores` (default: its file in entivec's cache).",
+)
+@_entivec_errors
+def train_demo(
+    format: str,
+    paths: tuple[str, ...],
+    dev_paths: tuple[str, ...],
+    language: str | None,
+    scores: str | None,
+) -> None:
+    """Train the reward model and the student from the LM scores, then export the student
+    as the `demo` plugin (PATHS: the pool the scores were made over)."""
+    from pathlib import Path
+
+    from entivec.encoders.demo_train import train_demo as run
+
+    train_sentences, dev = _train_and_dev(format, paths, dev_paths, language)
+    manifest = run(train_sentences, dev, scores=Path(scores) if scores else None)
+    rows = manifest["validation"]
+    click.echo(
+        f"reward model on {rows['inputs']} held-out scored inputs (LM's ranking of BM25's "
+        "candidates):"
+    )
+    click.echo(f"{'ranker':16} {'spearman':>9} {'top-1 regret':>13} {'top-1 same type':>16}")
+    for name in ("bm25_order", "reward_plain", "reward_keywords", "student"):
+        row = rows[name]
+        click.echo(
+            f"{name:16} {row['spearman']:>9.3f} {row['top1_regret']:>13.3f} "
+            f"{row['top1_same_type']:>16.3f}"
+        )
+    cosine = manifest["artefact"].get("min_cosine_onnx_vs_torch")
+    click.echo(f"demo plugin: ready (ONNX vs torch cosine {cosine})")
 
 
 @train.command("demo-scores")

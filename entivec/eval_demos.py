@@ -9,21 +9,27 @@ move.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from entivec.encoders.demo_scores import Bm25Candidates, split_dev
-from entivec.errors import TrainingDataError
+from entivec.errors import InvalidArgumentError, ModelNotPreparedError, TrainingDataError
 from entivec.icl import (
     FORMATS,
+    Example,
     LanguageModel,
+    micro_f1,
     output_format,
     prompt,
+    read_type,
     sentence_examples,
     spread,
     typing_examples,
@@ -82,3 +88,198 @@ def compare_formats(
             row["mean_score_other_type"] = float(scores[~flags].mean())
         result["formats"][name] = row
     return result
+
+
+METHODS = ("random", "bm25", "base", "reward", "distilled")
+SHOTS = (1, 4, 8)
+# BM25 candidates the reward model reranks (as many as it was trained on)
+RERANKED = 20
+# prompts completed between two appends to the completions file
+CHUNK = 32
+
+
+class Completions:
+    """The LM's answers by prompt, kept in a JSON-lines file so an interrupted evaluation
+    resumes without asking the LM again (a line cut short by a kill is ignored)."""
+
+    def __init__(self, lm: LanguageModel, path: Path | None) -> None:
+        self.lm = lm
+        self.path = path
+        self.answers: dict[str, str] = {}
+        if path is not None and path.is_file():
+            with path.open(encoding="utf-8") as lines:
+                for line in lines:
+                    if line.endswith("\n"):
+                        record = json.loads(line)
+                        self.answers[record["prompt"]] = record["answer"]
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+    def complete(self, prompts: Sequence[str], *, show_progress: bool | None = None) -> list[str]:
+        """Greedy answers of ``prompts``, asking the LM only for the unseen ones."""
+        todo = sorted({p for p in prompts if self._key(p) not in self.answers}, key=len)
+        chunks = range(0, len(todo), CHUNK)
+        for start in tqdm(chunks, desc="in-context answers", disable=show_progress is False):
+            chunk = todo[start : start + CHUNK]
+            answers = self.lm.complete(chunk, show_progress=False)
+            records = [
+                {"prompt": self._key(p), "answer": a} for p, a in zip(chunk, answers, strict=True)
+            ]
+            for record in records:
+                self.answers[record["prompt"]] = record["answer"]
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a", encoding="utf-8") as sink:
+                    sink.write("".join(json.dumps(r) + "\n" for r in records))
+        return [self.answers[self._key(p)] for p in prompts]
+
+
+Ranker = Callable[[Example, int], list[int]]
+
+
+def _vector_ranker(query_vectors: Any, pool_vectors: Any, inputs: Sequence[Example]) -> Ranker:
+    rows = {e.id: i for i, e in enumerate(inputs)}
+
+    def rank(example: Example, k: int) -> list[int]:
+        sims = pool_vectors @ query_vectors[rows[example.id]]
+        return [int(i) for i in np.argsort(-sims, kind="stable")[:k]]
+
+    return rank
+
+
+def rankers(
+    methods: Sequence[str],
+    pool: Sequence[Example],
+    inputs: Sequence[Example],
+    seed: int,
+    *,
+    show_progress: bool | None = None,
+) -> dict[str, Ranker]:
+    """For each method, a function from an input to the pool indices of its best
+    demonstrations, best first."""
+    from entivec.encoders.demo_train import (
+        BASE_MODEL,
+        KEYWORD_OPEN,
+        RewardModel,
+        query_text,
+        training_dir,
+    )
+    from entivec.encoders.mean_pooled import MeanPooledEncoder
+    from entivec.models import model_dir
+
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise InvalidArgumentError(
+            f"unknown method {unknown[0]!r}; expected some of: {', '.join(METHODS)}"
+        )
+    bm25 = Bm25Candidates(pool)
+    out: dict[str, Ranker] = {}
+    for method in methods:
+        if method == "random":
+            out[method] = lambda e, k: random.Random(f"{seed}/{e.id}").sample(range(len(pool)), k)
+        elif method == "bm25":
+            out[method] = bm25.top
+        elif method == "base":
+            base = MeanPooledEncoder(model_dir(BASE_MODEL), max_tokens=128)
+            out[method] = _vector_ranker(
+                base.embed([query_text(e) for e in inputs]),
+                base.embed([d.demonstration_text() for d in pool]),
+                inputs,
+            )
+        elif method == "reward":
+            folder = training_dir() / "reward_keywords"
+            if not (folder / "config.json").is_file():
+                raise ModelNotPreparedError(
+                    f"no reward model in {folder}; run `entivec train demo` first"
+                )
+            reward = RewardModel(folder, keywords=True)
+            if KEYWORD_OPEN not in reward.tokenizer.get_vocab():
+                raise ModelNotPreparedError(f"{folder} holds no keyword-tagged reward model")
+
+            def rerank(example: Example, k: int, reward: RewardModel = reward) -> list[int]:
+                candidates = bm25.top(example, RERANKED)
+                scores = reward.scores(example, [pool[i] for i in candidates])
+                return [candidates[int(i)] for i in np.argsort(-scores, kind="stable")[:k]]
+
+            out[method] = rerank
+        else:
+            from entivec.plugins.demo import DemoEncoder
+
+            student = DemoEncoder()
+            out[method] = _vector_ranker(
+                student.embed_queries([query_text(e) for e in inputs]),
+                student.embed_passages([d.demonstration_text() for d in pool]),
+                inputs,
+            )
+    return out
+
+
+def evaluate_demos(
+    lm: LanguageModel,
+    train: Sequence[Sentence],
+    dev: Sequence[Sentence],
+    *,
+    inputs: int = 30,
+    seeds: Sequence[int] = (0, 1, 2),
+    shots: Sequence[int] = SHOTS,
+    methods: Sequence[str] = METHODS,
+    completions: Path | None = None,
+    show_progress: bool | None = None,
+) -> dict[str, Any]:
+    """F1 of k-shot in-context typing on held-back ``dev`` mentions, per method and k.
+
+    Each seed draws ``inputs`` mentions from the evaluation half of ``dev`` (never seen in
+    training); every method answers the same inputs. Demonstrations are shown best last,
+    nearest the input. The labels the LM's answers are read against are the pool's types.
+
+    Returns:
+        ``{"methods": {method: {k: {"f1": [per seed], "mean", "std"}}}, ...}``.
+    """
+    if not shots or min(shots) < 1:
+        raise InvalidArgumentError(f"shots must be positive, got {list(shots)}")
+    fmt = output_format("typing")
+    pool = typing_examples(train)
+    _training, evaluation = split_dev(dev)
+    population = typing_examples(evaluation)
+    if not pool or not population:
+        raise TrainingDataError("need annotated mentions in the pool and in dev's held-back half")
+    labels = sorted({e.type for e in pool})
+    cache = Completions(lm, completions)
+    per_seed: dict[str, dict[int, list[float]]] = {m: {k: [] for k in shots} for m in methods}
+    drawn = {
+        seed: random.Random(seed).sample(population, min(inputs, len(population))) for seed in seeds
+    }
+    deepest = max(shots)
+    for seed in tqdm(seeds, desc="seeds", disable=show_progress is False):
+        chosen = drawn[seed]
+        ranked = rankers(methods, pool, chosen, seed, show_progress=show_progress)
+        for method in methods:
+            tops = {e.id: ranked[method](e, deepest) for e in chosen}
+            prompts = [
+                prompt(fmt, [pool[i] for i in reversed(tops[e.id][:k])], e)
+                for k in shots
+                for e in chosen
+            ]
+            answers = cache.complete(prompts, show_progress=show_progress)
+            for n, k in enumerate(shots):
+                part = answers[n * len(chosen) : (n + 1) * len(chosen)]
+                predicted = [read_type(a, labels) for a in part]
+                per_seed[method][k].append(micro_f1([e.type for e in chosen], predicted))
+    return {
+        "inputs": len(drawn[seeds[0]]) if seeds else 0,
+        "seeds": list(seeds),
+        "pool": len(pool),
+        "methods": {
+            method: {
+                k: {
+                    "f1": [round(f, 4) for f in scores],
+                    "mean": round(float(np.mean(scores)), 4),
+                    "std": round(float(np.std(scores)), 4),
+                }
+                for k, scores in rows.items()
+            }
+            for method, rows in per_seed.items()
+        },
+    }

@@ -24,7 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from entivec.entity_types import NOT_A_QUERY, type_name
-from entivec.errors import InvalidArgumentError, ModelNotPreparedError
+from entivec.errors import InvalidArgumentError
 from entivec.records import Sentence
 
 INSTRUCTION = {
@@ -54,13 +54,51 @@ class Example:
             raise InvalidArgumentError(f"{self.id} marks no mention")
         return self.sentence.spans[self.mention].type
 
+    def offsets(self) -> tuple[int, int]:
+        """Character offsets of the marked mention in the sentence's text."""
+        if self.mention is None:
+            raise InvalidArgumentError(f"{self.id} marks no mention")
+        return self.sentence.char_offsets(self.sentence.spans[self.mention])
+
     def marked_text(self) -> str:
         """The sentence with the marked mention in brackets (the plain text otherwise)."""
         if self.mention is None:
             return self.sentence.text
-        start, end = self.sentence.char_offsets(self.sentence.spans[self.mention])
-        text = self.sentence.text
-        return f"{text[:start]}[{text[start:end]}]{text[end:]}"
+        return mark(self.sentence.text, *self.offsets())
+
+    def demonstration_text(self) -> str:
+        """What the demonstration retriever embeds for this example as a demonstration."""
+        return demonstration_text(self.sentence.text, *self.offsets(), self.type)
+
+
+def mark(text: str, start: int, end: int, opening: str = "[", closing: str = "]") -> str:
+    """``text`` with ``text[start:end]`` between ``opening`` and ``closing``."""
+    return f"{text[:start]}{opening}{text[start:end]}{closing}{text[end:]}"
+
+
+def demonstration_text(text: str, start: int, end: int, label: str) -> str:
+    """A demonstration as the ``demo`` vector embeds it: the marked sentence and its answer.
+
+    The answer is part of what is embedded because it is what the LM copies from a
+    demonstration: the retriever can learn which answers help which inputs.
+    """
+    return f"{mark(text, start, end)} Type: {type_name(label)}"
+
+
+def marked_mention(text: str) -> tuple[int, int]:
+    """Offsets of the one bracketed mention of an input (``... [Tony Blair] ...``), brackets
+    included.
+
+    Raises:
+        InvalidArgumentError: ``text`` has no bracketed mention, or more than one.
+    """
+    opening, closing = text.find("["), text.find("]")
+    if opening < 0 or closing <= opening + 1 or text.count("[") != 1 or text.count("]") != 1:
+        raise InvalidArgumentError(
+            f"expected a sentence with exactly one mention in brackets, like "
+            f"'Blair led [Labour] to victory.', got {text!r}"
+        )
+    return opening, closing + 1
 
 
 def typing_examples(sentences: Iterable[Sentence]) -> list[Example]:
@@ -157,15 +195,10 @@ class LanguageModel:
     """
 
     def __init__(self, model_folder: Path, *, batch_size: int = 8) -> None:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from entivec.value_vectors import load_decoder
 
-        if not (model_folder / "config.json").is_file():
-            raise ModelNotPreparedError(
-                f"no decoder model in {model_folder}; run `entivec models prepare`"
-            )
-        self.tokenizer = AutoTokenizer.from_pretrained(model_folder)
-        self.model = AutoModelForCausalLM.from_pretrained(model_folder, dtype=torch.float32).eval()
+        self.tokenizer, model = load_decoder(model_folder)
+        self.model = model.eval()
         self.batch_size = batch_size
         self.pad_id = int(self.tokenizer.pad_token_id or 0)
 

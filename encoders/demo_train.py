@@ -1,0 +1,563 @@
+"""Train the demonstration retriever from the LM scores (RUIE): a reward model, then a
+bi-encoder student, shipped as the ``demo`` plugin.
+
+1. **Reward model**: a cross-encoder (all-MiniLM-L6-v2 with a one-logit head) reads
+   (input, candidate demonstration) and is trained so that the softmax of its logits
+   over an input's candidates matches the softmax of the LM scores (listwise KL). With
+   RUIE's keyword tags, the input's mention and the candidate's mention and answer are
+   wrapped in ``<kw>`` ... ``</kw>`` (two added tokens); without them, the model reads the
+   texts as the LM does (mentions in brackets). A fifth of the scored inputs (by seed)
+   is kept out of training to measure both against the LM's own ranking.
+2. **Labels**: the reward model scores BM25's candidates for many more mentions of the
+   retriever-training half of ``dev`` than the LM could afford to.
+3. **Student**: a bi-encoder from the same all-MiniLM-L6-v2 (mean pooling, unit
+   vectors) embeds the input (``query``: the sentence, mention in brackets) and the
+   demonstration (``passage``: :func:`entivec.icl.demonstration_text`, the answer
+   included). Loss: KL(reward ‖ student) over each input's candidates plus 0.2 ·
+   InfoNCE at temperature 0.01 with the reward model's favourite as the positive and
+   the batch's other candidates as negatives.
+4. **Artefact**: the student exported to ONNX like the e5 plugin (pooling in the graph,
+   cosine to PyTorch ≥ 0.9999), in ``artefacts/demo``.
+
+Each stage (the two reward models, the student) writes its folder once it is complete,
+renamed into place, and a rerun with the same recipe reuses it: an interrupted run
+repeats at most the stage it was in. The artefact is rebuilt only when the student's
+weights change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from entivec.encoders.demo_scores import (
+    Bm25Candidates,
+    pool_fingerprint,
+    read_scores,
+    scores_dir,
+    split_dev,
+)
+from entivec.encoders.mean_pooled import MeanPooledEncoder
+from tqdm.auto import tqdm
+
+from entivec.entity_types import type_name
+from entivec.errors import TrainingDataError
+from entivec.icl import Example, mark, typing_examples
+from entivec.models import artefact_dir, model_dir, sha256
+from entivec.records import Sentence
+
+log = logging.getLogger(__name__)
+
+BASE_MODEL = "all-minilm-l6-v2"
+KEYWORD_OPEN, KEYWORD_CLOSE = "<kw>", "</kw>"
+NAME = "demo"
+# bump when the recipe changes in a way the budget does not record
+RECIPE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DemoTrainingBudget:
+    """What ``entivec train demo`` does with the LM scores (recorded in the manifests).
+
+    Attributes:
+        reward_epochs: Passes over the scored inputs that train the reward model.
+        reward_learning_rate: AdamW learning rate of the reward model.
+        validation_share: Share of the scored inputs kept out of reward training.
+        student_inputs: Mentions of the retriever-training half of ``dev`` labelled by the
+            reward model for the student (the LM-scored ones among them).
+        candidates: BM25 candidates per input the reward model labels.
+        student_candidates: Candidates per input in one student step (the reward model's
+            favourite and a random draw of the others).
+        student_batch: Inputs per student step.
+        student_epochs: Passes over the labelled inputs.
+        student_learning_rate: AdamW learning rate of the student.
+        temperature: Of the student's softmax over cosines (RUIE: 0.01).
+        infonce_weight: Of the contrastive term (RUIE: 0.2).
+        max_tokens: Tokens kept per text.
+        seed: Of every random draw.
+    """
+
+    reward_epochs: int = 2
+    reward_learning_rate: float = 3e-5
+    validation_share: float = 0.2
+    student_inputs: int = 600
+    candidates: int = 20
+    student_candidates: int = 8
+    student_batch: int = 8
+    student_epochs: int = 1
+    student_learning_rate: float = 3e-5
+    temperature: float = 0.01
+    infonce_weight: float = 0.2
+    max_tokens: int = 128
+    seed: int = 0
+
+
+def query_text(example: Example) -> str:
+    """What the student embeds for an input: the sentence with its mention in brackets."""
+    return example.marked_text()
+
+
+def keyword_text(example: Example, *, answer: bool) -> str:
+    """The example with its mention (and, for a demonstration, its answer) in keyword tags."""
+    start, end = example.offsets()
+    text = mark(example.sentence.text, start, end, f"{KEYWORD_OPEN} ", f" {KEYWORD_CLOSE}")
+    if answer:
+        text += f" Type: {KEYWORD_OPEN} {type_name(example.type)} {KEYWORD_CLOSE}"
+    return text
+
+
+def reward_pair(example: Example, candidate: Example, *, keywords: bool) -> tuple[str, str]:
+    """The (input, demonstration) texts the reward model reads."""
+    if keywords:
+        return keyword_text(example, answer=False), keyword_text(candidate, answer=True)
+    return query_text(example), candidate.demonstration_text()
+
+
+class RewardModel:
+    """The cross-encoder: one logit per (input, candidate) pair.
+
+    Args:
+        folder: all-MiniLM-L6-v2, or a trained reward model.
+        keywords: Read the texts with keyword tags (the tags are added to the tokenizer).
+        max_tokens: Tokens kept per pair.
+    """
+
+    def __init__(self, folder: Path, *, keywords: bool, max_tokens: int = 128) -> None:
+        import transformers
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        transformers.logging.set_verbosity_error()
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        if keywords and KEYWORD_OPEN not in self.tokenizer.get_vocab():
+            self.tokenizer.add_special_tokens(
+                {"additional_special_tokens": [KEYWORD_OPEN, KEYWORD_CLOSE]}
+            )
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            folder, num_labels=1, use_safetensors=True
+        )
+        if len(self.tokenizer) > self.model.get_input_embeddings().num_embeddings:
+            self.model.resize_token_embeddings(len(self.tokenizer))
+        self.keywords = keywords
+        self.max_tokens = max_tokens
+
+    def logits(self, example: Example, candidates: Sequence[Example]) -> Any:
+        """Logits of ``candidates`` for ``example`` as a tensor that carries gradients."""
+        pairs = [reward_pair(example, c, keywords=self.keywords) for c in candidates]
+        batch = self.tokenizer(
+            [p[0] for p in pairs],
+            [p[1] for p in pairs],
+            padding=True,
+            truncation=True,
+            max_length=self.max_tokens,
+            return_tensors="pt",
+        )
+        return self.model(**batch).logits.squeeze(-1)
+
+    def scores(self, example: Example, candidates: Sequence[Example]) -> npt.NDArray[np.float64]:
+        """Logits of ``candidates`` for ``example`` (evaluation mode)."""
+        import torch
+
+        self.model.eval()
+        with torch.inference_mode():
+            return np.asarray(self.logits(example, candidates).numpy(), dtype=np.float64)
+
+    def save(self, folder: Path) -> None:
+        """Weights (safetensors), config and tokenizer."""
+        self.model.save_pretrained(folder, safe_serialization=True)
+        self.tokenizer.save_pretrained(folder)
+
+
+@dataclass(frozen=True)
+class ScoredInput:
+    """An LM-scored input with its candidates (pool examples) and their scores."""
+
+    example: Example
+    candidates: tuple[Example, ...]
+    scores: tuple[float, ...]
+
+
+def scored_inputs(
+    scores: Path, pool: Sequence[Example], dev: Sequence[Sentence]
+) -> list[ScoredInput]:
+    """The inputs of a scores file, joined to the pool and to ``dev``'s mentions.
+
+    Raises:
+        TrainingDataError: The file is empty, or names examples the corpus lacks (it was
+            scored over another pool or dev set).
+    """
+    records = read_scores(scores)
+    if not records:
+        raise TrainingDataError(f"no LM scores in {scores}; run `entivec train demo-scores` first")
+    by_id = {e.id: e for e in pool}
+    training, _evaluation = split_dev(dev)
+    inputs = {e.id: e for e in typing_examples(training)}
+    out = []
+    for record in records.values():
+        missing = [i for i in [record["input"], *record["candidates"]] if i not in by_id | inputs]
+        if missing:
+            raise TrainingDataError(
+                f"{scores} names {missing[0]!r}, which is neither a pool mention nor a "
+                "retriever-training dev mention of this corpus; score it again over this pool"
+            )
+        out.append(
+            ScoredInput(
+                inputs[record["input"]],
+                tuple(by_id[c] for c in record["candidates"]),
+                tuple(float(s) for s in record["scores"]),
+            )
+        )
+    return sorted(out, key=lambda s: s.example.id)
+
+
+def split_scored(
+    scored: Sequence[ScoredInput], budget: DemoTrainingBudget
+) -> tuple[list[ScoredInput], list[ScoredInput]]:
+    """(training, validation) scored inputs; the validation ones are drawn with the seed."""
+    order = list(scored)
+    random.Random(budget.seed).shuffle(order)
+    held = max(1, round(budget.validation_share * len(order))) if len(order) > 1 else 0
+    return order[held:], order[:held]
+
+
+def _softmax(values: Any) -> Any:
+    import torch
+
+    return torch.softmax(torch.as_tensor(values, dtype=torch.float32), dim=-1)
+
+
+def train_reward_model(
+    scored: Sequence[ScoredInput],
+    budget: DemoTrainingBudget,
+    *,
+    keywords: bool,
+    show_progress: bool | None = None,
+) -> tuple[RewardModel, list[float]]:
+    """A reward model trained on the LM scores of ``scored`` (listwise KL)."""
+    import torch
+
+    torch.manual_seed(budget.seed)
+    reward = RewardModel(model_dir(BASE_MODEL), keywords=keywords, max_tokens=budget.max_tokens)
+    optimiser = torch.optim.AdamW(reward.model.parameters(), lr=budget.reward_learning_rate)
+    order = [i for _ in range(budget.reward_epochs) for i in range(len(scored))]
+    random.Random(budget.seed).shuffle(order)
+    losses: list[float] = []
+    reward.model.train()
+    desc = f"reward model ({'with' if keywords else 'without'} keywords)"
+    for index in tqdm(order, desc=desc, disable=show_progress is False):
+        item = scored[index]
+        log_student = torch.log_softmax(reward.logits(item.example, item.candidates), dim=-1)
+        loss = torch.nn.functional.kl_div(log_student, _softmax(item.scores), reduction="sum")
+        loss.backward()
+        optimiser.step()
+        optimiser.zero_grad()
+        losses.append(float(loss.detach()))
+    reward.model.eval()
+    return reward, losses
+
+
+def ranking_quality(scored: Sequence[ScoredInput], predicted: Sequence[Any]) -> dict[str, float]:
+    """How well ``predicted`` scores (one array per input) rank candidates as the LM does.
+
+    ``spearman``: mean rank correlation with the LM scores; ``top1_regret``: LM score of
+    the LM's favourite minus that of the predicted favourite (0 is perfect);
+    ``top1_same_type``: share of inputs whose predicted favourite has the input's type.
+    """
+    from scipy.stats import spearmanr
+
+    rho, regret, same = [], [], []
+    for item, scores in zip(scored, predicted, strict=True):
+        lm = np.asarray(item.scores)
+        rho.append(float(spearmanr(scores, lm).statistic))
+        best = int(np.argmax(scores))
+        regret.append(float(lm.max() - lm[best]))
+        same.append(item.candidates[best].type == item.example.type)
+    return {
+        "spearman": round(float(np.nanmean(rho)), 4),
+        "top1_regret": round(float(np.mean(regret)), 4),
+        "top1_same_type": round(float(np.mean(same)), 4),
+    }
+
+
+def student_inputs(
+    dev: Sequence[Sentence], scored: Sequence[ScoredInput], budget: DemoTrainingBudget
+) -> list[Example]:
+    """The inputs the student learns from: the scored ones, then others of the
+    retriever-training half of ``dev`` drawn with the seed, ``budget.student_inputs`` in all."""
+    training, _evaluation = split_dev(dev)
+    chosen = [s.example for s in scored]
+    seen = {e.id for e in chosen}
+    rest = [e for e in typing_examples(training) if e.id not in seen]
+    random.Random(budget.seed).shuffle(rest)
+    return chosen + rest[: max(0, budget.student_inputs - len(chosen))]
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """An input with candidates from BM25 and the reward model's logits for them."""
+
+    example: Example
+    candidates: tuple[Example, ...]
+    rewards: tuple[float, ...]
+
+
+def label_with_reward(
+    reward: RewardModel,
+    inputs: Sequence[Example],
+    pool: Sequence[Example],
+    budget: DemoTrainingBudget,
+    *,
+    show_progress: bool | None = None,
+) -> list[Labelled]:
+    """BM25's candidates for each input, scored by the reward model."""
+    bm25 = Bm25Candidates(pool)
+    out = []
+    for example in tqdm(inputs, desc="reward labels", disable=show_progress is False):
+        candidates = tuple(pool[i] for i in bm25.top(example, budget.candidates))
+        rewards = reward.scores(example, candidates)
+        out.append(Labelled(example, candidates, tuple(float(r) for r in rewards)))
+    return out
+
+
+def _student_loss(
+    student: MeanPooledEncoder,
+    batch: Sequence[Labelled],
+    budget: DemoTrainingBudget,
+    rng: random.Random,
+) -> Any:
+    import torch
+
+    per_input = min(budget.student_candidates, *(len(item.candidates) for item in batch))
+    chosen: list[list[int]] = []
+    for item in batch:
+        best = int(np.argmax(item.rewards))
+        others = [i for i in range(len(item.candidates)) if i != best]
+        chosen.append([best, *rng.sample(others, per_input - 1)])
+    queries = student([query_text(item.example) for item in batch])
+    passages = student(
+        [
+            item.candidates[i].demonstration_text()
+            for item, rows in zip(batch, chosen, strict=True)
+            for i in rows
+        ]
+    )
+    logits = queries @ passages.T / budget.temperature
+    kl = torch.zeros(())
+    for b, (item, rows) in enumerate(zip(batch, chosen, strict=True)):
+        own = logits[b, b * per_input : (b + 1) * per_input]
+        target = _softmax([item.rewards[i] for i in rows])
+        kl = kl + torch.nn.functional.kl_div(
+            torch.log_softmax(own, dim=-1), target, reduction="sum"
+        )
+    # another input's candidate that is this input's positive is no negative
+    ids = [item.candidates[i].id for item, rows in zip(batch, chosen, strict=True) for i in rows]
+    positives = torch.tensor([b * per_input for b in range(len(batch))])
+    duplicate = torch.tensor(
+        [[ids[j] == ids[int(p)] and j != int(p) for j in range(len(ids))] for p in positives]
+    )
+    contrastive = torch.nn.functional.cross_entropy(
+        logits.masked_fill(duplicate, float("-inf")), positives
+    )
+    return kl / len(batch) + budget.infonce_weight * contrastive
+
+
+def train_student(
+    labelled: Sequence[Labelled], budget: DemoTrainingBudget, *, show_progress: bool | None = None
+) -> tuple[MeanPooledEncoder, list[float]]:
+    """The bi-encoder distilled from the reward labels."""
+    import torch
+
+    torch.manual_seed(budget.seed)
+    rng = random.Random(budget.seed)
+    student = MeanPooledEncoder(model_dir(BASE_MODEL), max_tokens=budget.max_tokens)
+    optimiser = torch.optim.AdamW(student.model.parameters(), lr=budget.student_learning_rate)
+    order = [i for _ in range(budget.student_epochs) for i in range(len(labelled))]
+    rng.shuffle(order)
+    batches = [
+        [labelled[i] for i in order[start : start + budget.student_batch]]
+        for start in range(0, len(order), budget.student_batch)
+    ]
+    losses: list[float] = []
+    student.model.train()
+    for batch in tqdm(batches, desc="demo student", disable=show_progress is False):
+        loss = _student_loss(student, batch, budget, rng)
+        loss.backward()
+        optimiser.step()
+        optimiser.zero_grad()
+        losses.append(float(loss.detach()))
+    student.model.eval()
+    return student, losses
+
+
+def training_dir() -> Path:
+    """Where ``entivec train demo`` keeps its reward models and student."""
+    return scores_dir()
+
+
+STAGE = "stage.json"
+
+
+def _finished(folder: Path, recipe: dict[str, Any]) -> dict[str, Any] | None:
+    """The facts of a stage a former run completed with the same recipe, if any."""
+    path = folder / STAGE
+    if not path.is_file():
+        return None
+    done = json.loads(path.read_text(encoding="utf-8"))
+    if done.get("recipe") != json.loads(json.dumps(recipe)):
+        return None
+    log.info("reusing %s", folder)
+    return dict(done["facts"])
+
+
+def _finish(folder: Path, recipe: dict[str, Any], facts: dict[str, Any], save: Any) -> None:
+    """Write a stage's files into a temporary folder, then rename it into place."""
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save(tmp)
+    (tmp / STAGE).write_text(
+        json.dumps({"recipe": recipe, "facts": facts}, indent=2) + "\n", encoding="utf-8"
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+
+
+def _save_student(student: MeanPooledEncoder, out: Path) -> None:
+    student.model.save_pretrained(out, safe_serialization=True)
+    # the base model's tokenizer files as they are (saving the loaded tokenizer would bake
+    # in the training truncation)
+    for file in sorted(model_dir(BASE_MODEL).iterdir()):
+        if file.suffix in {".json", ".txt"} and file.name.startswith(
+            ("tokenizer", "special_tokens", "vocab")
+        ):
+            shutil.copy(file, out / file.name)
+
+
+def _mean_tail(values: Sequence[float]) -> float | None:
+    return round(float(np.mean(values[-20:])), 4) if values else None
+
+
+def train_demo(
+    train: Sequence[Sentence],
+    dev: Sequence[Sentence],
+    budget: DemoTrainingBudget | None = None,
+    *,
+    scores: Path | None = None,
+    out: Path | None = None,
+    artefact: Path | None = None,
+    show_progress: bool | None = None,
+) -> dict[str, Any]:
+    """``entivec train demo``: reward models, labels, student and the ``demo`` artefact.
+
+    Args:
+        train: The demonstration pool's sentences (the pool the scores were made over).
+        dev: Dev sentences; only the retriever-training half is read.
+        budget: See :class:`DemoTrainingBudget`.
+        scores: The LM scores (``entivec train demo-scores``); the default file otherwise.
+        out: Where the reward models and the student go; :func:`training_dir` by default.
+        artefact: Where the ``demo`` plugin's artefact goes; its place in the cache by
+            default.
+
+    Returns:
+        The manifest: recipe, reward-model validation (with and without keywords, and
+        BM25's order for reference), losses and the artefact's checks.
+    """
+    from entivec.encoders.artefacts import export_checked_e5
+    from entivec.encoders.prepare import build_once
+
+    budget = budget or DemoTrainingBudget()
+    scores = scores or scores_dir() / "scores.jsonl"
+    out = out or training_dir()
+    pool = typing_examples(train)
+    if not pool:
+        raise TrainingDataError("the demonstration pool has no annotated mentions")
+    scored = scored_inputs(scores, pool, dev)
+    fitting, validation = split_scored(scored, budget)
+    recipe = {
+        "version": RECIPE_VERSION,
+        "base_model": BASE_MODEL,
+        "budget": asdict(budget),
+        "scores": {"file": str(scores), "inputs": len(scored), "pool": pool_fingerprint(pool)},
+    }
+    manifest_path = out / "demo-manifest.json"
+    started = time.perf_counter()
+    validation_rows: dict[str, Any] = {
+        "inputs": len(validation),
+        "bm25_order": ranking_quality(
+            validation, [-np.arange(len(s.candidates), dtype=float) for s in validation]
+        ),
+    }
+    final_losses: dict[str, float | None] = {}
+    reward: RewardModel | None = None
+    for keywords in (False, True):
+        name = "reward_keywords" if keywords else "reward_plain"
+        facts = _finished(out / name, recipe)
+        if facts is None:
+            reward, losses = train_reward_model(
+                fitting, budget, keywords=keywords, show_progress=show_progress
+            )
+            facts = {
+                "final_loss": _mean_tail(losses),
+                "validation": ranking_quality(
+                    validation, [reward.scores(s.example, s.candidates) for s in validation]
+                ),
+            }
+            _finish(out / name, recipe, facts, reward.save)
+        else:
+            reward = RewardModel(out / name, keywords=keywords, max_tokens=budget.max_tokens)
+        final_losses[name] = facts["final_loss"]
+        validation_rows[name] = facts["validation"]
+    if reward is None:
+        raise TrainingDataError("no reward model was trained")  # unreachable: two passes
+    facts = _finished(out / "student", recipe)
+    if facts is None:
+        inputs = student_inputs(dev, scored, budget)
+        labelled = label_with_reward(reward, inputs, pool, budget, show_progress=show_progress)
+        student, losses = train_student(labelled, budget, show_progress=show_progress)
+        facts = {
+            "inputs": len(labelled),
+            "final_loss": _mean_tail(losses),
+            "validation": ranking_quality(
+                validation,
+                [
+                    (
+                        student.embed([query_text(s.example)])
+                        @ student.embed([c.demonstration_text() for c in s.candidates]).T
+                    )[0]
+                    for s in validation
+                ],
+            ),
+        }
+        _finish(out / "student", recipe, facts, lambda folder: _save_student(student, folder))
+    final_losses["student"] = facts["final_loss"]
+    validation_rows["student"] = facts["validation"]
+    manifest = {
+        "recipe": recipe,
+        "reward_inputs": len(fitting),
+        "student_inputs": facts["inputs"],
+        "final_loss": final_losses,
+        "validation": validation_rows,
+        "train_seconds_this_run": round(time.perf_counter() - started, 1),
+    }
+    built = build_once(
+        artefact or artefact_dir(NAME),
+        lambda folder: export_checked_e5(out / "student", folder, int8=False),
+        {
+            "plugin": NAME,
+            "source_sha256": sha256(out / "student" / "model.safetensors"),
+            "recipe": recipe,
+            "validation": validation_rows,
+        },
+        what="the demo plugin",
+    )
+    manifest["artefact"] = built.get("checks", {})
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest

@@ -1,0 +1,312 @@
+"""The demonstration retriever: texts, training from real LM scores, the ONNX `demo` plugin
+in a real Qdrant Edge store, and the k-shot evaluation.
+
+Training runs on a tiny budget (a few politics mentions, real SmolLM2 scores, real
+all-MiniLM-L6-v2): it checks the plumbing end to end. The quality figures come from
+`entivec eval demos` on the full budget (README).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from entivec.encoders.demo_scores import ScoringBudget, score_candidates, scoring_inputs
+from entivec.encoders.demo_train import (
+    KEYWORD_CLOSE,
+    KEYWORD_OPEN,
+    DemoTrainingBudget,
+    keyword_text,
+    query_text,
+    reward_pair,
+    train_demo,
+)
+from entivec.encoders.mean_pooled import MeanPooledEncoder
+from entivec.loaders import load
+from entivec.plugins.demo import DemoEncoder
+
+from entivec.cli import cli
+from entivec.errors import InvalidArgumentError
+from entivec.icl import (
+    Example,
+    LanguageModel,
+    demonstration_text,
+    marked_mention,
+    typing_examples,
+)
+from entivec.models import model_dir
+from entivec.records import Sentence, Span
+
+TINY = DemoTrainingBudget(
+    reward_epochs=1,
+    student_inputs=8,
+    candidates=4,
+    student_candidates=3,
+    student_batch=4,
+    max_tokens=96,
+)
+
+
+def blair() -> Example:
+    sentence = Sentence(
+        "s#1",
+        ("Tony", "Blair", "led", "the", "Labour", "Party", "."),
+        "en",
+        (Span(0, 2, "politician"), Span(4, 6, "politicalparty")),
+        corpus="toy",
+    )
+    return Example("s#1@4-6", sentence, 1)
+
+
+def test_an_input_must_mark_exactly_one_mention_in_brackets() -> None:
+    assert marked_mention("Blair led [Labour] to victory.") == (10, 18)
+    for text in ("Blair led Labour.", "[Blair] led [Labour].", "Blair led [] to victory."):
+        with pytest.raises(InvalidArgumentError, match="exactly one mention in brackets"):
+            marked_mention(text)
+
+
+def test_a_demonstration_is_embedded_with_its_answer_and_keywords_wrap_mention_and_type() -> None:
+    example = blair()
+    assert query_text(example) == "Tony Blair led the [Labour Party] ."
+    assert example.demonstration_text() == (
+        "Tony Blair led the [Labour Party] . Type: political party"
+    )
+    assert demonstration_text("Tony Blair led the Labour Party .", 0, 10, "politician") == (
+        "[Tony Blair] led the Labour Party . Type: politician"
+    )
+    assert keyword_text(example, answer=True) == (
+        f"Tony Blair led the {KEYWORD_OPEN} Labour Party {KEYWORD_CLOSE} . "
+        f"Type: {KEYWORD_OPEN} political party {KEYWORD_CLOSE}"
+    )
+    plain = reward_pair(example, example, keywords=False)
+    assert plain == (query_text(example), example.demonstration_text())
+
+
+def test_the_cli_refuses_a_dev_file_that_the_shell_put_in_the_pool(data_dir: Path) -> None:
+    crossner = data_dir / "crossner"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "demo-scores",
+            "conll",
+            str(crossner / "politics" / "train.txt"),
+            str(crossner / "music" / "dev.txt"),
+            "--dev",
+            str(crossner / "politics" / "dev.txt"),
+        ],
+    )
+    assert result.exit_code != 0
+    assert "repeat --dev before each dev file" in result.output
+
+
+@pytest.fixture(scope="module")
+def lm() -> LanguageModel:
+    folder = model_dir("smollm2-135m-instruct")
+    if not (folder / "config.json").is_file():
+        pytest.fail("SmolLM2 is not prepared: run `entivec models prepare` (./run test does)")
+    return LanguageModel(folder, batch_size=4)
+
+
+@pytest.fixture(scope="module")
+def politics(data_dir: Path) -> dict[str, list[Sentence]]:
+    folder = data_dir / "crossner" / "politics"
+    return {
+        split: list(load("conll", [folder / f"{split}.txt"], language="en", limit=limit))
+        for split, limit in (("train", 40), ("dev", 60))
+    }
+
+
+@pytest.fixture(scope="module")
+def trained(
+    tmp_path_factory: pytest.TempPathFactory,
+    lm: LanguageModel,
+    politics: dict[str, list[Sentence]],
+) -> dict[str, Any]:
+    """Real LM scores for four politics inputs, then the whole training on a tiny budget;
+    the artefact is written where a cache rooted at ``cache`` keeps it."""
+    root = tmp_path_factory.mktemp("demo")
+    scores = root / "scores.jsonl"
+    budget = ScoringBudget(inputs=4, candidates=TINY.candidates)
+    pool = typing_examples(politics["train"])
+    inputs = scoring_inputs(politics["dev"], budget)
+    score_candidates(lm, pool, inputs, budget, scores, show_progress=False)
+    artefact = root / "cache" / "artefacts" / "demo"
+    manifest = train_demo(
+        politics["train"],
+        politics["dev"],
+        TINY,
+        scores=scores,
+        out=root / "training",
+        artefact=artefact,
+        show_progress=False,
+    )
+    return {"root": root, "scores": scores, "artefact": artefact, "manifest": manifest}
+
+
+@pytest.mark.models
+def test_training_reports_reward_models_with_and_without_keywords_and_the_student(
+    trained: dict[str, Any],
+) -> None:
+    rows = trained["manifest"]["validation"]
+    assert rows["inputs"] == 1  # a fifth of four scored inputs, at least one
+    for name in ("bm25_order", "reward_plain", "reward_keywords", "student"):
+        assert 0.0 <= rows[name]["top1_same_type"] <= 1.0
+        assert rows[name]["top1_regret"] >= 0.0
+    training = trained["root"] / "training"
+    keyword_vocab = json.loads((training / "reward_keywords" / "tokenizer.json").read_text())
+    assert any(t["content"] == KEYWORD_OPEN for t in keyword_vocab["added_tokens"])
+    plain_vocab = json.loads((training / "reward_plain" / "tokenizer.json").read_text())
+    assert all(t["content"] != KEYWORD_OPEN for t in plain_vocab["added_tokens"])
+
+
+@pytest.mark.models
+def test_the_onnx_student_matches_the_trained_torch_student(trained: dict[str, Any]) -> None:
+    assert trained["manifest"]["artefact"]["min_cosine_onnx_vs_torch"] >= 0.9999
+    texts = [blair().demonstration_text(), query_text(blair()), "Blair led [Labour] to victory."]
+    torch_vectors = MeanPooledEncoder(trained["root"] / "training" / "student", max_tokens=512)
+    onnx_vectors = DemoEncoder(trained["artefact"]).embed_passages(texts)
+    cosines = (onnx_vectors * torch_vectors.embed(texts)).sum(-1)
+    assert cosines.min() >= 0.9999
+    # the student moved away from its initialisation
+    base = MeanPooledEncoder(model_dir("all-minilm-l6-v2"), max_tokens=512).embed(texts)
+    assert (onnx_vectors * base).sum(-1).min() < 0.9999
+
+
+@pytest.mark.models
+def test_a_rerun_reuses_every_finished_stage(
+    trained: dict[str, Any], politics: dict[str, list[Sentence]]
+) -> None:
+    training = trained["root"] / "training"
+    stamps = {p: p.stat().st_mtime_ns for p in training.glob("*/stage.json")}
+    assert len(stamps) == 3
+    again = train_demo(
+        politics["train"],
+        politics["dev"],
+        TINY,
+        scores=trained["scores"],
+        out=training,
+        artefact=trained["artefact"],
+        show_progress=False,
+    )
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    assert again["validation"] == trained["manifest"]["validation"]
+    # a changed budget trains again rather than reusing what another recipe made
+    changed = json.loads(json.dumps(replace(TINY, seed=1).__dict__))
+    assert (
+        changed != json.loads((training / "student" / "stage.json").read_text())["recipe"]["budget"]
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_store(
+    tmp_path_factory: pytest.TempPathFactory,
+    trained: dict[str, Any],
+    politics: dict[str, list[Sentence]],
+    data_dir: Path,
+) -> Iterator[tuple[Any, Path]]:
+    from entivec.api import Entivec
+    from entivec.edge_store import EdgeStore
+
+    folder = tmp_path_factory.mktemp("demo-store")
+    ev = Entivec(EdgeStore(folder, collection="entivec"))
+    ev._encoders["demo"] = DemoEncoder(trained["artefact"])  # type: ignore[assignment]
+    ev.ingest(
+        "conll",
+        [data_dir / "crossner" / "politics" / "train.txt"],
+        plugins=("demo",),
+        language="en",
+        limit=40,
+        show_progress=False,
+    )
+    yield ev, folder
+    ev.close()
+
+
+@pytest.mark.models
+def test_demonstrations_are_the_stored_mentions_nearest_to_the_input(
+    demo_store: tuple[Any, Path], trained: dict[str, Any], politics: dict[str, list[Sentence]]
+) -> None:
+    ev, _folder = demo_store
+    text = "In 1997 [Tony Blair] led Labour back into government ."
+    hits = ev.demonstrations(text, k=3)
+    assert len(hits) == 3
+    # the same as an exact search over the pool's demonstrations
+    encoder = DemoEncoder(trained["artefact"])
+    pool = typing_examples(politics["train"])
+    sims = (
+        encoder.embed_passages([e.demonstration_text() for e in pool])
+        @ (encoder.embed_queries([text])[0])
+    )
+    expected = [pool[i] for i in np.argsort(-sims)[:3]]
+    assert [(h.payload["sentence_id"], h.payload["entity_type"]) for h in hits] == [
+        (e.sentence.id, e.type) for e in expected
+    ]
+    first = hits[0].payload
+    start, end = first["span"]["start"], first["span"]["end"]
+    assert first["sentence_text"][start:end] == first["text"]
+    with pytest.raises(InvalidArgumentError, match="exactly one mention in brackets"):
+        ev.demonstrations("Tony Blair led Labour .", k=3)
+    with pytest.raises(InvalidArgumentError, match="sentence vectors"):
+        ev.demonstrations(text, k=3, vector="e5")
+
+
+@pytest.mark.models
+def test_the_cli_searches_the_demo_vector(
+    demo_store: tuple[Any, Path], trained: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ev, folder = demo_store
+    expected = [h.id for h in ev.demonstrations("[Labour] won the election .", k=2)]
+    ev.close()  # Qdrant Edge allows one opener per directory
+    monkeypatch.setenv("ENTIVEC_CACHE_DIR", str(trained["root"] / "cache"))
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("search", "[Labour] won the election .", "--store", str(folder)),
+            *("--vector", "demo", "-k", "2", "--json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert [h["id"] for h in json.loads(result.output)] == expected
+
+
+@pytest.mark.models
+def test_eval_demos_answers_the_same_inputs_per_method_and_resumes_from_cached_answers(
+    tmp_path: Path, lm: LanguageModel, politics: dict[str, list[Sentence]]
+) -> None:
+    from entivec.eval_demos import evaluate_demos
+
+    options: dict[str, Any] = {
+        "inputs": 3,
+        "seeds": (0, 1),
+        "shots": (1, 2),
+        "methods": ("random", "bm25"),
+        "completions": tmp_path / "answers.jsonl",
+        "show_progress": False,
+    }
+    first = evaluate_demos(lm, politics["train"], politics["dev"], **options)
+    assert first["inputs"] == 3 and first["seeds"] == [0, 1]
+    for method in ("random", "bm25"):
+        for k in (1, 2):
+            row = first["methods"][method][k]
+            assert len(row["f1"]) == 2 and all(0.0 <= f <= 1.0 for f in row["f1"])
+    asked: list[int] = []
+    complete = lm.complete
+
+    def counting(prompts: Any, **kwargs: Any) -> list[str]:
+        asked.append(len(prompts))
+        return complete(prompts, **kwargs)
+
+    lm.complete = counting  # type: ignore[method-assign]
+    try:
+        again = evaluate_demos(lm, politics["train"], politics["dev"], **options)
+    finally:
+        del lm.complete
+    assert asked == []
+    assert again["methods"] == first["methods"]
