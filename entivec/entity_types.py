@@ -75,6 +75,11 @@ HELD_OUT_TYPES: frozenset[str] = frozenset(
 )
 
 
+def label_text(label: str) -> str:
+    """How a corpus label reads in text, catch-all labels included (``misc`` → ``misc``)."""
+    return TYPE_NAMES.get(label, label)
+
+
 def type_name(label: str) -> str:
     """The query text of a corpus label (``politicalparty`` → ``political party``)."""
     if label in TYPE_NAMES:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from entivec.entity_types import NOT_A_QUERY, type_name
+from entivec.entity_types import NOT_A_QUERY, label_text, type_name
 from entivec.errors import InvalidArgumentError
 from entivec.records import Sentence
 
@@ -82,7 +82,8 @@ def demonstration_text(text: str, start: int, end: int, label: str) -> str:
     The answer is part of what is embedded because it is what the LM copies from a
     demonstration: the retriever can learn which answers help which inputs.
     """
-    return f"{mark(text, start, end)} Type: {type_name(label)}"
+    # ``misc`` mentions are stored too (never returned): they need a text, not a query
+    return f"{mark(text, start, end)} Type: {label_text(label)}"
 
 
 def marked_mention(text: str) -> tuple[int, int]:
