@@ -957,10 +957,17 @@ def eval_demos(
         f"seeds {result['seeds']}: mean ± std across seeds"
     )
     ks = list(next(iter(result["methods"].values())))
-    click.echo(f"{'method':10}" + "".join(f"{f'k={k}':>16}" for k in ks))
+    click.echo(f"{'method':16}" + "".join(f"{f'k={k}':>18}" for k in ks))
     for method, rows in result["methods"].items():
-        cells = "".join(f"{rows[k]['mean']:>10.3f} ± {rows[k]['std']:.3f}" for k in ks)
-        click.echo(f"{method:10}{cells}")
+        click.echo(f"{method:16}" + "".join(_mean_std(rows[k]) for k in ks))
+    if result["paired"]:
+        click.echo("gaps on the same inputs, mean ± std across seeds:")
+    for pair, rows in result["paired"].items():
+        click.echo(f"{pair:16}" + "".join(_mean_std(rows[k], sign="+") for k in ks))
+
+
+def _mean_std(row: dict[str, Any], sign: str = "") -> str:
+    return f"{row['mean']:>{sign}10.3f} ± {row['std']:.3f}"
 
 
 def _integers(option: str, text: str) -> list[int]:

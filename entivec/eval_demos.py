@@ -235,7 +235,8 @@ def evaluate_demos(
     nearest the input. The labels the LM's answers are read against are the pool's types.
 
     Returns:
-        ``{"methods": {method: {k: {"f1": [per seed], "mean", "std"}}}, ...}``.
+        ``{"methods": {method: {k: {"f1": [per seed], "mean", "std"}}}, "paired":
+        {"distilled-bm25": {k: {"f1": [per-seed gaps], "mean", "std"}}, ...}, ...}``.
     """
     if not shots or min(shots) < 1:
         raise InvalidArgumentError(f"shots must be positive, got {list(shots)}")
@@ -272,14 +273,30 @@ def evaluate_demos(
         "seeds": list(seeds),
         "pool": len(pool),
         "methods": {
-            method: {
-                k: {
-                    "f1": [round(f, 4) for f in scores],
-                    "mean": round(float(np.mean(scores)), 4),
-                    "std": round(float(np.std(scores)), 4),
-                }
-                for k, scores in rows.items()
-            }
+            method: {k: _summary(scores) for k, scores in rows.items()}
             for method, rows in per_seed.items()
         },
+        "paired": {
+            f"{better}-{worse}": {
+                k: _summary(
+                    [b - w for b, w in zip(per_seed[better][k], per_seed[worse][k], strict=True)]
+                )
+                for k in shots
+            }
+            for better, worse in GOAL_ORDER
+            if better in per_seed and worse in per_seed
+        },
+    }
+
+
+# the goal: distilled > BM25 > random; every method answers the same inputs within a
+# seed, so each gap is measured per seed and its spread is the test
+GOAL_ORDER = (("distilled", "bm25"), ("bm25", "random"), ("reward", "bm25"))
+
+
+def _summary(values: Sequence[float]) -> dict[str, Any]:
+    return {
+        "f1": [round(v, 4) for v in values],
+        "mean": round(float(np.mean(values)), 4),
+        "std": round(float(np.std(values)), 4),
     }

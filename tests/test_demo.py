@@ -296,6 +296,10 @@ def test_eval_demos_answers_the_same_inputs_per_method_and_resumes_from_cached_a
         for k in (1, 2):
             row = first["methods"][method][k]
             assert len(row["f1"]) == 2 and all(0.0 <= f <= 1.0 for f in row["f1"])
+    for k in (1, 2):
+        gaps = first["paired"]["bm25-random"][k]["f1"]
+        bm25, rand = first["methods"]["bm25"][k]["f1"], first["methods"]["random"][k]["f1"]
+        assert gaps == pytest.approx([b - r for b, r in zip(bm25, rand, strict=True)], abs=1e-3)
     asked: list[int] = []
     complete = lm.complete
 
