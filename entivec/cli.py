@@ -35,6 +35,14 @@ def cli(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("entivec").setLevel(level)
+    # libraries that lower their own logger's level at import (bm25s sets DEBUG) still
+    # reach the terminal only with warnings: -v is about entivec's messages
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_entivec_or_warning)
+
+
+def _entivec_or_warning(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or record.name.split(".")[0] == "entivec"
 
 
 @cli.group()
