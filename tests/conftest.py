@@ -7,8 +7,23 @@ from pathlib import Path
 
 import pytest
 
+from entivec.icl import Example
+from entivec.records import Sentence, Span
+
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 WIKIANN_LANGUAGES = ("de", "en", "es", "nl", "pl", "ru")
+
+
+def blair_example() -> Example:
+    """A toy sentence with two mentions; the example marks the second, ``Labour Party``."""
+    sentence = Sentence(
+        "s#1",
+        ("Tony", "Blair", "led", "the", "Labour", "Party", "."),
+        "en",
+        (Span(0, 2, "politician"), Span(4, 6, "politicalparty")),
+        corpus="toy",
+    )
+    return Example("s#1@4-6", sentence, 1)
 
 
 @pytest.fixture(scope="session")

@@ -34,14 +34,14 @@ from entivec.plugins.demo import DemoEncoder
 from entivec.cli import cli
 from entivec.errors import InvalidArgumentError
 from entivec.icl import (
-    Example,
     LanguageModel,
     demonstration_text,
     marked_mention,
     typing_examples,
 )
 from entivec.models import model_dir
-from entivec.records import Sentence, Span
+from entivec.records import Sentence
+from tests.conftest import blair_example
 
 TINY = DemoTrainingBudget(
     reward_epochs=1,
@@ -53,17 +53,6 @@ TINY = DemoTrainingBudget(
 )
 
 
-def blair() -> Example:
-    sentence = Sentence(
-        "s#1",
-        ("Tony", "Blair", "led", "the", "Labour", "Party", "."),
-        "en",
-        (Span(0, 2, "politician"), Span(4, 6, "politicalparty")),
-        corpus="toy",
-    )
-    return Example("s#1@4-6", sentence, 1)
-
-
 def test_an_input_must_mark_exactly_one_mention_in_brackets() -> None:
     assert marked_mention("Blair led [Labour] to victory.") == (10, 18)
     for text in ("Blair led Labour.", "[Blair] led [Labour].", "Blair led [] to victory."):
@@ -72,7 +61,7 @@ def test_an_input_must_mark_exactly_one_mention_in_brackets() -> None:
 
 
 def test_a_demonstration_is_embedded_with_its_answer_and_keywords_wrap_mention_and_type() -> None:
-    example = blair()
+    example = blair_example()
     assert query_text(example) == "Tony Blair led the [Labour Party] ."
     assert example.demonstration_text() == (
         "Tony Blair led the [Labour Party] . Type: political party"
@@ -169,7 +158,8 @@ def test_training_reports_reward_models_with_and_without_keywords_and_the_studen
 @pytest.mark.models
 def test_the_onnx_student_matches_the_trained_torch_student(trained: dict[str, Any]) -> None:
     assert trained["manifest"]["artefact"]["min_cosine_onnx_vs_torch"] >= 0.9999
-    texts = [blair().demonstration_text(), query_text(blair()), "Blair led [Labour] to victory."]
+    example = blair_example()
+    texts = [example.demonstration_text(), query_text(example), "Blair led [Labour] to victory."]
     torch_vectors = MeanPooledEncoder(trained["root"] / "training" / "student", max_tokens=512)
     onnx_vectors = DemoEncoder(trained["artefact"]).embed_passages(texts)
     cosines = (onnx_vectors * torch_vectors.embed(texts)).sum(-1)

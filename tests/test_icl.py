@@ -28,7 +28,7 @@ from entivec.icl import (
     typing_examples,
 )
 from entivec.models import model_dir
-from entivec.records import Sentence, Span
+from tests.conftest import blair_example
 
 TYPING = output_format("typing")
 
@@ -50,19 +50,8 @@ def politics(data_dir: Path) -> dict[str, list[Example]]:
     }
 
 
-def blair() -> Example:
-    sentence = Sentence(
-        "s#1",
-        ("Tony", "Blair", "led", "the", "Labour", "Party", "."),
-        "en",
-        (Span(0, 2, "politician"), Span(4, 6, "politicalparty")),
-        corpus="toy",
-    )
-    return Example("s#1@4-6", sentence, 1)
-
-
 def test_a_typing_prompt_marks_one_mention_and_answers_with_its_type_name() -> None:
-    example = blair()
+    example = blair_example()
     assert example.marked_text() == "Tony Blair led the [Labour Party] ."
     assert TYPING.answer(example) == " political party\n"
     text = prompt(TYPING, [example], example)
