@@ -7,11 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from entivec.icl import Example
+from entivec.icl import Example, LanguageModel
 from entivec.records import Sentence, Span
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 WIKIANN_LANGUAGES = ("de", "en", "es", "nl", "pl", "ru")
+
+
+@pytest.fixture(scope="session")
+def lm() -> LanguageModel:
+    """SmolLM2-135M-Instruct, loaded once for every in-context test."""
+    from entivec.models import model_dir
+
+    folder = model_dir("smollm2-135m-instruct")
+    if not (folder / "config.json").is_file():
+        pytest.fail("SmolLM2 is not prepared: run `entivec models prepare` (./run test does)")
+    return LanguageModel(folder, batch_size=4)
 
 
 def blair_example() -> Example:

@@ -96,14 +96,6 @@ def test_the_cli_refuses_a_dev_file_that_the_shell_put_in_the_pool(data_dir: Pat
 
 
 @pytest.fixture(scope="module")
-def lm() -> LanguageModel:
-    folder = model_dir("smollm2-135m-instruct")
-    if not (folder / "config.json").is_file():
-        pytest.fail("SmolLM2 is not prepared: run `entivec models prepare` (./run test does)")
-    return LanguageModel(folder, batch_size=4)
-
-
-@pytest.fixture(scope="module")
 def politics(data_dir: Path) -> dict[str, list[Sentence]]:
     folder = data_dir / "crossner" / "politics"
     return {

@@ -27,18 +27,9 @@ from entivec.icl import (
     read_type,
     typing_examples,
 )
-from entivec.models import model_dir
 from tests.conftest import blair_example
 
 TYPING = output_format("typing")
-
-
-@pytest.fixture(scope="module")
-def lm() -> LanguageModel:
-    folder = model_dir("smollm2-135m-instruct")
-    if not (folder / "config.json").is_file():
-        pytest.fail("SmolLM2 is not prepared: run `entivec models prepare` (./run test does)")
-    return LanguageModel(folder, batch_size=4)
 
 
 @pytest.fixture(scope="module")
