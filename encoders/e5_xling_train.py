@@ -221,6 +221,26 @@ def _load_checkpoint(folder: Path, encoder: MeanPooledEncoder, optimiser: Any) -
     return int(json.loads((folder / "state.json").read_text())["step"])
 
 
+def rank_knowledge_base(
+    embed_queries: Any,
+    embed_passages: Any,
+    pairs: Sequence[tatoeba.Pair],
+    kb: Sequence[tatoeba.KbEntry],
+    k: int = 100,
+) -> dict[str, list[list[str]]]:
+    """Per language (sorted), the top ``k`` texts of ``kb`` for each of its queries, in
+    the order of ``pairs``, by exact search."""
+    kb_texts = [e.text for e in kb]
+    kb_vectors = embed_passages(kb_texts)
+    rankings: dict[str, list[list[str]]] = {}
+    for language in sorted({p.language for p in pairs}):
+        chosen = [p for p in pairs if p.language == language]
+        sims = embed_queries([p.query for p in chosen]) @ kb_vectors.T
+        top = np.argsort(-sims, axis=1)[:, :k]
+        rankings[language] = [[kb_texts[j] for j in row] for row in top]
+    return rankings
+
+
 def evaluate_encoder(
     embed_queries: Any,
     embed_passages: Any,
@@ -229,16 +249,11 @@ def evaluate_encoder(
     k: int = 100,
 ) -> dict[str, Any]:
     """MRR and Recall@k per language by exact search over ``kb`` (top ``k`` kept)."""
-    kb_texts = [e.text for e in kb]
-    kb_vectors = embed_passages(kb_texts)
-    by_language: dict[str, Any] = {}
-    for language in sorted({p.language for p in pairs}):
-        chosen = [p for p in pairs if p.language == language]
-        sims = embed_queries([p.query for p in chosen]) @ kb_vectors.T
-        top = np.argsort(-sims, axis=1)[:, :k]
-        rankings = [[kb_texts[j] for j in row] for row in top]
-        by_language[language] = retrieval_metrics(rankings, [p.answer for p in chosen])
-    return by_language
+    rankings = rank_knowledge_base(embed_queries, embed_passages, pairs, kb, k)
+    return {
+        language: retrieval_metrics(ranked, [p.answer for p in pairs if p.language == language])
+        for language, ranked in rankings.items()
+    }
 
 
 def train_e5_xling(

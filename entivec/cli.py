@@ -715,6 +715,12 @@ def eval_xling(
             f"{language} never trained on: MRR {row['mrr_base']:.3f} -> "
             f"{row['mrr_not_trained_on_it']:.3f} ({row['change']:+.3f})"
         )
+    for name, row in result["paired"].items():
+        click.echo(
+            f"{name}, same queries: MRR {row['mrr_difference']:+.4f} ± "
+            f"{row['standard_error']:.4f} (paired t-test p = {row['p_value']:.3f}); "
+            f"{row['a_better']} queries better, {row['b_better']} worse"
+        )
 
 
 @evaluate.command("ner")

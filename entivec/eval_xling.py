@@ -21,7 +21,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from entivec import tatoeba
-from entivec.xling_metrics import RECALL_AT, retrieval_metrics
+from entivec.xling_metrics import (
+    RECALL_AT,
+    paired_difference,
+    reciprocal_ranks,
+    retrieval_metrics,
+)
 
 if TYPE_CHECKING:
     from entivec.api import Entivec
@@ -43,27 +48,39 @@ def _store_method(
     from entivec.registry import get_registry
 
     _, encoder = ev.encoder(get_registry().encoder_for_vector(vector).name)
-    by_language = {}
+    rankings = {}
     for language in sorted({p.language for p in pairs}):
         chosen = [p for p in pairs if p.language == language]
         queries = encoder.embed_queries([p.query for p in chosen])
-        rankings = [
+        rankings[language] = [
             [str(h.payload.get("text", "")) for h in ev.store.search(vector, q.tolist(), TOP)]
             for q in tqdm(queries, desc=f"{vector} {language}", disable=show_progress is False)
         ]
-        by_language[language] = retrieval_metrics(rankings, [p.answer for p in chosen])
-    return {"by_language": by_language, "mean": _mean(by_language)}
+    return _scored(rankings, pairs)
 
 
 def _exact_method(
     model_folder: Path, pairs: Sequence[tatoeba.Pair], kb: Sequence[tatoeba.KbEntry]
 ) -> dict[str, Any]:
-    from entivec.encoders.e5_xling_train import evaluate_encoder
+    from entivec.encoders.e5_xling_train import rank_knowledge_base
     from entivec.encoders.torch_e5 import TorchE5
 
     model = TorchE5(model_folder)
-    by_language = evaluate_encoder(model.embed_queries, model.embed_passages, pairs, kb, TOP)
-    return {"by_language": by_language, "mean": _mean(by_language)}
+    return _scored(
+        rank_knowledge_base(model.embed_queries, model.embed_passages, pairs, kb, TOP), pairs
+    )
+
+
+def _scored(rankings: dict[str, list[list[str]]], pairs: Sequence[tatoeba.Pair]) -> dict[str, Any]:
+    """Metrics per language and their means, plus the per-query reciprocal ranks (in
+    language order) that the paired comparisons need."""
+    by_language = {}
+    per_query: list[float] = []
+    for language, ranked in rankings.items():
+        answers = [p.answer for p in pairs if p.language == language]
+        by_language[language] = retrieval_metrics(ranked, answers)
+        per_query += reciprocal_ranks(ranked, answers)
+    return {"by_language": by_language, "mean": _mean(by_language), "_per_query": per_query}
 
 
 def evaluate_xling(
@@ -129,6 +146,16 @@ def evaluate_xling(
                 "mrr_not_trained_on_it": row[language]["mrr"],
                 "change": round(row[language]["mrr"] - base[language]["mrr"], 4),
             }
+    # the paper's claim, query by query: weighted sampling against each alternative
+    paired = {}
+    weighted = methods.get("weighted (exact)")
+    for other in ("hardest (exact)", "random (exact)", "base e5 (exact)"):
+        if weighted and other in methods:
+            paired[f"weighted - {other.removesuffix(' (exact)')}"] = paired_difference(
+                weighted["_per_query"], methods[other]["_per_query"]
+            )
+    for method in methods.values():
+        del method["_per_query"]
     return {
         "split": split,
         "languages": languages,
@@ -137,4 +164,5 @@ def evaluate_xling(
         "top": TOP,
         "methods": methods,
         "unseen_language": unseen,
+        "paired": paired,
     }

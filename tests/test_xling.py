@@ -11,7 +11,7 @@ import pytest
 
 from entivec import tatoeba
 from entivec.errors import CorpusFormatError, InvalidArgumentError
-from entivec.xling_metrics import retrieval_metrics
+from entivec.xling_metrics import paired_difference, reciprocal_ranks, retrieval_metrics
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,24 @@ def test_metrics_count_a_duplicate_of_the_answer_as_right() -> None:
     metrics = retrieval_metrics(rankings, ["a", "b", "q"])
     assert metrics["mrr"] == round((1 + 0.5 + 0) / 3, 4)
     assert metrics["recall@1"] == round(1 / 3, 4) and metrics["recall@3"] == round(2 / 3, 4)
+
+
+def test_a_paired_comparison_tells_a_steady_gain_from_noise() -> None:
+    answers = ["a"] * 200
+    first = [["a", "x"]] * 200  # always right at rank 1
+    second = [["x", "a"]] * 20 + [["a", "x"]] * 180  # rank 2 on 20 queries
+    steady = paired_difference(reciprocal_ranks(first, answers), reciprocal_ranks(second, answers))
+    assert steady["mrr_difference"] == round(20 * 0.5 / 200, 4)
+    assert (steady["a_better"], steady["b_better"], steady["queries"]) == (20, 0, 200)
+    assert steady["p_value"] < 0.001
+    # the same MRR gap, half of it won and half lost: no evidence either way
+    mixed = [["x", "a"]] * 20 + [["a", "x"]] * 180
+    other = [["a", "x"]] * 20 + [["x", "a"]] * 20 + [["a", "x"]] * 160
+    noise = paired_difference(reciprocal_ranks(mixed, answers), reciprocal_ranks(other, answers))
+    assert noise["mrr_difference"] == 0 and noise["p_value"] > 0.5
+    assert paired_difference([1.0, 0.5], [1.0, 0.5])["p_value"] == 1.0
+    with pytest.raises(ValueError, match="same queries"):
+        paired_difference([1.0], [1.0, 0.5])
 
 
 @pytest.fixture(scope="module")
