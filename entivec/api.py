@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from entivec.adapters import AdapterRegistry
@@ -147,32 +147,26 @@ class Entivec:
         Raises:
             InvalidArgumentError: ``k`` is below 1, or ``vector`` is not a mention vector.
         """
-        if k < 1:
-            raise InvalidArgumentError(f"k must be at least 1, got {k}")
-        spec = get_registry().encoder_for_vector(vector)
-        if spec.embeds != "mention":
-            raise InvalidArgumentError(
-                f"{vector!r} holds sentence vectors; search it with search_sentences(..., "
-                f"vector={vector!r})"
-            )
-        _, encoder = self.encoder(spec.name)
-        query = encoder.embed_queries([description])[0].tolist()
+        query = self._mention_query(
+            description,
+            k,
+            vector,
+            hint=f"search it with search_sentences(..., vector={vector!r})",
+        )
         where = {
             key: value
             for key, value in (("language", language), ("entity_type", entity_type))
             if value
         }
-        # a sentence may hold several mentions: fetch more until k sentences are found
-        fetch = k * ENTITY_OVERFETCH
-        while True:
-            hits = self.store.search(vector, query, fetch, where or None)
+
+        def one_per_sentence(hits: list[Hit]) -> list[Hit]:
             best: dict[str, Hit] = {}
             for hit in hits:
                 key = f"{hit.payload.get('corpus')}\x1f{hit.payload.get('sentence_id')}"
                 best.setdefault(key, hit)
-            if len(best) >= k or len(hits) < fetch:
-                return list(best.values())[:k]
-            fetch *= 2
+            return list(best.values())
+
+        return self._search_until(vector, query, k, where or None, one_per_sentence)
 
     def demonstrations(
         self, text: str, *, k: int = 4, language: str | None = None, vector: str = "demo"
@@ -200,21 +194,41 @@ class Entivec:
         from entivec.icl import marked_mention
 
         marked_mention(text)
+        query = self._mention_query(
+            text, k, vector, hint="demonstrations are mention points (vector='demo')"
+        )
+        return self._search_until(
+            vector,
+            query,
+            k,
+            {"language": language} if language else None,
+            lambda hits: [h for h in hits if h.payload.get("entity_type") not in NOT_A_QUERY],
+        )
+
+    def _mention_query(self, text: str, k: int, vector: str, *, hint: str) -> list[float]:
+        """``text`` embedded as a query of the mention vector ``vector``."""
         if k < 1:
             raise InvalidArgumentError(f"k must be at least 1, got {k}")
         spec = get_registry().encoder_for_vector(vector)
         if spec.embeds != "mention":
-            raise InvalidArgumentError(
-                f"{vector!r} holds sentence vectors; demonstrations are mention points "
-                "(vector='demo')"
-            )
+            raise InvalidArgumentError(f"{vector!r} holds sentence vectors; {hint}")
         _, encoder = self.encoder(spec.name)
-        query = encoder.embed_queries([text])[0].tolist()
-        where = {"language": language} if language else None
+        return [float(x) for x in encoder.embed_queries([text])[0]]
+
+    def _search_until(
+        self,
+        vector: str,
+        query: list[float],
+        k: int,
+        where: dict[str, str] | None,
+        keep: Callable[[list[Hit]], list[Hit]],
+    ) -> list[Hit]:
+        """The first ``k`` of ``keep(hits)``, fetching more hits until ``keep`` leaves
+        ``k`` (it drops or merges mention points) or the store has no more."""
         fetch = k * ENTITY_OVERFETCH
         while True:
             hits = self.store.search(vector, query, fetch, where)
-            kept = [h for h in hits if h.payload.get("entity_type") not in NOT_A_QUERY]
+            kept = keep(hits)
             if len(kept) >= k or len(hits) < fetch:
                 return kept[:k]
             fetch *= 2
