@@ -16,7 +16,15 @@ takes a few minutes the first time).
 
 With only 28 training type names the MLP memorises them: at AdamW 1e-3 for 40 epochs
 dev R-Precision of trained types rose from .43 (raw) to .70 while held-out types fell
-from .40 to .33. At 1e-4 for 20 epochs both rise (.61 and .46), hence the defaults.
+from .40 to .33. At 1e-4 for 20 epochs both rise (.61 and .45), hence the defaults.
+
+What the unseen types need is the raw vectors' geometry, which the triplet loss, pulling
+mentions towards 28 anchors, is free to discard. So a second term (weight
+:data:`GEOMETRY_WEIGHT`) keeps it, as relational knowledge distillation does: the mean
+squared difference between the batch's mention-to-mention cosines after projection and
+before it (on standardised value vectors). On dev (three seeds, held-out types) it took
+R-Precision from .445-.452 to .478-.482 and trained types from .60-.61 to .63-.65; weights
+5, 10 and 20 were within .006 of each other.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ EPOCHS = 20
 BATCH_SIZE = 256
 LEARNING_RATE = 1e-4
 MARGIN = 0.5
+GEOMETRY_WEIGHT = 5.0
 HIDDEN = 500
 OUTPUT = 500
 DROPOUT = 0.1
@@ -78,6 +87,7 @@ class EntityRecipe:
     batch_size: int = BATCH_SIZE
     learning_rate: float = LEARNING_RATE
     margin: float = MARGIN
+    geometry_weight: float = GEOMETRY_WEIGHT
     hidden: int = HIDDEN
     output: int = OUTPUT
     dropout: float = DROPOUT
@@ -210,6 +220,7 @@ def train_projection(
     optimiser = torch.optim.AdamW(projection.parameters(), lr=recipe.learning_rate)
     mentions = torch.from_numpy(values)
     anchors = torch.from_numpy(anchor_values)
+    standardised = (mentions - projection.mean) * projection.scale
     projection.train()
     for _epoch in trange(recipe.epochs, desc="entity projection", disable=show_progress is False):
         order = rng.permutation(len(codes))
@@ -228,10 +239,22 @@ def train_projection(
             n = projection(mentions[negatives])
             cos = torch.nn.functional.cosine_similarity
             loss = torch.relu(cos(a, n) - cos(a, p) + recipe.margin).mean()
+            if recipe.geometry_weight:
+                loss = loss + recipe.geometry_weight * _geometry_loss(p, standardised[positives])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
     return projection.eval()
+
+
+def _geometry_loss(projected: Any, raw: Any) -> Any:
+    """Mean squared difference of the pairwise cosines of a batch after and before the
+    projection."""
+    import torch
+
+    after = torch.nn.functional.normalize(projected, dim=-1)
+    before = torch.nn.functional.normalize(raw, dim=-1)
+    return ((after @ after.T - before @ before.T) ** 2).mean()
 
 
 def project(projection: Any, values: np.ndarray) -> np.ndarray:

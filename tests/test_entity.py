@@ -119,3 +119,48 @@ def test_a_type_query_finds_sentences_with_such_mentions_once_each(
     assert result.exit_code == 0, result.output
     assert len(result.output.splitlines()) == 3
     assert " in: " in result.output
+
+
+def test_the_geometry_term_keeps_the_raw_structure_the_triplet_loss_discards(
+    politics: Path,
+) -> None:
+    from dataclasses import replace
+
+    from entivec.encoders.entity_train import (
+        EntityRecipe,
+        project,
+        query_features,
+        train_projection,
+    )
+
+    from entivec.entity_types import NOT_A_QUERY
+    from entivec.value_vectors import ValueVectorExtractor
+
+    recipe = replace(EntityRecipe(), epochs=15)
+    mentions = [
+        m
+        for m in mentions_of(load("conll", [politics], language="en", limit=60))
+        if m.span.type not in NOT_A_QUERY
+    ]
+    labels = [m.span.type for m in mentions]
+    anchor_labels = sorted(set(labels))
+    extractor = ValueVectorExtractor(model_dir(recipe.model), [recipe.block])
+    values = extractor.encode([m.input for m in mentions], show_progress=False)[recipe.block]
+    anchors = query_features(anchor_labels, recipe)
+    raw = (values - values.mean(0)) / (values.std(0) + 1e-6)
+
+    def kept_structure(geometry_weight: float) -> float:
+        """Correlation of the mention-to-mention cosines after and before projecting."""
+        trained = replace(recipe, geometry_weight=geometry_weight)
+        projection = train_projection(
+            values, labels, anchors, anchor_labels, trained, show_progress=False
+        )
+        after, before = (
+            x / np.linalg.norm(x, axis=1, keepdims=True) for x in (project(projection, values), raw)
+        )
+        upper = np.triu_indices(len(values), 1)
+        return float(np.corrcoef((after @ after.T)[upper], (before @ before.T)[upper])[0, 1])
+
+    assert len(anchor_labels) >= 4
+    with_term, without = kept_structure(recipe.geometry_weight), kept_structure(0.0)
+    assert with_term > without + 0.05, (with_term, without)
