@@ -718,7 +718,7 @@ def eval_xling(
     for name, row in result["paired"].items():
         click.echo(
             f"{name}, same queries: MRR {row['mrr_difference']:+.4f} ± "
-            f"{row['standard_error']:.4f} (paired t-test p = {row['p_value']:.3f}); "
+            f"{row['standard_error']:.4f} (paired t-test p = {row['p_value']:.2g}); "
             f"{row['a_better']} queries better, {row['b_better']} worse"
         )
 

@@ -63,7 +63,7 @@ def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
         if len(difference) > 1
         else None,
         # identical rankings make the t statistic 0/0
-        "p_value": 1.0 if same else round(float(ttest_rel(a, b).pvalue), 4),
+        "p_value": 1.0 if same else float(f"{ttest_rel(a, b).pvalue:.3g}"),
         "a_better": int((difference > 0).sum()),
         "b_better": int((difference < 0).sum()),
         "queries": len(difference),
