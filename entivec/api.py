@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -22,12 +23,18 @@ from entivec.ner import NerEngine, NerModel, entities_from_tags, words_with_offs
 from entivec.ner_onnx import OnnxNerModel
 from entivec.registry import Encoder, EncoderSpec, get_registry
 from entivec.routing import DEFAULT_K, Route, Router
-from entivec.store import DEFAULT_COLLECTION, Hit, Store, open_store
+from entivec.store import DEFAULT_COLLECTION, Hit, Store, open_store, point_id
 
 NER_ENGINES = ("onnx", "torch")
 
 
 ENTITY_OVERFETCH = 4
+# Fusing mention search with a sentence vector: each ranking is read FUSION_DEPTH × k
+# deep, since a sentence just outside one list's top k can still win on the sum; the
+# rank constant is Cormack et al.'s 60 rather than Qdrant's default 2, which lets one
+# list's first hits outweigh agreement between the two (README, "Entity-type search").
+FUSION_DEPTH = 3
+FUSION_RANK_CONSTANT = 60
 
 
 class Entivec:
@@ -117,10 +124,14 @@ class Entivec:
             language: Keep only sentences whose ``language`` payload is this.
             vector: The named vector to search.
         """
+        return self._sentence_hits(text, k, vector, {"language": language} if language else None)
+
+    def _sentence_hits(
+        self, text: str, k: int, vector: str, where: dict[str, str] | None
+    ) -> list[Hit]:
         spec = get_registry().encoder_for_vector(vector)
         _, encoder = self.encoder(spec.name)
         query = encoder.embed_queries([text])[0]
-        where = {"language": language} if language else None
         return self.store.search(vector, query.tolist(), k, where)
 
     def search_entities(
@@ -131,11 +142,19 @@ class Entivec:
         language: str | None = None,
         entity_type: str | None = None,
         vector: str = "entity",
+        fuse_with: str | None = None,
     ) -> list[Hit]:
         """Sentences with a mention of the type ``description`` names, best mention first.
 
         Mention points are searched and grouped by sentence: each sentence appears once,
         with its best-scoring mention (R-Precision counts sentences, not mentions).
+
+        With ``fuse_with="e5"`` the mention ranking is fused with the sentence vector's
+        ranking of the same query (reciprocal rank fusion, qdrant-client's): the entity
+        vector knows types, the sentence vector knows the words a type's sentences use,
+        and on types the projection never saw the fusion beats both (README). A sentence
+        found only by the sentence vector comes back as its sentence point (no
+        ``span``); scores are then fusion scores, not cosines.
 
         Args:
             description: A type's name or description (``"a political party"``).
@@ -143,10 +162,18 @@ class Entivec:
             language: Keep only mentions whose ``language`` payload is this.
             entity_type: Keep only mentions annotated with this type.
             vector: The named mention vector to search.
+            fuse_with: A named sentence vector whose ranking to fuse with the mentions'.
 
         Raises:
-            InvalidArgumentError: ``k`` is below 1, or ``vector`` is not a mention vector.
+            InvalidArgumentError: ``k`` is below 1, ``vector`` is not a mention vector,
+                or ``fuse_with`` is not a sentence vector.
         """
+        if fuse_with is not None:
+            kind = get_registry().encoder_for_vector(fuse_with).embeds
+            if kind != "sentence":
+                raise InvalidArgumentError(
+                    f"fuse_with takes a sentence vector; {fuse_with!r} holds {kind} vectors"
+                )
         query = self._mention_query(
             description,
             k,
@@ -166,7 +193,12 @@ class Entivec:
                 best.setdefault(key, hit)
             return list(best.values())
 
-        return self._search_until(vector, query, k, where or None, one_per_sentence)
+        depth = k * FUSION_DEPTH if fuse_with else k
+        mentions = self._search_until(vector, query, depth, where or None, one_per_sentence)
+        if fuse_with is None:
+            return mentions
+        sentences = self._sentence_hits(description, depth, fuse_with, where or None)
+        return _fuse_by_sentence([mentions, sentences], k)
 
     def demonstrations(
         self, text: str, *, k: int = 4, language: str | None = None, vector: str = "demo"
@@ -358,3 +390,23 @@ class Entivec:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _fuse_by_sentence(rankings: Sequence[Sequence[Hit]], k: int) -> list[Hit]:
+    """Reciprocal rank fusion of rankings of sentences, whether they hold sentence or
+    mention points: each sentence once, as the first ranking's point for it (a mention
+    hit says which mention), scored by the fusion."""
+    from qdrant_client.http import models
+    from qdrant_client.hybrid.fusion import reciprocal_rank_fusion
+
+    first: dict[str, Hit] = {}
+    responses = []
+    for ranking in rankings:
+        response = []
+        for hit in ranking:
+            key = point_id(str(hit.payload.get("corpus")), str(hit.payload.get("sentence_id")))
+            first.setdefault(key, hit)
+            response.append(models.ScoredPoint(id=key, version=0, score=hit.score))
+        responses.append(response)
+    fused = reciprocal_rank_fusion(responses, limit=k, ranking_constant_k=FUSION_RANK_CONSTANT)
+    return [dataclasses.replace(first[str(p.id)], score=p.score) for p in fused]

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from entivec.errors import EntivecError, MissingDependencyError
+from entivec.errors import EntivecError, InvalidArgumentError, MissingDependencyError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -207,6 +207,11 @@ def ingest(
 @click.option("--store", required=True, help="A directory (Qdrant Edge) or http(s):// URL.")
 @click.option("--collection", default="entivec", show_default=True)
 @click.option("--vector", default="e5", show_default=True, help="Named vector to search.")
+@click.option(
+    "--fuse-with",
+    metavar="VECTOR",
+    help="With a mention vector: fuse its ranking with this sentence vector's (e.g. e5).",
+)
 @click.option("--language", help="Only sentences with this language payload.")
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--variant", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True)
@@ -217,6 +222,7 @@ def search(
     store: str,
     collection: str,
     vector: str,
+    fuse_with: str | None,
     language: str | None,
     k: int,
     variant: str,
@@ -225,7 +231,9 @@ def search(
     """Search STORE for sentences near TEXT (any language).
 
     With a mention vector (``--vector entity``), TEXT names an entity type
-    ("political party") and the hits are sentences with such a mention, one per sentence.
+    ("political party") and the hits are sentences with such a mention, one per sentence;
+    ``--fuse-with e5`` fuses that ranking with the e5 sentence ranking (better on types
+    the entity projection was not trained on).
     With ``--vector demo``, TEXT is an input with one mention in brackets ("Blair led
     [Labour] to victory.") and the hits are the mentions to show the LM as demonstrations.
     """
@@ -233,18 +241,24 @@ def search(
     from entivec.registry import get_registry
 
     mentions = get_registry().encoder_for_vector(vector).embeds == "mention"
+    if fuse_with and (vector == "demo" or not mentions):
+        raise InvalidArgumentError(
+            f"--fuse-with fuses an entity-type search; {vector!r} is not an entity vector"
+        )
     with Entivec(store, collection=collection, variant=variant) as ev:
         if vector == "demo":
             hits = ev.demonstrations(text, k=k, language=language, vector=vector)
         elif mentions:
-            hits = ev.search_entities(text, k=k, language=language, vector=vector)
+            hits = ev.search_entities(
+                text, k=k, language=language, vector=vector, fuse_with=fuse_with
+            )
         else:
             hits = ev.search_sentences(text, k=k, language=language, vector=vector)
     if as_json:
         click.echo(json.dumps([{"id": h.id, "score": h.score, **h.payload} for h in hits]))
         return
     for h in hits:
-        if mentions:
+        if "span" in h.payload:
             click.echo(
                 f"{h.score:.3f}  [{h.payload.get('language', '?')}] "
                 f"{h.payload.get('text', '')!r} ({h.payload.get('entity_type', '')}) in: "
@@ -829,7 +843,6 @@ def _train_and_dev(
 ) -> tuple[list[Any], list[Any]]:
     from pathlib import Path
 
-    from entivec.errors import InvalidArgumentError
     from entivec.loaders import load
 
     dev_names = {Path(p).name for p in dev_paths}

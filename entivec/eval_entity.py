@@ -9,6 +9,8 @@ methods, in one run on the same sentences:
 - ``entity (store)``: the entity plugin, mention points grouped by sentence;
 - ``BM25 (bm25s)``: the type name as a keyword query over the sentences;
 - ``e5 sentences (store)``: the type name as an e5 query over the sentence points;
+- ``entity + e5, fused (store)``: the two store rankings fused
+  (``search_entities(..., fuse_with="e5")``);
 - raw value vectors (exact search, no projection) at the trained block and at the last
   block, to show what the projection and the choice of block each add.
 
@@ -20,7 +22,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +38,7 @@ from entivec.value_vectors import mentions_of, query_input
 if TYPE_CHECKING:
     from entivec.api import Entivec
     from entivec.records import Sentence
+    from entivec.store import Hit
 
 log = logging.getLogger(__name__)
 
@@ -102,17 +106,16 @@ def evaluate_entity_retrieval(
     ev.ingest(
         format, paths, plugins=("e5", "entity"), language=language, show_progress=show_progress
     )
-    rankings: dict[str, dict[str, list[str]]] = {"entity (store)": {}, "e5 sentences (store)": {}}
+    searches: dict[str, Callable[..., list[Hit]]] = {
+        "entity (store)": ev.search_entities,
+        "e5 sentences (store)": ev.search_sentences,
+        "entity + e5, fused (store)": partial(ev.search_entities, fuse_with="e5"),
+    }
+    rankings: dict[str, dict[str, list[str]]] = {name: {} for name in searches}
     for t in types:
-        r = len(relevant[t])
-        hits = ev.search_entities(queries[t], k=r)
-        rankings["entity (store)"][t] = [
-            _key(h.payload["corpus"], h.payload["sentence_id"]) for h in hits
-        ]
-        hits = ev.search_sentences(queries[t], k=r)
-        rankings["e5 sentences (store)"][t] = [
-            _key(h.payload["corpus"], h.payload["sentence_id"]) for h in hits
-        ]
+        for name, search in searches.items():
+            hits = search(queries[t], k=len(relevant[t]))
+            rankings[name][t] = [_key(h.payload["corpus"], h.payload["sentence_id"]) for h in hits]
     rankings["BM25 (bm25s)"] = _bm25_rankings(sentences, queries)
     methods = {
         name: _summary({t: r_precision_of_ranking(ranked[t], relevant[t]) for t in types}, held_out)

@@ -17,6 +17,7 @@ from entivec.edge_store import EdgeStore
 from entivec.errors import InvalidArgumentError
 from entivec.ingest import IngestReport
 from entivec.models import artefact_dir, model_dir, read_manifest
+from entivec.store import Hit
 from entivec.value_vectors import mentions_of
 
 POLITICS_SENTENCES = 120
@@ -119,6 +120,70 @@ def test_a_type_query_finds_sentences_with_such_mentions_once_each(
     assert result.exit_code == 0, result.output
     assert len(result.output.splitlines()) == 3
     assert " in: " in result.output
+
+
+def test_fusing_with_e5_ranks_each_sentence_either_search_finds_once(
+    tmp_path: Path, politics: Path, entity_encoder: object, e5_encoder: object
+) -> None:
+    with entivec_with(tmp_path / "store", entity=entity_encoder, e5=e5_encoder) as ev:
+        ingest_politics(ev, politics, ("e5", "entity"))
+        deep = ev.search_entities("political party", k=30) + ev.search_sentences(
+            "political party", k=30
+        )
+        fused = ev.search_entities("political party", k=10, fuse_with="e5")
+        sentence_ids = [h.payload["sentence_id"] for h in fused]
+        assert len(set(sentence_ids)) == 10
+        assert set(sentence_ids) <= {h.payload["sentence_id"] for h in deep}
+        assert [h.score for h in fused] == sorted((h.score for h in fused), reverse=True)
+
+        def types_of(hit: Hit) -> set[str]:
+            # a mention point names its type; a sentence point lists its sentence's types
+            found = hit.payload["entity_type"]
+            return {found} if isinstance(found, str) else set(found)
+
+        assert sum("politicalparty" in types_of(h) for h in fused) >= 7
+        only = ev.search_entities("political party", k=5, entity_type="election", fuse_with="e5")
+        assert len(only) == 5 and all("election" in types_of(h) for h in only)
+        with pytest.raises(InvalidArgumentError, match="sentence vector"):
+            ev.search_entities("political party", fuse_with="entity")
+    store = str(tmp_path / "store")
+    result = CliRunner().invoke(
+        cli, ["search", "party", "--store", store, "--vector", "entity", "--fuse-with", "e5",
+              "-k", "4"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(result.output.splitlines()) == 4
+    result = CliRunner().invoke(cli, ["search", "party", "--store", store, "--fuse-with", "e5"])
+    assert result.exit_code != 0
+    assert result.output.startswith("Error:") and "not an entity vector" in result.output
+
+
+def test_the_retrieval_eval_scores_every_method_on_the_same_types(
+    tmp_path: Path, politics: Path, entity_encoder: object, e5_encoder: object
+) -> None:
+    from entivec.eval_entity import evaluate_entity_retrieval
+
+    subset = tmp_path / "politics-dev.txt"
+    blocks = politics.read_text(encoding="utf-8").strip().split("\n\n")
+    subset.write_text("\n\n".join(blocks[:POLITICS_SENTENCES]) + "\n", encoding="utf-8")
+    with entivec_with(tmp_path / "store", entity=entity_encoder, e5=e5_encoder) as ev:
+        result = evaluate_entity_retrieval(
+            ev, "conll", [subset], language="en", raw_blocks=False, show_progress=False
+        )
+    assert result["sentences"] == POLITICS_SENTENCES
+    assert "politician" in result["held_out_types"]
+    methods = result["methods"]
+    assert set(methods) == {
+        "entity (store)",
+        "e5 sentences (store)",
+        "entity + e5, fused (store)",
+        "BM25 (bm25s)",
+    }
+    for row in methods.values():
+        assert set(row["per_type"]) == set(result["relevant_sentences"])
+        assert all(0.0 <= v <= 1.0 for v in row["per_type"].values())
+    # the trained projection is the point of the plugin: far above keyword search
+    assert methods["entity (store)"]["trained_types"] > methods["BM25 (bm25s)"]["trained_types"]
 
 
 def test_the_geometry_term_keeps_the_raw_structure_the_triplet_loss_discards(
