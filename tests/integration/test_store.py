@@ -53,6 +53,23 @@ def test_upsert_is_idempotent_and_search_filters(store: Store) -> None:
     assert store.existing([point_id("t", "s1"), point_id("t", "nope")]) == {point_id("t", "s1")}
 
 
+def test_a_keyword_filter_matches_one_value_of_a_list_payload(store: Store) -> None:
+    # sentence points list their sentence's entity types; search_entities(...,
+    # fuse_with="e5") filters them by one type, as it filters mention points
+    store.ensure_schema([E5])
+    types = [["politicalparty", "election"], ["election"], ["person"], []]
+    store.upsert(
+        [
+            PointRecord(point_id("t", f"s{i}"), {"e5": [1.0, float(i), 0.0, 0.5]},
+                        {"entity_type": listed, "text": f"s{i}"})
+            for i, listed in enumerate(types)
+        ]
+    )  # fmt: skip
+    store.finish()
+    hits = store.search("e5", [1.0, 0.0, 0.0, 0.5], 10, {"entity_type": "election"})
+    assert sorted(h.payload["text"] for h in hits) == ["s0", "s1"]
+
+
 def test_a_different_size_or_distance_is_an_error_naming_both(store: Store) -> None:
     store.ensure_schema([E5])
     with pytest.raises(SchemaMismatchError) as info:
