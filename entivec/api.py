@@ -189,8 +189,7 @@ class Entivec:
         def one_per_sentence(hits: list[Hit]) -> list[Hit]:
             best: dict[str, Hit] = {}
             for hit in hits:
-                key = f"{hit.payload.get('corpus')}\x1f{hit.payload.get('sentence_id')}"
-                best.setdefault(key, hit)
+                best.setdefault(_sentence_of(hit), hit)
             return list(best.values())
 
         depth = k * FUSION_DEPTH if fuse_with else k
@@ -392,6 +391,11 @@ class Entivec:
         self.close()
 
 
+def _sentence_of(hit: Hit) -> str:
+    """The id of the sentence point a hit belongs to (itself, or its mention's sentence)."""
+    return point_id(str(hit.payload.get("corpus")), str(hit.payload.get("sentence_id")))
+
+
 def _fuse_by_sentence(rankings: Sequence[Sequence[Hit]], k: int) -> list[Hit]:
     """Reciprocal rank fusion of rankings of sentences, whether they hold sentence or
     mention points: each sentence once, as the first ranking's point for it (a mention
@@ -404,7 +408,7 @@ def _fuse_by_sentence(rankings: Sequence[Sequence[Hit]], k: int) -> list[Hit]:
     for ranking in rankings:
         response = []
         for hit in ranking:
-            key = point_id(str(hit.payload.get("corpus")), str(hit.payload.get("sentence_id")))
+            key = _sentence_of(hit)
             first.setdefault(key, hit)
             response.append(models.ScoredPoint(id=key, version=0, score=hit.score))
         responses.append(response)
