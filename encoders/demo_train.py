@@ -50,7 +50,7 @@ from entivec.encoders.mean_pooled import MeanPooledEncoder
 from tqdm.auto import tqdm
 
 from entivec.entity_types import type_name
-from entivec.errors import TrainingDataError
+from entivec.errors import ModelNotPreparedError, TrainingDataError
 from entivec.icl import Example, mark, typing_examples
 from entivec.models import artefact_dir, model_dir, sha256
 from entivec.records import Sentence
@@ -82,6 +82,10 @@ class DemoTrainingBudget:
         student_learning_rate: AdamW learning rate of the student.
         temperature: Of the student's softmax over cosines (RUIE: 0.01).
         infonce_weight: Of the contrastive term (RUIE: 0.2).
+        teacher_keywords: Distil the student from the keyword-tagged reward model (RUIE's
+            choice) instead of the untagged one. Off by default: at this budget the
+            untagged model ranks the LM's preferences better (README, "Demonstration
+            retriever").
         max_tokens: Tokens kept per text.
         seed: Of every random draw.
     """
@@ -97,8 +101,25 @@ class DemoTrainingBudget:
     student_learning_rate: float = 3e-5
     temperature: float = 0.01
     infonce_weight: float = 0.2
+    teacher_keywords: bool = False
     max_tokens: int = 128
     seed: int = 0
+
+
+# what a reward model depends on: a change elsewhere in the budget (the student's
+# recipe, the teacher) reuses the reward models a former run trained
+REWARD_FIELDS = ("reward_epochs", "reward_learning_rate", "validation_share", "max_tokens", "seed")
+
+
+def reward_recipe(recipe: dict[str, Any]) -> dict[str, Any]:
+    """The part of a training recipe a reward model stage depends on."""
+    budget = recipe["budget"]
+    return {**recipe, "budget": {field: budget[field] for field in REWARD_FIELDS}}
+
+
+def teacher_name(teacher_keywords: bool) -> str:
+    """The folder of the reward model that labels the student's inputs."""
+    return "reward_keywords" if teacher_keywords else "reward_plain"
 
 
 def query_text(example: Example) -> str:
@@ -405,16 +426,30 @@ def training_dir() -> Path:
 STAGE = "stage.json"
 
 
-def _finished(folder: Path, recipe: dict[str, Any]) -> dict[str, Any] | None:
-    """The facts of a stage a former run completed with the same recipe, if any."""
+def _finished(folder: Path, recipe: dict[str, Any], *, part: Any = None) -> dict[str, Any] | None:
+    """The facts of a stage a former run completed with the same recipe, if any.
+
+    ``part`` maps a recipe to what the stage depends on; the whole recipe by default.
+    """
     path = folder / STAGE
     if not path.is_file():
         return None
     done = json.loads(path.read_text(encoding="utf-8"))
-    if done.get("recipe") != json.loads(json.dumps(recipe)):
+    part = part or (lambda r: r)
+    if "recipe" not in done or part(done["recipe"]) != part(json.loads(json.dumps(recipe))):
         return None
     log.info("reusing %s", folder)
     return dict(done["facts"])
+
+
+def student_teacher(out: Path | None = None) -> str:
+    """The reward model the trained student was distilled from (its folder name)."""
+    path = (out or training_dir()) / "student" / STAGE
+    if not path.is_file():
+        raise ModelNotPreparedError(f"no student in {path.parent}; run `entivec train demo` first")
+    budget = json.loads(path.read_text(encoding="utf-8"))["recipe"]["budget"]
+    # students trained before the teacher was a choice were taught by the keyword model
+    return teacher_name(bool(budget.get("teacher_keywords", True)))
 
 
 def _finish(folder: Path, recipe: dict[str, Any], facts: dict[str, Any], save: Any) -> None:
@@ -497,9 +532,10 @@ def train_demo(
     }
     final_losses: dict[str, float | None] = {}
     reward: RewardModel | None = None
+    teacher: RewardModel | None = None
     for keywords in (False, True):
-        name = "reward_keywords" if keywords else "reward_plain"
-        facts = _finished(out / name, recipe)
+        name = teacher_name(keywords)
+        facts = _finished(out / name, recipe, part=reward_recipe)
         if facts is None:
             reward, losses = train_reward_model(
                 fitting, budget, keywords=keywords, show_progress=show_progress
@@ -515,12 +551,14 @@ def train_demo(
             reward = RewardModel(out / name, keywords=keywords, max_tokens=budget.max_tokens)
         final_losses[name] = facts["final_loss"]
         validation_rows[name] = facts["validation"]
-    if reward is None:
+        if keywords == budget.teacher_keywords:
+            teacher = reward
+    if teacher is None:
         raise TrainingDataError("no reward model was trained")  # unreachable: two passes
     facts = _finished(out / "student", recipe)
     if facts is None:
         inputs = student_inputs(dev, scored, budget)
-        labelled = label_with_reward(reward, inputs, pool, budget, show_progress=show_progress)
+        labelled = label_with_reward(teacher, inputs, pool, budget, show_progress=show_progress)
         student, losses = train_student(labelled, budget, show_progress=show_progress)
         facts = {
             "inputs": len(labelled),
@@ -541,6 +579,7 @@ def train_demo(
     validation_rows["student"] = facts["validation"]
     manifest = {
         "recipe": recipe,
+        "teacher": teacher_name(budget.teacher_keywords),
         "reward_inputs": len(fitting),
         "student_inputs": facts["inputs"],
         "final_loss": final_losses,

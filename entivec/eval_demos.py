@@ -164,6 +164,7 @@ def rankers(
         KEYWORD_OPEN,
         RewardModel,
         query_text,
+        student_teacher,
         training_dir,
     )
     from entivec.encoders.mean_pooled import MeanPooledEncoder
@@ -189,13 +190,15 @@ def rankers(
                 inputs,
             )
         elif method == "reward":
-            folder = training_dir() / "reward_keywords"
+            # the reward model the `demo` student was distilled from
+            folder = training_dir() / student_teacher()
             if not (folder / "config.json").is_file():
                 raise ModelNotPreparedError(
                     f"no reward model in {folder}; run `entivec train demo` first"
                 )
-            reward = RewardModel(folder, keywords=True)
-            if KEYWORD_OPEN not in reward.tokenizer.get_vocab():
+            keywords = folder.name == "reward_keywords"
+            reward = RewardModel(folder, keywords=keywords)
+            if keywords and KEYWORD_OPEN not in reward.tokenizer.get_vocab():
                 raise ModelNotPreparedError(f"{folder} holds no keyword-tagged reward model")
 
             def rerank(example: Example, k: int, reward: RewardModel = reward) -> list[int]:

@@ -9,6 +9,7 @@ all-MiniLM-L6-v2): it checks the plumbing end to end. The quality figures come f
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from entivec.encoders.demo_train import (
     keyword_text,
     query_text,
     reward_pair,
+    student_teacher,
     train_demo,
 )
 from entivec.encoders.mean_pooled import MeanPooledEncoder
@@ -184,6 +186,31 @@ def test_a_rerun_reuses_every_finished_stage(
     assert (
         changed != json.loads((training / "student" / "stage.json").read_text())["recipe"]["budget"]
     )
+
+
+@pytest.mark.models
+def test_the_teacher_is_a_choice_that_retrains_only_the_student(
+    tmp_path: Path, trained: dict[str, Any], politics: dict[str, list[Sentence]]
+) -> None:
+    training = tmp_path / "training"
+    shutil.copytree(trained["root"] / "training", training)
+    assert trained["manifest"]["teacher"] == "reward_plain" == student_teacher(training)
+    rewards = {p: p.stat().st_mtime_ns for p in training.glob("reward_*/stage.json")}
+    student = (training / "student" / "model.safetensors").read_bytes()
+    manifest = train_demo(
+        politics["train"],
+        politics["dev"],
+        replace(TINY, teacher_keywords=True),
+        scores=trained["scores"],
+        out=training,
+        artefact=tmp_path / "artefact",
+        show_progress=False,
+    )
+    assert manifest["teacher"] == "reward_keywords" == student_teacher(training)
+    assert {p: p.stat().st_mtime_ns for p in rewards} == rewards
+    assert (training / "student" / "model.safetensors").read_bytes() != student
+    for name in ("reward_plain", "reward_keywords"):
+        assert manifest["validation"][name] == trained["manifest"]["validation"][name]
 
 
 @pytest.fixture(scope="module")
