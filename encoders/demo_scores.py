@@ -14,7 +14,8 @@ budget (4,000 pairs) takes about 50 minutes.
 The job is resumable: each input's scores are appended to a JSON-lines file as soon as
 they are computed, and a rerun skips the inputs already there (a line cut short by a
 kill is dropped), so interrupting and repeating the job ends with the same scores as
-one clean run.
+one clean run. A larger ``inputs`` on the same file scores only the new inputs: the draw
+of inputs is prefix-stable (:func:`prefix_stable_draw`).
 """
 
 from __future__ import annotations
@@ -190,7 +191,8 @@ def budget_file(out: Path, budget: ScoringBudget, pool: Sequence[Example], model
 
     Raises:
         InvalidArgumentError: ``out`` holds scores made with another budget, pool or LM;
-            they are never mixed.
+            they are never mixed. A budget asking for more inputs than ``out`` holds,
+            the rest unchanged, extends it.
     """
     path = out.with_suffix(".budget.json")
     wanted = {**asdict(budget), "pool": pool_fingerprint(pool), "model": model}
@@ -199,6 +201,12 @@ def budget_file(out: Path, budget: ScoringBudget, pool: Sequence[Example], model
         differ = sorted(
             k for k in wanted.keys() | existing.keys() if existing.get(k) != wanted.get(k)
         )
+        # more inputs extend the file: the draw is prefix-stable, so the inputs already
+        # scored are the first ones of the larger draw
+        if differ == ["inputs"] and int(existing["inputs"]) < budget.inputs:
+            log.info("adding inputs to %s: %d → %d", out, existing["inputs"], budget.inputs)
+            differ = []
+            path.write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
         if differ:
             was = ", ".join(f"{k}={existing.get(k)!r}" for k in differ)
             asked = ", ".join(f"{k}={wanted.get(k)!r}" for k in differ)
@@ -214,14 +222,33 @@ def budget_file(out: Path, budget: ScoringBudget, pool: Sequence[Example], model
 def scoring_inputs(dev: Sequence[Sentence], budget: ScoringBudget) -> list[Example]:
     """``budget.inputs`` mentions drawn (with the budget's seed) from the retriever-training
     part of ``dev``."""
-    import random
 
     training, _evaluation = split_dev(dev)
     examples = typing_examples(training)
     if not examples:
         raise TrainingDataError("the retriever-training part of dev has no annotated mentions")
-    chosen = random.Random(budget.seed).sample(examples, min(budget.inputs, len(examples)))
+    chosen = [examples[i] for i in prefix_stable_draw(len(examples), budget.inputs, budget.seed)]
     return sorted(chosen, key=lambda e: e.id)
+
+
+def prefix_stable_draw(population: int, k: int, seed: int) -> list[int]:
+    """``k`` distinct indices below ``population``, drawn with ``seed``, such that a draw
+    of more is the same draw continued (the scores of a smaller budget stay valid).
+
+    Rejection sampling; it draws what :func:`random.sample` draws from a population much
+    larger than ``k``, which is how the first scores were drawn.
+    """
+    import random
+
+    rng = random.Random(seed)
+    seen: set[int] = set()
+    order: list[int] = []
+    while len(order) < min(k, population):
+        index = rng.randrange(population)
+        if index not in seen:
+            seen.add(index)
+            order.append(index)
+    return order
 
 
 def score_demonstrations(

@@ -1016,6 +1016,13 @@ def _integers(option: str, text: str) -> list[int]:
     type=click.Path(dir_okay=False),
     help="LM scores of `entivec train demo-scores` (default: its file in entivec's cache).",
 )
+@click.option(
+    "--teacher",
+    type=click.Choice(["plain", "keywords"]),
+    default="plain",
+    show_default=True,
+    help="Reward model the student is distilled from: untagged, or with RUIE's keyword tags.",
+)
 @_entivec_errors
 def train_demo(
     format: str,
@@ -1023,15 +1030,18 @@ def train_demo(
     dev_paths: tuple[str, ...],
     language: str | None,
     scores: str | None,
+    teacher: str,
 ) -> None:
-    """Train the reward model and the student from the LM scores, then export the student
+    """Train the reward models and the student from the LM scores, then export the student
     as the `demo` plugin (PATHS: the pool the scores were made over)."""
     from pathlib import Path
 
+    from entivec.encoders.demo_train import DemoTrainingBudget
     from entivec.encoders.demo_train import train_demo as run
 
     train_sentences, dev = _train_and_dev(format, paths, dev_paths, language)
-    manifest = run(train_sentences, dev, scores=Path(scores) if scores else None)
+    budget = DemoTrainingBudget(teacher_keywords=teacher == "keywords")
+    manifest = run(train_sentences, dev, budget, scores=Path(scores) if scores else None)
     rows = manifest["validation"]
     click.echo(
         f"reward model on {rows['inputs']} held-out scored inputs (LM's ranking of BM25's "
@@ -1045,7 +1055,10 @@ def train_demo(
             f"{row['top1_same_type']:>16.3f}"
         )
     cosine = manifest["artefact"].get("min_cosine_onnx_vs_torch")
-    click.echo(f"demo plugin: ready (ONNX vs torch cosine {cosine})")
+    click.echo(
+        f"demo plugin: ready (student distilled from {manifest['teacher']}; "
+        f"ONNX vs torch cosine {cosine})"
+    )
 
 
 @train.command("demo-scores")

@@ -11,6 +11,7 @@ from entivec.encoders.demo_scores import (
     Bm25Candidates,
     ScoringBudget,
     budget_file,
+    prefix_stable_draw,
     read_scores,
     score_candidates,
     split_dev,
@@ -173,6 +174,29 @@ def test_scores_made_with_another_budget_or_pool_are_not_mixed_in(
         budget_file(out, ScoringBudget(candidates=3), pool[1:], "smollm2")
 
 
+def test_a_budget_may_grow_its_inputs_but_not_shrink_them(
+    tmp_path: Path, politics: dict[str, list[Example]]
+) -> None:
+    out, pool = tmp_path / "scores.jsonl", politics["train"]
+    budget_file(out, ScoringBudget(inputs=2), pool, "smollm2")
+    budget_file(out, ScoringBudget(inputs=3), pool, "smollm2")
+    with pytest.raises(InvalidArgumentError, match="inputs=3, not inputs=2"):
+        budget_file(out, ScoringBudget(inputs=2), pool, "smollm2")
+    with pytest.raises(InvalidArgumentError, match="candidates="):
+        budget_file(out, ScoringBudget(inputs=4, candidates=5), pool, "smollm2")
+
+
+def test_the_draw_of_inputs_is_prefix_stable_and_is_the_draw_the_scores_were_made_with() -> None:
+    import random
+
+    assert prefix_stable_draw(50, 5, seed=0) == prefix_stable_draw(50, 20, seed=0)[:5]
+    assert sorted(prefix_stable_draw(50, 80, seed=0)) == list(range(50))
+    assert prefix_stable_draw(50, 5, seed=0) != prefix_stable_draw(50, 5, seed=1)
+    # the shipped scores were drawn with random.sample from the 5,899 retriever-training
+    # mentions; the prefix-stable draw must pick the same 200
+    assert prefix_stable_draw(5899, 200, seed=0) == random.Random(0).sample(range(5899), 200)
+
+
 def test_the_cli_scores_demonstrations_and_resumes_where_it_stopped(
     data_dir: Path, tmp_path: Path
 ) -> None:
@@ -194,6 +218,12 @@ def test_the_cli_scores_demonstrations_and_resumes_where_it_stopped(
     # another budget on the same file is a one-line error, not a mix of budgets
     other = CliRunner().invoke(cli, [*args, "--inputs", "2", "--candidates", "3"])
     assert other.exit_code == 1 and "candidates=2, not candidates=3" in other.output
+    # more inputs extend the file: the two scored inputs are kept, one more is scored
+    more = CliRunner().invoke(cli, [*args, "--inputs", "3", "--candidates", "2"])
+    assert more.exit_code == 0, more.output
+    assert "6 LM scores for 3 inputs" in more.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3 and "\n".join(lines[:2]) + "\n" == before
 
 
 def test_demo_formats_reports_that_typing_scores_move_more_with_the_demonstration(
