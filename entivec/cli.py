@@ -1018,10 +1018,10 @@ def _integers(option: str, text: str) -> list[int]:
 )
 @click.option(
     "--teacher",
-    type=click.Choice(["plain", "keywords"]),
-    default="plain",
+    type=click.Choice(["keywords", "plain"]),
+    default="keywords",
     show_default=True,
-    help="Reward model the student is distilled from: untagged, or with RUIE's keyword tags.",
+    help="Reward model the student is distilled from: with RUIE's keyword tags, or untagged.",
 )
 @_entivec_errors
 def train_demo(

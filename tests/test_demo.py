@@ -194,19 +194,19 @@ def test_the_teacher_is_a_choice_that_retrains_only_the_student(
 ) -> None:
     training = tmp_path / "training"
     shutil.copytree(trained["root"] / "training", training)
-    assert trained["manifest"]["teacher"] == "reward_plain" == student_teacher(training)
+    assert trained["manifest"]["teacher"] == "reward_keywords" == student_teacher(training)
     rewards = {p: p.stat().st_mtime_ns for p in training.glob("reward_*/stage.json")}
     student = (training / "student" / "model.safetensors").read_bytes()
     manifest = train_demo(
         politics["train"],
         politics["dev"],
-        replace(TINY, teacher_keywords=True),
+        replace(TINY, teacher_keywords=False),
         scores=trained["scores"],
         out=training,
         artefact=tmp_path / "artefact",
         show_progress=False,
     )
-    assert manifest["teacher"] == "reward_keywords" == student_teacher(training)
+    assert manifest["teacher"] == "reward_plain" == student_teacher(training)
     assert {p: p.stat().st_mtime_ns for p in rewards} == rewards
     assert (training / "student" / "model.safetensors").read_bytes() != student
     for name in ("reward_plain", "reward_keywords"):
