@@ -222,7 +222,6 @@ def budget_file(out: Path, budget: ScoringBudget, pool: Sequence[Example], model
 def scoring_inputs(dev: Sequence[Sentence], budget: ScoringBudget) -> list[Example]:
     """``budget.inputs`` mentions drawn (with the budget's seed) from the retriever-training
     part of ``dev``."""
-
     training, _evaluation = split_dev(dev)
     examples = typing_examples(training)
     if not examples:

@@ -32,7 +32,7 @@ import logging
 import random
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -426,7 +426,12 @@ def training_dir() -> Path:
 STAGE = "stage.json"
 
 
-def _finished(folder: Path, recipe: dict[str, Any], *, part: Any = None) -> dict[str, Any] | None:
+def _finished(
+    folder: Path,
+    recipe: dict[str, Any],
+    *,
+    part: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Any] | None:
     """The facts of a stage a former run completed with the same recipe, if any.
 
     ``part`` maps a recipe to what the stage depends on; the whole recipe by default.
@@ -435,8 +440,10 @@ def _finished(folder: Path, recipe: dict[str, Any], *, part: Any = None) -> dict
     if not path.is_file():
         return None
     done = json.loads(path.read_text(encoding="utf-8"))
-    part = part or (lambda r: r)
-    if "recipe" not in done or part(done["recipe"]) != part(json.loads(json.dumps(recipe))):
+    if "recipe" not in done:
+        return None
+    compared = part or (lambda r: r)
+    if compared(done["recipe"]) != compared(json.loads(json.dumps(recipe))):
         return None
     log.info("reusing %s", folder)
     return dict(done["facts"])
