@@ -218,6 +218,19 @@ def scored_inputs(
     records = read_scores(scores)
     if not records:
         raise TrainingDataError(f"no LM scores in {scores}; run `entivec train demo-scores` first")
+    budget = scores.with_suffix(".budget.json")
+    if budget.is_file():
+        asked = int(json.loads(budget.read_text(encoding="utf-8"))["inputs"])
+        if len(records) < asked:
+            log.warning(
+                "%s holds %d of the %d inputs its budget asks for (an unfinished scoring "
+                "job); training on those. To finish it first: `entivec train demo-scores "
+                "... --inputs %d`",
+                scores,
+                len(records),
+                asked,
+                asked,
+            )
     by_id = {e.id: e for e in pool}
     training, _evaluation = split_dev(dev)
     inputs = {e.id: e for e in typing_examples(training)}

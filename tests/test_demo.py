@@ -18,7 +18,12 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from entivec.encoders.demo_scores import ScoringBudget, score_candidates, scoring_inputs
+from entivec.encoders.demo_scores import (
+    ScoringBudget,
+    budget_file,
+    score_candidates,
+    scoring_inputs,
+)
 from entivec.encoders.demo_train import (
     KEYWORD_CLOSE,
     KEYWORD_OPEN,
@@ -26,6 +31,7 @@ from entivec.encoders.demo_train import (
     keyword_text,
     query_text,
     reward_pair,
+    scored_inputs,
     student_teacher,
     train_demo,
 )
@@ -186,6 +192,26 @@ def test_a_rerun_reuses_every_finished_stage(
     assert (
         changed != json.loads((training / "student" / "stage.json").read_text())["recipe"]["budget"]
     )
+
+
+@pytest.mark.models
+def test_training_on_an_unfinished_scoring_job_warns_with_the_command_that_finishes_it(
+    tmp_path: Path,
+    trained: dict[str, Any],
+    politics: dict[str, list[Sentence]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    scores = tmp_path / "scores.jsonl"
+    shutil.copy(trained["scores"], scores)
+    pool = typing_examples(politics["train"])
+    budget_file(scores, ScoringBudget(inputs=4, candidates=TINY.candidates), pool, "smollm2")
+    with caplog.at_level("WARNING"):
+        assert len(scored_inputs(scores, pool, politics["dev"])) == 4
+    assert not caplog.records
+    budget_file(scores, ScoringBudget(inputs=9, candidates=TINY.candidates), pool, "smollm2")
+    with caplog.at_level("WARNING"):
+        assert len(scored_inputs(scores, pool, politics["dev"])) == 4
+    assert "holds 4 of the 9 inputs" in caplog.text and "--inputs 9" in caplog.text
 
 
 @pytest.mark.models
