@@ -165,6 +165,7 @@ def rankers(
         RewardModel,
         query_text,
         student_teacher,
+        teacher_name,
         training_dir,
     )
     from entivec.encoders.mean_pooled import MeanPooledEncoder
@@ -196,7 +197,7 @@ def rankers(
                 raise ModelNotPreparedError(
                     f"no reward model in {folder}; run `entivec train demo` first"
                 )
-            keywords = folder.name == "reward_keywords"
+            keywords = folder.name == teacher_name(True)
             reward = RewardModel(folder, keywords=keywords)
             if keywords and KEYWORD_OPEN not in reward.tokenizer.get_vocab():
                 raise ModelNotPreparedError(f"{folder} holds no keyword-tagged reward model")
