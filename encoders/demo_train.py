@@ -11,11 +11,11 @@ bi-encoder student, shipped as the ``demo`` plugin.
 2. **Labels**: the reward model scores BM25's candidates for many more mentions of the
    retriever-training half of ``dev`` than the LM could afford to.
 3. **Student**: a bi-encoder from the same all-MiniLM-L6-v2 (mean pooling, unit
-   vectors) embeds the input (``query``: the sentence, mention in brackets) and the
-   demonstration (``passage``: :func:`entivec.icl.demonstration_text`, the answer
-   included). Loss: KL(reward ‖ student) over each input's candidates plus 0.2 ·
-   InfoNCE at temperature 0.01 with the reward model's favourite as the positive and
-   the batch's other candidates as negatives.
+   vectors) embeds the input (``query``: its mention's words) and the demonstration
+   (``passage``: :func:`entivec.icl.demonstration_text`, its mention and answer); the
+   recipe records this form, ``text_form``. Loss: KL(reward ‖ student) over each input's
+   candidates plus 0.2 · InfoNCE at temperature 0.01 with the reward model's favourite as
+   the positive and the batch's other candidates as negatives.
 4. **Artefact**: the student exported to ONNX like the e5 plugin (pooling in the graph,
    cosine to PyTorch ≥ 0.9999), in ``artefacts/demo``.
 
@@ -50,8 +50,8 @@ from entivec.encoders.mean_pooled import MeanPooledEncoder
 from tqdm.auto import tqdm
 
 from entivec.entity_types import type_name
-from entivec.errors import ModelNotPreparedError, TrainingDataError
-from entivec.icl import Example, mark, typing_examples
+from entivec.errors import InvalidArgumentError, ModelNotPreparedError, TrainingDataError
+from entivec.icl import RETRIEVER_TEXT_FORMS, Example, mark, typing_examples
 from entivec.models import artefact_dir, model_dir, sha256
 from entivec.records import Sentence
 
@@ -82,6 +82,9 @@ class DemoTrainingBudget:
         student_learning_rate: AdamW learning rate of the student.
         temperature: Of the student's softmax over cosines (RUIE: 0.01).
         infonce_weight: Of the contrastive term (RUIE: 0.2).
+        text_form: How the student reads inputs and demonstrations
+            (:data:`entivec.icl.RETRIEVER_TEXT_FORMS`): the mention's own words (the
+            default), or the whole sentence with the mention in brackets.
         teacher_keywords: Distil the student from the keyword-tagged reward model (RUIE's
             choice, the default) rather than the untagged one. At this budget the untagged
             model ranks the LM's preferences better on the held-out scored inputs, but
@@ -102,8 +105,16 @@ class DemoTrainingBudget:
     temperature: float = 0.01
     infonce_weight: float = 0.2
     teacher_keywords: bool = True
+    text_form: str = "mention"
     max_tokens: int = 128
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.text_form not in RETRIEVER_TEXT_FORMS:
+            raise InvalidArgumentError(
+                f"unknown text form {self.text_form!r}; expected one of: "
+                f"{', '.join(RETRIEVER_TEXT_FORMS)}"
+            )
 
 
 # what a reward model depends on: a change elsewhere in the budget (the student's
@@ -122,9 +133,9 @@ def teacher_name(teacher_keywords: bool) -> str:
     return "reward_keywords" if teacher_keywords else "reward_plain"
 
 
-def query_text(example: Example) -> str:
-    """What the student embeds for an input: the sentence with its mention in brackets."""
-    return example.marked_text()
+def query_text(example: Example, form: str) -> str:
+    """What the student embeds for an input (:func:`entivec.icl.retriever_text`)."""
+    return example.retriever_query(form)
 
 
 def keyword_text(example: Example, *, answer: bool) -> str:
@@ -140,7 +151,8 @@ def reward_pair(example: Example, candidate: Example, *, keywords: bool) -> tupl
     """The (input, demonstration) texts the reward model reads."""
     if keywords:
         return keyword_text(example, answer=False), keyword_text(candidate, answer=True)
-    return query_text(example), candidate.demonstration_text()
+    # the untagged reward model reads whole sentences, as the keyword-tagged one does
+    return query_text(example, "sentence"), candidate.demonstration_text("sentence")
 
 
 class RewardModel:
@@ -375,10 +387,10 @@ def _student_loss(
         best = int(np.argmax(item.rewards))
         others = [i for i in range(len(item.candidates)) if i != best]
         chosen.append([best, *rng.sample(others, per_input - 1)])
-    queries = student([query_text(item.example) for item in batch])
+    queries = student([query_text(item.example, budget.text_form) for item in batch])
     passages = student(
         [
-            item.candidates[i].demonstration_text()
+            item.candidates[i].demonstration_text(budget.text_form)
             for item, rows in zip(batch, chosen, strict=True)
             for i in rows
         ]
@@ -470,6 +482,16 @@ def student_teacher(out: Path | None = None) -> str:
     budget = json.loads(path.read_text(encoding="utf-8"))["recipe"]["budget"]
     # students trained before the teacher was a choice were taught by the keyword model
     return teacher_name(bool(budget.get("teacher_keywords", True)))
+
+
+def student_text_form(out: Path | None = None) -> str:
+    """How the trained student reads texts (:data:`entivec.icl.RETRIEVER_TEXT_FORMS`)."""
+    path = (out or training_dir()) / "student" / STAGE
+    if not path.is_file():
+        raise ModelNotPreparedError(f"no student in {path.parent}; run `entivec train demo` first")
+    budget = json.loads(path.read_text(encoding="utf-8"))["recipe"]["budget"]
+    # students trained before the form was a choice read whole sentences
+    return str(budget.get("text_form", "sentence"))
 
 
 def _finish(folder: Path, recipe: dict[str, Any], facts: dict[str, Any], save: Any) -> None:
@@ -587,8 +609,10 @@ def train_demo(
                 validation,
                 [
                     (
-                        student.embed([query_text(s.example)])
-                        @ student.embed([c.demonstration_text() for c in s.candidates]).T
+                        student.embed([query_text(s.example, budget.text_form)])
+                        @ student.embed(
+                            [c.demonstration_text(budget.text_form) for c in s.candidates]
+                        ).T
                     )[0]
                     for s in validation
                 ],

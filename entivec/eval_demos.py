@@ -162,6 +162,7 @@ def rankers(
     from entivec.encoders.demo_train import (
         BASE_MODEL,
         KEYWORD_OPEN,
+        DemoTrainingBudget,
         RewardModel,
         query_text,
         student_teacher,
@@ -184,10 +185,12 @@ def rankers(
         elif method == "bm25":
             out[method] = bm25.top
         elif method == "base":
+            # the untrained student: it reads texts as the default recipe trains it to
+            form = DemoTrainingBudget().text_form
             base = MeanPooledEncoder(model_dir(BASE_MODEL), max_tokens=128)
             out[method] = _vector_ranker(
-                base.embed([query_text(e) for e in inputs]),
-                base.embed([d.demonstration_text() for d in pool]),
+                base.embed([query_text(e, form) for e in inputs]),
+                base.embed([d.demonstration_text(form) for d in pool]),
                 inputs,
             )
         elif method == "reward":
@@ -213,8 +216,8 @@ def rankers(
 
             student = DemoEncoder()
             out[method] = _vector_ranker(
-                student.embed_queries([query_text(e) for e in inputs]),
-                student.embed_passages([d.demonstration_text() for d in pool]),
+                student.embed_passages([query_text(e, student.text_form) for e in inputs]),
+                student.embed_passages([d.demonstration_text(student.text_form) for d in pool]),
                 inputs,
             )
     return out

@@ -1,9 +1,11 @@
 """The ``demo`` plugin: the distilled demonstration retriever (RUIE), named vector ``demo``.
 
 One point per entity mention, like ``entity`` (the two vectors share the mention points).
-A demonstration is embedded as the LM will read it: its sentence with the mention in
-brackets, then its type (:func:`entivec.icl.demonstration_text`). A query is an input
-sentence with the mention to type in brackets (``Blair led [Labour] to victory.``).
+A demonstration is embedded as its mention, then its type
+(:func:`entivec.icl.demonstration_text`). A query is an input sentence with the mention
+to type in brackets (``Blair led [Labour] to victory.``), embedded as its mention. The
+artefact's manifest records the text form its student was trained with, and the encoder
+reads texts that way (students trained before the choice read whole sentences).
 The encoder is a bi-encoder distilled from the LM's preferences by ``entivec train demo``,
 exported to ONNX with pooling and normalisation in the graph.
 """
@@ -18,8 +20,8 @@ import numpy.typing as npt
 from entivec.plugins.onnx_sentence import OnnxSentenceEncoder
 
 from entivec.errors import InvalidArgumentError, UnknownPluginError
-from entivec.icl import demonstration_text
-from entivec.models import artefact_dir
+from entivec.icl import demonstration_text, retriever_query
+from entivec.models import MANIFEST, artefact_dir
 from entivec.registry import EncoderSpec
 
 if TYPE_CHECKING:
@@ -56,13 +58,20 @@ class DemoEncoder:
             threads=threads,
             build_command=BUILD_COMMAND,
         )
+        self.text_form = _text_form(folder)
 
     def embed_queries(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        """Vectors of inputs, each with the mention to type in brackets."""
-        return self.sentences.embed(texts)
+        """Vectors of inputs, each with the mention to type in brackets.
+
+        Raises:
+            InvalidArgumentError: A text lacks exactly one bracketed mention.
+        """
+        return self.sentences.embed([retriever_query(t, form=self.text_form) for t in texts])
 
     def embed_passages(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        """Vectors of demonstrations already written out (:func:`demonstration_text`)."""
+        """Vectors of texts already written out in this encoder's form: demonstrations
+        (:func:`demonstration_text` with ``form=self.text_form``) or inputs
+        (:func:`entivec.icl.retriever_text` without a label); the encoder is symmetric."""
         return self.sentences.embed(texts)
 
     def embed_mentions(self, items: Sequence[SpanInput]) -> npt.NDArray[np.float32]:
@@ -74,8 +83,21 @@ class DemoEncoder:
                     "the demo encoder embeds annotated mentions (start offset and type); "
                     "embed a query with embed_queries"
                 )
-            texts.append(demonstration_text(item.text, item.start, item.end, item.label))
+            texts.append(
+                demonstration_text(item.text, item.start, item.end, item.label, form=self.text_form)
+            )
         return self.sentences.embed(texts)
+
+
+def _text_form(folder: Path) -> str:
+    """The text form the artefact's student was trained with (its manifest's recipe)."""
+    import json
+
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        return "sentence"
+    budget = json.loads(manifest.read_text(encoding="utf-8")).get("recipe", {}).get("budget", {})
+    return str(budget.get("text_form", "sentence"))
 
 
 def load(variant: str = "fp32", *, batch_size: int = 32, threads: int | None = None) -> DemoEncoder:

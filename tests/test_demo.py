@@ -33,6 +33,7 @@ from entivec.encoders.demo_train import (
     reward_pair,
     scored_inputs,
     student_teacher,
+    student_text_form,
     train_demo,
 )
 from entivec.encoders.mean_pooled import MeanPooledEncoder
@@ -45,6 +46,7 @@ from entivec.icl import (
     LanguageModel,
     demonstration_text,
     marked_mention,
+    retriever_query,
     typing_examples,
 )
 from entivec.models import model_dir
@@ -70,19 +72,32 @@ def test_an_input_must_mark_exactly_one_mention_in_brackets() -> None:
 
 def test_a_demonstration_is_embedded_with_its_answer_and_keywords_wrap_mention_and_type() -> None:
     example = blair_example()
-    assert query_text(example) == "Tony Blair led the [Labour Party] ."
-    assert example.demonstration_text() == (
+    # the default form: the mention's own words
+    assert query_text(example, "mention") == "Labour Party"
+    assert example.demonstration_text() == "Labour Party Type: political party"
+    assert demonstration_text("Tony Blair led the Labour Party .", 0, 10, "politician") == (
+        "Tony Blair Type: politician"
+    )
+    assert retriever_query("Blair led [Labour] to victory.") == "Labour"
+    # the form of the first students: the sentence, mention in brackets
+    assert query_text(example, "sentence") == "Tony Blair led the [Labour Party] ."
+    assert example.demonstration_text("sentence") == (
         "Tony Blair led the [Labour Party] . Type: political party"
     )
-    assert demonstration_text("Tony Blair led the Labour Party .", 0, 10, "politician") == (
-        "[Tony Blair] led the Labour Party . Type: politician"
+    assert retriever_query("Blair led [Labour] to victory.", form="sentence") == (
+        "Blair led [Labour] to victory."
     )
+    with pytest.raises(InvalidArgumentError, match="expected one of: sentence, mention"):
+        example.demonstration_text("paragraph")
+    with pytest.raises(InvalidArgumentError, match="expected one of: sentence, mention"):
+        DemoTrainingBudget(text_form="paragraph")
     assert keyword_text(example, answer=True) == (
         f"Tony Blair led the {KEYWORD_OPEN} Labour Party {KEYWORD_CLOSE} . "
         f"Type: {KEYWORD_OPEN} political party {KEYWORD_CLOSE}"
     )
     plain = reward_pair(example, example, keywords=False)
-    assert plain == (query_text(example), example.demonstration_text())
+    # the untagged reward model reads whole sentences whatever the student's form
+    assert plain == (query_text(example, "sentence"), example.demonstration_text("sentence"))
 
 
 def test_the_cli_refuses_a_dev_file_that_the_shell_put_in_the_pool(data_dir: Path) -> None:
@@ -159,7 +174,7 @@ def test_training_reports_reward_models_with_and_without_keywords_and_the_studen
 def test_the_onnx_student_matches_the_trained_torch_student(trained: dict[str, Any]) -> None:
     assert trained["manifest"]["artefact"]["min_cosine_onnx_vs_torch"] >= 0.9999
     example = blair_example()
-    texts = [example.demonstration_text(), query_text(example), "Blair led [Labour] to victory."]
+    texts = [example.demonstration_text(), query_text(example, "mention"), "Labour"]
     torch_vectors = MeanPooledEncoder(trained["root"] / "training" / "student", max_tokens=512)
     onnx_vectors = DemoEncoder(trained["artefact"]).embed_passages(texts)
     cosines = (onnx_vectors * torch_vectors.embed(texts)).sum(-1)
@@ -237,6 +252,34 @@ def test_the_teacher_is_a_choice_that_retrains_only_the_student(
     assert (training / "student" / "model.safetensors").read_bytes() != student
     for name in ("reward_plain", "reward_keywords"):
         assert manifest["validation"][name] == trained["manifest"]["validation"][name]
+
+
+@pytest.mark.models
+def test_the_text_form_is_recorded_and_the_artefact_reads_queries_that_way(
+    tmp_path: Path, trained: dict[str, Any], politics: dict[str, list[Sentence]]
+) -> None:
+    marked = "Blair led [Labour] to victory."
+    shipped = DemoEncoder(trained["artefact"])
+    assert shipped.text_form == "mention" == student_text_form(trained["root"] / "training")
+    assert np.allclose(shipped.embed_queries([marked]), shipped.embed_passages(["Labour"]))
+    training = tmp_path / "training"
+    shutil.copytree(trained["root"] / "training", training)
+    rewards = {p: p.stat().st_mtime_ns for p in training.glob("reward_*/stage.json")}
+    train_demo(
+        politics["train"],
+        politics["dev"],
+        replace(TINY, text_form="sentence"),
+        scores=trained["scores"],
+        out=training,
+        artefact=tmp_path / "artefact",
+        show_progress=False,
+    )
+    # the reward models do not read the student's form: only the student is retrained
+    assert {p: p.stat().st_mtime_ns for p in rewards} == rewards
+    assert student_text_form(training) == "sentence"
+    sentences = DemoEncoder(tmp_path / "artefact")
+    assert sentences.text_form == "sentence"
+    assert np.allclose(sentences.embed_queries([marked]), sentences.embed_passages([marked]))
 
 
 @pytest.fixture(scope="module")
