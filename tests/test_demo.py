@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from entivec.encoders.demo_train import (
     keyword_text,
     query_text,
     reward_pair,
+    reward_recipe,
     scored_inputs,
     student_teacher,
     student_text_form,
@@ -98,6 +99,16 @@ def test_a_demonstration_is_embedded_with_its_answer_and_keywords_wrap_mention_a
     plain = reward_pair(example, example, keywords=False)
     # the untagged reward model reads whole sentences whatever the student's form
     assert plain == (query_text(example, "sentence"), example.demonstration_text("sentence"))
+
+
+def test_a_reward_stage_from_before_the_head_learning_rate_is_trained_again() -> None:
+    recipe = {"version": 1, "budget": asdict(DemoTrainingBudget())}
+    older = {"version": 1, "budget": dict(recipe["budget"])}
+    del older["budget"]["reward_head_learning_rate"]
+    assert reward_recipe(older) != reward_recipe(recipe)
+    # what the student alone reads does not touch the reward models
+    student_only = {"version": 1, "budget": asdict(DemoTrainingBudget(text_form="sentence"))}
+    assert reward_recipe(student_only) == reward_recipe(recipe)
 
 
 def test_the_cli_refuses_a_dev_file_that_the_shell_put_in_the_pool(data_dir: Path) -> None:
