@@ -498,22 +498,24 @@ def _finished(
     return dict(done["facts"])
 
 
-def student_teacher(out: Path | None = None) -> str:
-    """The reward model the trained student was distilled from (its folder name)."""
+def _student_budget(out: Path | None) -> dict[str, Any]:
+    """The budget the trained student's stage records."""
     path = (out or training_dir()) / "student" / STAGE
     if not path.is_file():
         raise ModelNotPreparedError(f"no student in {path.parent}; run `entivec train demo` first")
-    budget = json.loads(path.read_text(encoding="utf-8"))["recipe"]["budget"]
+    return dict(json.loads(path.read_text(encoding="utf-8"))["recipe"]["budget"])
+
+
+def student_teacher(out: Path | None = None) -> str:
+    """The reward model the trained student was distilled from (its folder name)."""
+    budget = _student_budget(out)
     # students trained before the teacher was a choice were taught by the keyword model
     return teacher_name(bool(budget.get("teacher_keywords", True)))
 
 
 def student_text_form(out: Path | None = None) -> str:
     """How the trained student reads texts (:data:`entivec.icl.RETRIEVER_TEXT_FORMS`)."""
-    path = (out or training_dir()) / "student" / STAGE
-    if not path.is_file():
-        raise ModelNotPreparedError(f"no student in {path.parent}; run `entivec train demo` first")
-    budget = json.loads(path.read_text(encoding="utf-8"))["recipe"]["budget"]
+    budget = _student_budget(out)
     # students trained before the form was a choice read whole sentences
     return str(budget.get("text_form", "sentence"))
 
