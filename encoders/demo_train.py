@@ -89,6 +89,7 @@ class DemoTrainingBudget:
         text_form: How the student reads inputs and demonstrations
             (:data:`entivec.icl.RETRIEVER_TEXT_FORMS`): the mention's own words (the
             default), or the whole sentence with the mention in brackets.
+        reward_text_form: How the reward models read them, from the same choices.
         teacher_keywords: Distil the student from the keyword-tagged reward model (RUIE's
             choice, the default) rather than the untagged one. At this budget the untagged
             model ranks the LM's preferences better on the held-out scored inputs, but
@@ -111,15 +112,19 @@ class DemoTrainingBudget:
     infonce_weight: float = 0.2
     teacher_keywords: bool = True
     text_form: str = "mention"
+    reward_text_form: str = "mention"
     max_tokens: int = 128
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.text_form not in RETRIEVER_TEXT_FORMS:
-            raise InvalidArgumentError(
-                f"unknown text form {self.text_form!r}; expected one of: "
-                f"{', '.join(RETRIEVER_TEXT_FORMS)}"
-            )
+        for field, form in (
+            ("text_form", self.text_form),
+            ("reward_text_form", self.reward_text_form),
+        ):
+            if form not in RETRIEVER_TEXT_FORMS:
+                raise InvalidArgumentError(
+                    f"unknown {field} {form!r}; expected one of: {', '.join(RETRIEVER_TEXT_FORMS)}"
+                )
 
 
 # what a reward model depends on: a change elsewhere in the budget (the student's
@@ -129,6 +134,7 @@ REWARD_FIELDS = (
     "reward_learning_rate",
     "reward_head_learning_rate",
     "validation_share",
+    "reward_text_form",
     "max_tokens",
     "seed",
 )
@@ -151,21 +157,32 @@ def query_text(example: Example, form: str) -> str:
     return example.retriever_query(form)
 
 
-def keyword_text(example: Example, *, answer: bool) -> str:
-    """The example with its mention (and, for a demonstration, its answer) in keyword tags."""
+def keyword_text(example: Example, *, answer: bool, form: str = "mention") -> str:
+    """The example (its sentence, or its mention alone, by ``form``) with its mention and,
+    for a demonstration, its answer in keyword tags."""
     start, end = example.offsets()
     text = mark(example.sentence.text, start, end, f"{KEYWORD_OPEN} ", f" {KEYWORD_CLOSE}")
+    if form == "mention":
+        text = text[start : end + len(KEYWORD_OPEN) + len(KEYWORD_CLOSE) + 2]
+    elif form != "sentence":
+        raise InvalidArgumentError(
+            f"unknown text form {form!r}; expected one of: {', '.join(RETRIEVER_TEXT_FORMS)}"
+        )
     if answer:
         text += f" Type: {KEYWORD_OPEN} {type_name(example.type)} {KEYWORD_CLOSE}"
     return text
 
 
-def reward_pair(example: Example, candidate: Example, *, keywords: bool) -> tuple[str, str]:
-    """The (input, demonstration) texts the reward model reads."""
+def reward_pair(
+    example: Example, candidate: Example, *, keywords: bool, form: str = "mention"
+) -> tuple[str, str]:
+    """The (input, demonstration) texts the reward model reads, in ``form``."""
     if keywords:
-        return keyword_text(example, answer=False), keyword_text(candidate, answer=True)
-    # the untagged reward model reads whole sentences, as the keyword-tagged one does
-    return query_text(example, "sentence"), candidate.demonstration_text("sentence")
+        return (
+            keyword_text(example, answer=False, form=form),
+            keyword_text(candidate, answer=True, form=form),
+        )
+    return query_text(example, form), candidate.demonstration_text(form)
 
 
 class RewardModel:
@@ -174,10 +191,13 @@ class RewardModel:
     Args:
         folder: all-MiniLM-L6-v2, or a trained reward model.
         keywords: Read the texts with keyword tags (the tags are added to the tokenizer).
+        text_form: Read whole sentences or mentions (:func:`reward_pair`).
         max_tokens: Tokens kept per pair.
     """
 
-    def __init__(self, folder: Path, *, keywords: bool, max_tokens: int = 128) -> None:
+    def __init__(
+        self, folder: Path, *, keywords: bool, text_form: str = "mention", max_tokens: int = 128
+    ) -> None:
         import transformers
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -193,11 +213,35 @@ class RewardModel:
         if len(self.tokenizer) > self.model.get_input_embeddings().num_embeddings:
             self.model.resize_token_embeddings(len(self.tokenizer))
         self.keywords = keywords
+        self.text_form = text_form
         self.max_tokens = max_tokens
+
+    @classmethod
+    def trained(cls, folder: Path) -> RewardModel:
+        """A reward model ``entivec train demo`` trained, read the way it was trained.
+
+        Raises:
+            ModelNotPreparedError: ``folder`` holds no trained reward model.
+        """
+        path = folder / STAGE
+        if not path.is_file():
+            raise ModelNotPreparedError(
+                f"no reward model in {folder}; run `entivec train demo` first"
+            )
+        budget = json.loads(path.read_text(encoding="utf-8"))["recipe"]["budget"]
+        return cls(
+            folder,
+            keywords=folder.name == teacher_name(True),
+            # reward models trained before the form was a choice read whole sentences
+            text_form=str(budget.get("reward_text_form") or "sentence"),
+            max_tokens=int(budget.get("max_tokens") or 128),
+        )
 
     def logits(self, example: Example, candidates: Sequence[Example]) -> Any:
         """Logits of ``candidates`` for ``example`` as a tensor that carries gradients."""
-        pairs = [reward_pair(example, c, keywords=self.keywords) for c in candidates]
+        pairs = [
+            reward_pair(example, c, keywords=self.keywords, form=self.text_form) for c in candidates
+        ]
         batch = self.tokenizer(
             [p[0] for p in pairs],
             [p[1] for p in pairs],
@@ -308,7 +352,12 @@ def train_reward_model(
     import torch
 
     torch.manual_seed(budget.seed)
-    reward = RewardModel(model_dir(BASE_MODEL), keywords=keywords, max_tokens=budget.max_tokens)
+    reward = RewardModel(
+        model_dir(BASE_MODEL),
+        keywords=keywords,
+        text_form=budget.reward_text_form,
+        max_tokens=budget.max_tokens,
+    )
     head = [p for n, p in reward.model.named_parameters() if n.startswith(HEAD_PREFIXES)]
     encoder = [p for n, p in reward.model.named_parameters() if not n.startswith(HEAD_PREFIXES)]
     optimiser = torch.optim.AdamW(
@@ -616,7 +665,7 @@ def train_demo(
             }
             _finish(out / name, recipe, facts, reward.save)
         else:
-            reward = RewardModel(out / name, keywords=keywords, max_tokens=budget.max_tokens)
+            reward = RewardModel.trained(out / name)
         final_losses[name] = facts["final_loss"]
         validation_rows[name] = facts["validation"]
         if keywords == budget.teacher_keywords:

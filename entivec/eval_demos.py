@@ -21,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from entivec.encoders.demo_scores import Bm25Candidates, split_dev
-from entivec.errors import InvalidArgumentError, ModelNotPreparedError, TrainingDataError
+from entivec.errors import InvalidArgumentError, TrainingDataError
 from entivec.icl import (
     FORMATS,
     Example,
@@ -161,12 +161,10 @@ def rankers(
     demonstrations, best first."""
     from entivec.encoders.demo_train import (
         BASE_MODEL,
-        KEYWORD_OPEN,
         DemoTrainingBudget,
         RewardModel,
         query_text,
         student_teacher,
-        teacher_name,
         training_dir,
     )
     from entivec.encoders.mean_pooled import MeanPooledEncoder
@@ -195,15 +193,7 @@ def rankers(
             )
         elif method == "reward":
             # the reward model the `demo` student was distilled from
-            folder = training_dir() / student_teacher()
-            if not (folder / "config.json").is_file():
-                raise ModelNotPreparedError(
-                    f"no reward model in {folder}; run `entivec train demo` first"
-                )
-            keywords = folder.name == teacher_name(True)
-            reward = RewardModel(folder, keywords=keywords)
-            if keywords and KEYWORD_OPEN not in reward.tokenizer.get_vocab():
-                raise ModelNotPreparedError(f"{folder} holds no keyword-tagged reward model")
+            reward = RewardModel.trained(training_dir() / student_teacher())
 
             def rerank(example: Example, k: int, reward: RewardModel = reward) -> list[int]:
                 candidates = bm25.top(example, RERANKED)

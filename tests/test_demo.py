@@ -28,6 +28,7 @@ from entivec.encoders.demo_train import (
     KEYWORD_CLOSE,
     KEYWORD_OPEN,
     DemoTrainingBudget,
+    RewardModel,
     keyword_text,
     query_text,
     reward_pair,
@@ -42,7 +43,7 @@ from entivec.loaders import load
 from entivec.plugins.demo import DemoEncoder
 
 from entivec.cli import cli
-from entivec.errors import InvalidArgumentError
+from entivec.errors import InvalidArgumentError, ModelNotPreparedError
 from entivec.icl import (
     LanguageModel,
     demonstration_text,
@@ -92,20 +93,36 @@ def test_a_demonstration_is_embedded_with_its_answer_and_keywords_wrap_mention_a
         example.demonstration_text("paragraph")
     with pytest.raises(InvalidArgumentError, match="expected one of: sentence, mention"):
         DemoTrainingBudget(text_form="paragraph")
-    assert keyword_text(example, answer=True) == (
+    with pytest.raises(InvalidArgumentError, match="reward_text_form 'paragraph'"):
+        DemoTrainingBudget(reward_text_form="paragraph")
+    assert keyword_text(example, answer=True, form="sentence") == (
         f"Tony Blair led the {KEYWORD_OPEN} Labour Party {KEYWORD_CLOSE} . "
         f"Type: {KEYWORD_OPEN} political party {KEYWORD_CLOSE}"
     )
-    plain = reward_pair(example, example, keywords=False)
-    # the untagged reward model reads whole sentences whatever the student's form
-    assert plain == (query_text(example, "sentence"), example.demonstration_text("sentence"))
+    assert keyword_text(example, answer=True) == (
+        f"{KEYWORD_OPEN} Labour Party {KEYWORD_CLOSE} "
+        f"Type: {KEYWORD_OPEN} political party {KEYWORD_CLOSE}"
+    )
+    assert keyword_text(example, answer=False) == f"{KEYWORD_OPEN} Labour Party {KEYWORD_CLOSE}"
+    with pytest.raises(InvalidArgumentError, match="expected one of: sentence, mention"):
+        keyword_text(example, answer=False, form="paragraph")
+    # the untagged reward model reads what the student reads, in either form
+    for form in ("sentence", "mention"):
+        assert reward_pair(example, example, keywords=False, form=form) == (
+            query_text(example, form),
+            example.demonstration_text(form),
+        )
 
 
-def test_a_reward_stage_from_before_the_head_learning_rate_is_trained_again() -> None:
+@pytest.mark.parametrize("field", ["reward_head_learning_rate", "reward_text_form"])
+def test_a_reward_stage_from_before_a_reward_field_existed_is_trained_again(field: str) -> None:
     recipe = {"version": 1, "budget": asdict(DemoTrainingBudget())}
     older = {"version": 1, "budget": dict(recipe["budget"])}
-    del older["budget"]["reward_head_learning_rate"]
+    del older["budget"][field]
     assert reward_recipe(older) != reward_recipe(recipe)
+    # the reward models read mentions unless told otherwise
+    sentences = {"version": 1, "budget": asdict(DemoTrainingBudget(reward_text_form="sentence"))}
+    assert reward_recipe(sentences) != reward_recipe(recipe)
     # what the student alone reads does not touch the reward models
     student_only = {"version": 1, "budget": asdict(DemoTrainingBudget(text_form="sentence"))}
     assert reward_recipe(student_only) == reward_recipe(recipe)
@@ -179,6 +196,29 @@ def test_training_reports_reward_models_with_and_without_keywords_and_the_studen
     assert any(t["content"] == KEYWORD_OPEN for t in keyword_vocab["added_tokens"])
     plain_vocab = json.loads((training / "reward_plain" / "tokenizer.json").read_text())
     assert all(t["content"] != KEYWORD_OPEN for t in plain_vocab["added_tokens"])
+
+
+@pytest.mark.models
+def test_a_trained_reward_model_reads_texts_in_the_form_it_was_trained_on(
+    tmp_path: Path, trained: dict[str, Any]
+) -> None:
+    training = trained["root"] / "training"
+    example = blair_example()
+    for name, keywords in (("reward_plain", False), ("reward_keywords", True)):
+        reward = RewardModel.trained(training / name)
+        assert (reward.keywords, reward.text_form) == (keywords, TINY.reward_text_form)
+        assert reward.max_tokens == TINY.max_tokens
+    # a reward model from before the form was recorded read whole sentences
+    older = tmp_path / "reward_plain"
+    shutil.copytree(training / "reward_plain", older)
+    stage = json.loads((older / "stage.json").read_text())
+    del stage["recipe"]["budget"]["reward_text_form"]
+    (older / "stage.json").write_text(json.dumps(stage))
+    reward = RewardModel.trained(older)
+    assert reward.text_form == "sentence"
+    assert reward.scores(example, [example]).shape == (1,)
+    with pytest.raises(ModelNotPreparedError, match="run `entivec train demo` first"):
+        RewardModel.trained(tmp_path / "nothing")
 
 
 @pytest.mark.models
