@@ -1031,6 +1031,13 @@ def _integers(option: str, text: str) -> list[int]:
     help="What the student embeds of an input or a demonstration: the mention's words, or "
     "the whole sentence with the mention in brackets.",
 )
+@click.option(
+    "--reward-text-form",
+    type=click.Choice(["mention", "sentence"]),
+    default="mention",
+    show_default=True,
+    help="What the reward models read of an input and a demonstration, from the same choices.",
+)
 @_entivec_errors
 def train_demo(
     format: str,
@@ -1040,6 +1047,7 @@ def train_demo(
     scores: str | None,
     teacher: str,
     text_form: str,
+    reward_text_form: str,
 ) -> None:
     """Train the reward models and the student from the LM scores, then export the student
     as the `demo` plugin (PATHS: the pool the scores were made over)."""
@@ -1049,7 +1057,11 @@ def train_demo(
     from entivec.encoders.demo_train import train_demo as run
 
     train_sentences, dev = _train_and_dev(format, paths, dev_paths, language)
-    budget = DemoTrainingBudget(teacher_keywords=teacher == "keywords", text_form=text_form)
+    budget = DemoTrainingBudget(
+        teacher_keywords=teacher == "keywords",
+        text_form=text_form,
+        reward_text_form=reward_text_form,
+    )
     manifest = run(train_sentences, dev, budget, scores=Path(scores) if scores else None)
     rows = manifest["validation"]
     click.echo(
