@@ -1019,7 +1019,7 @@ def _integers(option: str, text: str) -> list[int]:
 @click.option(
     "--teacher",
     type=click.Choice(["keywords", "plain"]),
-    default="keywords",
+    default="plain",
     show_default=True,
     help="Reward model the student is distilled from: with RUIE's keyword tags, or untagged.",
 )
@@ -1069,7 +1069,7 @@ def train_demo(
         "candidates):"
     )
     click.echo(f"{'ranker':16} {'spearman':>9} {'top-1 regret':>13} {'top-1 same type':>16}")
-    for name in ("bm25_order", "reward_plain", "reward_keywords", "student"):
+    for name in ("bm25_order", "base_bi_encoder", "reward_plain", "reward_keywords", "student"):
         row = rows[name]
         click.echo(
             f"{name:16} {row['spearman']:>9.3f} {row['top1_regret']:>13.3f} "
@@ -1084,7 +1084,7 @@ def train_demo(
 
 @train.command("demo-scores")
 @_demo_corpus_options
-@click.option("--inputs", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--inputs", type=click.IntRange(min=1), default=400, show_default=True)
 @click.option("--candidates", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option(
     "--out",

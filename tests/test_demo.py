@@ -188,7 +188,7 @@ def test_training_reports_reward_models_with_and_without_keywords_and_the_studen
 ) -> None:
     rows = trained["manifest"]["validation"]
     assert rows["inputs"] == 1  # a fifth of four scored inputs, at least one
-    for name in ("bm25_order", "reward_plain", "reward_keywords", "student"):
+    for name in ("bm25_order", "base_bi_encoder", "reward_plain", "reward_keywords", "student"):
         assert 0.0 <= rows[name]["top1_same_type"] <= 1.0
         assert rows[name]["top1_regret"] >= 0.0
     training = trained["root"] / "training"
@@ -286,19 +286,19 @@ def test_the_teacher_is_a_choice_that_retrains_only_the_student(
 ) -> None:
     training = tmp_path / "training"
     shutil.copytree(trained["root"] / "training", training)
-    assert trained["manifest"]["teacher"] == "reward_keywords" == student_teacher(training)
+    assert trained["manifest"]["teacher"] == "reward_plain" == student_teacher(training)
     rewards = {p: p.stat().st_mtime_ns for p in training.glob("reward_*/stage.json")}
     student = (training / "student" / "model.safetensors").read_bytes()
     manifest = train_demo(
         politics["train"],
         politics["dev"],
-        replace(TINY, teacher_keywords=False),
+        replace(TINY, teacher_keywords=True),
         scores=trained["scores"],
         out=training,
         artefact=tmp_path / "artefact",
         show_progress=False,
     )
-    assert manifest["teacher"] == "reward_plain" == student_teacher(training)
+    assert manifest["teacher"] == "reward_keywords" == student_teacher(training)
     assert {p: p.stat().st_mtime_ns for p in rewards} == rewards
     assert (training / "student" / "model.safetensors").read_bytes() != student
     for name in ("reward_plain", "reward_keywords"):
