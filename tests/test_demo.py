@@ -23,6 +23,7 @@ from entivec.encoders.demo_scores import (
     budget_file,
     score_candidates,
     scoring_inputs,
+    split_dev,
 )
 from entivec.encoders.demo_train import (
     KEYWORD_CLOSE,
@@ -34,6 +35,8 @@ from entivec.encoders.demo_train import (
     reward_pair,
     reward_recipe,
     scored_inputs,
+    split_scored,
+    student_inputs,
     student_teacher,
     student_text_form,
     train_demo,
@@ -126,6 +129,8 @@ def test_a_reward_stage_from_before_a_reward_field_existed_is_trained_again(fiel
     # what the student alone reads does not touch the reward models
     student_only = {"version": 1, "budget": asdict(DemoTrainingBudget(text_form="sentence"))}
     assert reward_recipe(student_only) == reward_recipe(recipe)
+    # nor does a new version of the student's recipe
+    assert reward_recipe({**recipe, "student_version": 2}) == reward_recipe(recipe)
 
 
 def test_the_cli_refuses_a_dev_file_that_the_shell_put_in_the_pool(data_dir: Path) -> None:
@@ -233,6 +238,26 @@ def test_the_onnx_student_matches_the_trained_torch_student(trained: dict[str, A
     # the student moved away from its initialisation
     base = MeanPooledEncoder(model_dir("all-minilm-l6-v2"), max_tokens=512).embed(texts)
     assert (onnx_vectors * base).sum(-1).min() < 0.9999
+
+
+@pytest.mark.models
+def test_the_student_learns_from_every_training_mention_but_the_reward_validation_ones(
+    trained: dict[str, Any], politics: dict[str, list[Sentence]]
+) -> None:
+    pool = typing_examples(politics["train"])
+    fitting, validation = split_scored(
+        scored_inputs(trained["scores"], pool, politics["dev"]), TINY
+    )
+    training_half, _ = split_dev(politics["dev"])
+    everything = {e.id for e in typing_examples(training_half)}
+    held = {s.example.id for s in validation}
+    every = student_inputs(politics["dev"], fitting, validation, replace(TINY, student_inputs=None))
+    assert {e.id for e in every} == everything - held
+    assert len(every) == len({e.id for e in every})
+    few = student_inputs(politics["dev"], fitting, validation, TINY)
+    assert len(few) == TINY.student_inputs
+    assert {s.example.id for s in fitting} <= {e.id for e in few}
+    assert not held & {e.id for e in few}
 
 
 @pytest.mark.models
