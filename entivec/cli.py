@@ -931,7 +931,7 @@ def eval_demo_formats(
 @click.option(
     "--inputs",
     type=click.IntRange(min=1),
-    default=30,
+    default=100,
     show_default=True,
     help="Held-back dev mentions per seed.",
 )

@@ -218,7 +218,7 @@ def evaluate_demos(
     train: Sequence[Sentence],
     dev: Sequence[Sentence],
     *,
-    inputs: int = 30,
+    inputs: int = 100,
     seeds: Sequence[int] = (0, 1, 2),
     shots: Sequence[int] = SHOTS,
     methods: Sequence[str] = METHODS,
