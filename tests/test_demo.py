@@ -241,7 +241,7 @@ def test_the_onnx_student_matches_the_trained_torch_student(trained: dict[str, A
 
 
 @pytest.mark.models
-def test_the_student_learns_from_every_training_mention_but_the_reward_validation_ones(
+def test_the_student_never_learns_from_the_reward_models_validation_inputs(
     trained: dict[str, Any], politics: dict[str, list[Sentence]]
 ) -> None:
     pool = typing_examples(politics["train"])
