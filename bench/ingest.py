@@ -35,6 +35,7 @@ from machine import describe, headline
 from entivec.edge_store import EdgeStore
 from entivec.ingest import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, ingest, sentence_payload
 from entivec.models import model_dir
+from entivec.registry import Encoder
 from entivec.server_store import ServerStore
 from entivec.store import PointRecord, Store, VectorSchema, point_id
 
@@ -130,12 +131,14 @@ def main() -> None:
 
     from entivec.encoders.torch_e5 import TorchE5
 
-    encoders = {"pytorch fp32 (sentence-transformers)": TorchE5(model_dir("multilingual-e5-small"))}
-    encoders["onnx fp32"] = load_e5("fp32")  # type: ignore[assignment]
-    encoders["onnx int8"] = load_e5("int8")  # type: ignore[assignment]
+    encoders: dict[str, Encoder] = {
+        "pytorch fp32 (sentence-transformers)": TorchE5(model_dir("multilingual-e5-small")),
+        "onnx fp32": load_e5("fp32"),
+        "onnx int8": load_e5("int8"),
+    }
     vectors: dict[str, np.ndarray] = {}
     query_vectors: dict[str, np.ndarray] = {}
-    encode_rows = []
+    encode_rows: list[dict[str, Any]] = []
     for name, encoder in encoders.items():
         vectors[name], seconds = encode_in_batches(encoder.embed_passages, texts)
         query_vectors[name] = encoder.embed_queries(query_texts)
@@ -197,7 +200,7 @@ def main() -> None:
 
         edge = EdgeStore(Path(tmp) / "e2e", collection="bench")
         start = time.perf_counter()
-        ingest(iter(sentences), edge, [(E5_SPEC, encoders[fp32])], show_progress=False)  # type: ignore[list-item]
+        ingest(iter(sentences), edge, [(E5_SPEC, encoders[fp32])], show_progress=False)
         seconds = time.perf_counter() - start
         edge.close()
         pure = next(r for r in encode_rows if r["encoder"] == fp32)["seconds"]

@@ -119,8 +119,8 @@ def test_a_demonstration_is_embedded_with_its_answer_and_keywords_wrap_mention_a
 
 @pytest.mark.parametrize("field", ["reward_head_learning_rate", "reward_text_form"])
 def test_a_reward_stage_from_before_a_reward_field_existed_is_trained_again(field: str) -> None:
-    recipe = {"version": 1, "budget": asdict(DemoTrainingBudget())}
-    older = {"version": 1, "budget": dict(recipe["budget"])}
+    recipe: dict[str, Any] = {"version": 1, "budget": asdict(DemoTrainingBudget())}
+    older: dict[str, Any] = {"version": 1, "budget": dict(recipe["budget"])}
     del older["budget"][field]
     assert reward_recipe(older) != reward_recipe(recipe)
     # the reward models read mentions unless told otherwise
@@ -370,7 +370,7 @@ def demo_store(
 
     folder = tmp_path_factory.mktemp("demo-store")
     ev = Entivec(EdgeStore(folder, collection="entivec"))
-    ev._encoders["demo"] = DemoEncoder(trained["artefact"])  # type: ignore[assignment]
+    ev._encoders["demo"] = DemoEncoder(trained["artefact"])
     ev.ingest(
         "conll",
         [data_dir / "crossner" / "politics" / "train.txt"],

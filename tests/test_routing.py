@@ -71,6 +71,7 @@ def test_routing_beats_lingua_on_real_val_sentences(
     for r in routes:
         if r.routed:
             votes = [n.language for n in r.neighbours if n.score >= indexed.router().threshold]
+            assert r.language is not None
             assert r.confidence == pytest.approx(votes.count(r.language) / len(votes))
 
 

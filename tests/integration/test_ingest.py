@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -44,11 +45,13 @@ def test_killed_ingestion_resumes_to_the_same_points(
     process = subprocess.Popen(
         _ingest_command(data_dir, interrupted), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
     )
-    assert process.stderr is not None
+    # a pipe with the default buffering: read1 returns what is there without waiting for more
+    stderr = process.stderr
+    assert isinstance(stderr, io.BufferedReader)
     progress = b""
     done = 0
     while done < LIMIT // 3:  # kill it about a third of the way in
-        chunk = process.stderr.read1(4096)
+        chunk = stderr.read1(4096)
         if not chunk:
             pytest.fail(f"ingestion ended before it could be interrupted: {progress[-500:]!r}")
         progress += chunk

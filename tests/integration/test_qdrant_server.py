@@ -22,7 +22,7 @@ def _docker_answers() -> str | None:
     try:
         import docker
 
-        docker.from_env(timeout=5).ping()
+        docker.from_env(timeout=5).ping()  # type: ignore[attr-defined]
     except Exception as exc:
         return f"no Docker engine ({type(exc).__name__}: {str(exc)[:80]})"
     return None

@@ -12,7 +12,9 @@ from tests.conftest import WIKIANN_LANGUAGES
 
 
 def _raw_sentences(path: Path, tag_column: int) -> list[tuple[list[str], list[str]]]:
-    sentences, tokens, tags = [], [], []
+    sentences: list[tuple[list[str], list[str]]] = []
+    tokens: list[str] = []
+    tags: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             if tokens:

@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from entivec.cli import cli
 from entivec.errors import PluginRegistrationError, UnknownPluginError
-from entivec.registry import ENTRY_POINT_GROUP, EncoderSpec, Registry, get_registry
+from entivec.registry import ENTRY_POINT_GROUP, Encoder, EncoderSpec, Registry, get_registry
+
+
+def _never_loaded(**_: Any) -> Encoder:
+    raise AssertionError("registering or listing a plugin must not load it")
 
 
 def _spec(name: str = "toy", vector: str = "toy") -> EncoderSpec:
@@ -22,8 +27,8 @@ def _spec(name: str = "toy", vector: str = "toy") -> EncoderSpec:
         distance="cosine",
         embeds="sentence",
         artefact=lambda: Path("/nowhere"),
-        load=lambda **_: None,
-    )  # type: ignore[arg-type,return-value]
+        load=_never_loaded,
+    )
 
 
 def test_builtins_are_registered_through_entry_points() -> None:
