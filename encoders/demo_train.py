@@ -147,14 +147,18 @@ REWARD_FIELDS = (
     "max_tokens",
     "seed",
 )
+# the rest of the recipe a reward model depends on (not the student's version)
+REWARD_RECIPE_KEYS = ("version", "base_model", "scores")
 
 
 def reward_recipe(recipe: dict[str, Any]) -> dict[str, Any]:
     """The part of a training recipe a reward model stage depends on (a field a former
     version's recipe lacks is None, so that stage is trained again)."""
     budget = recipe["budget"]
-    reward = {key: value for key, value in recipe.items() if key != "student_version"}
-    return {**reward, "budget": {field: budget.get(field) for field in REWARD_FIELDS}}
+    return {
+        **{key: recipe.get(key) for key in REWARD_RECIPE_KEYS},
+        "budget": {field: budget.get(field) for field in REWARD_FIELDS},
+    }
 
 
 def teacher_name(teacher_keywords: bool) -> str:
