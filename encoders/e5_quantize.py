@@ -15,6 +15,27 @@ softmax) stays fp32. A vector moves with its batch-mates only by kernel rounding
 (cosine >= 0.9999). The top-10 overlap with fp32 is 0.95 on 3,000 sentences and 0.93
 on 60,000 (float rounding alone gives 0.99). Blocks of 32 or 64 kept more recall but
 ran no faster than fp32 here; 4-bit weights lost it.
+
+On a Xeon with AMX (2 cores, onnxruntime 1.31; 3,000 WikiANN val sentences, 600 train
+queries), the picture changes but the target stays out of reach. PyTorch ran 204
+sentences/s, fp32 ONNX 235 and this recipe 238 (MatMulNBits has no AMX kernel; recall
+0.957). ``quantize_dynamic``, whose u8s8 GEMM does use AMX, ran 595 (per tensor, recall
+0.66) and 578 (per channel, 0.77). The activations explain the loss: ``<s>`` and ``</s>``
+carry values up to 70 in one or two channels, against 3-7 for every other token, so a
+per-tensor scale spends its 256 levels on them. Three repairs, each measured on top of
+the last (per-channel weights throughout):
+
+- SmoothQuant (alpha 0.7; per-channel scales calibrated on WikiANN train, folded into
+  the weights): 551 sentences/s, recall 0.889;
+- those one or two channels kept out of the int8 product and multiplied in fp32: 457,
+  0.92;
+- per-token activation scales for the FFN output projection, the most sensitive MatMul:
+  406, 0.944.
+
+Every layer and every kind of MatMul (QKV, attention output, FFN in, FFN out) costs 1-2
+points of recall, so no subset kept in fp32 recovers 0.95 while staying fast. Only the
+fine-grained activation blocks of ``MatMulNBits`` keep recall near 0.96, and they get
+no AMX.
 """
 
 from __future__ import annotations
