@@ -57,7 +57,10 @@ EPOCHS = 1
 LEARNING_RATE = 2e-5
 WARMUP_FRACTION = 0.1
 WEIGHT_DECAY = 0.01
-TEMPERATURE = 0.05
+# e5's own pre-training temperature; at 0.05 the logits of negatives whose cosines sit
+# within .1 of the positive's differ by at most 2, too soft to push them apart (dev MRR
+# .954 at 0.05, .961 at 0.01)
+TEMPERATURE = 0.01
 MAX_TOKENS = 64
 CHECKPOINT_EVERY = 25
 SEED = 0

@@ -173,7 +173,7 @@ def test_the_shipped_model_matches_pytorch_and_records_its_training(e5_xling: ob
     assert float(np.min((ours * reference).sum(-1))) >= 0.9999
 
 
-def test_fine_tuning_beats_the_base_model_on_test_queries_in_every_language(
+def test_fine_tuning_beats_the_base_model_in_every_language_and_reaches_mrr_095(
     tmp_path: Path, tatoeba_dir: Path, e5_xling: object, e5_encoder: object
 ) -> None:
     from entivec.api import Entivec
@@ -194,3 +194,4 @@ def test_fine_tuning_beats_the_base_model_on_test_queries_in_every_language(
     assert base["mean"]["mrr"] > 0.85  # the base model is already strong
     for language in tatoeba.LANGUAGES:
         assert tuned["by_language"][language]["mrr"] > base["by_language"][language]["mrr"]
+    assert tuned["mean"]["mrr"] >= 0.95  # the goal, averaged over the five languages
