@@ -2,12 +2,12 @@
 
 One run, peers side by side on the same CrossNER mentions, each engine in its own process
 so that its peak resident memory is its own:
-- ``onnx``: the ``entity`` plugin (decoder truncated after the chosen block, value
+- ``onnx``: the ``entity`` plugin (decoder truncated after the last chosen block, value
   read-out and projection in one onnxruntime graph);
-- ``torch-truncated``: the same computation in PyTorch (blocks after the chosen one
+- ``torch-truncated``: the same computation in PyTorch (blocks after the last chosen one
   dropped, projection applied to the value vectors);
 - ``torch-full``: what the reference implementation does, a forward pass through all
-  blocks of the decoder with a hook on the chosen block, then the projection.
+  blocks of the decoder with hooks on the chosen blocks, then the projection.
 
     .venv/bin/python bench/entity.py [--sentences N] [--batch-size N]
 
@@ -49,7 +49,7 @@ def bench_mentions(sentences: int) -> list[SpanInput]:
 def run_engine(engine: str, items: list[SpanInput], batch_size: int) -> dict[str, Any]:
     """Encode ``items`` once to warm up, then time a second pass."""
     manifest = read_manifest(artefact_dir("entity"))
-    block = int(manifest["block"])
+    blocks = [int(block) for block in manifest["blocks"]]
     if engine == "onnx":
         from entivec.plugins.entity import load as load_entity
 
@@ -60,20 +60,21 @@ def run_engine(engine: str, items: list[SpanInput], batch_size: int) -> dict[str
             return encoder.embed_mentions(items)
     else:
         from entivec.encoders.entity_export import load_projection
-        from entivec.encoders.entity_train import project, training_dir
+        from entivec.encoders.entity_train import concatenated, project, training_dir
 
         from entivec.value_vectors import ValueVectorExtractor
 
         projection, _ = load_projection(training_dir() / "model")
         folder = model_dir(manifest["source_model"])
-        blocks = [block]
+        computed = list(blocks)
         if engine == "torch-full":
             config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-            blocks.append(int(config["num_hidden_layers"]) - 1)
-        extractor = ValueVectorExtractor(folder, blocks, batch_size=batch_size)
+            computed.append(int(config["num_hidden_layers"]) - 1)
+        extractor = ValueVectorExtractor(folder, computed, batch_size=batch_size)
 
         def embed() -> np.ndarray:
-            return project(projection, extractor.encode(items, show_progress=False)[block])
+            values = concatenated(extractor.encode(items, show_progress=False), blocks)
+            return project(projection, values)
 
     embed()
     start = time.perf_counter()
@@ -115,7 +116,7 @@ def main() -> None:
     manifest = read_manifest(artefact_dir("entity"))
     result = {
         "machine": describe(),
-        "block": manifest["block"],
+        "blocks": manifest["blocks"],
         "sentences": args.sentences,
         "batch_size": args.batch_size,
         "engines": rows,
@@ -126,7 +127,7 @@ def main() -> None:
     print(headline(result["machine"]))
     print(
         f"{rows[0]['mentions']} CrossNER dev mentions ({args.sentences} sentences), "
-        f"block {manifest['block']}, batch {args.batch_size}"
+        f"blocks {'+'.join(map(str, manifest['blocks']))}, batch {args.batch_size}"
     )
     print(f"{'engine':18}{'mentions/s':>12}{'vs onnx':>10}{'peak RSS MB':>14}{'min cos':>10}")
     for row in rows:

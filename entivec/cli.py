@@ -609,14 +609,21 @@ def eval_entity_retrieval(
     type=click.Path(dir_okay=False),
     help="Annotated sentences to report R-Precision on (repeat for several files).",
 )
-@click.option("--block", type=click.IntRange(min=0), help="Decoder block (default: the sweep's).")
+@click.option(
+    "--block",
+    "blocks",
+    type=click.IntRange(min=0),
+    multiple=True,
+    help="Decoder block whose value vectors are read; repeat for several, concatenated "
+    "(default: the two best blocks of `entivec eval layers`).",
+)
 @click.option("--language", help="Language of every sentence (default: from each path).")
 @_entivec_errors
 def train_entity_command(
     format: str,
     paths: tuple[str, ...],
     dev_paths: tuple[str, ...],
-    block: int | None,
+    blocks: tuple[int, ...],
     language: str | None,
 ) -> None:
     """Train the entity projection on the mentions of PATHS (held-out types left out)."""
@@ -626,7 +633,9 @@ def train_entity_command(
     from entivec.encoders.entity_train import EntityRecipe, train_entity
     from entivec.loaders import load
 
-    recipe = EntityRecipe() if block is None else replace(EntityRecipe(), block=block)
+    recipe = EntityRecipe()
+    if blocks:
+        recipe = replace(recipe, blocks=tuple(sorted(set(blocks))))
     manifest = train_entity(
         list(load(format, [Path(p) for p in paths], language=language)),
         list(load(format, [Path(p) for p in dev_paths], language=language)),
@@ -634,7 +643,7 @@ def train_entity_command(
     )
     for kind, row in manifest["dev_r_precision"].items():
         click.echo(
-            f"dev R-Precision, {kind} block {recipe.block}: trained types "
+            f"dev R-Precision, {kind}, blocks {'+'.join(map(str, recipe.blocks))}: trained types "
             f"{row['trained_types']:.3f}, held-out types {row['held_out_types']:.3f}"
         )
     from entivec.encoders.entity_export import prepare_entity_artefact

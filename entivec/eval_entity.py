@@ -124,7 +124,7 @@ def evaluate_entity_retrieval(
     if raw_blocks:
         from entivec.value_vectors import ValueVectorExtractor
 
-        block = int(shipped["block"])
+        block = max(shipped["blocks"])  # the raw row compares single blocks
         folder = model_dir(shipped["source_model"])
         from transformers import AutoConfig
 

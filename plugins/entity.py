@@ -1,7 +1,7 @@
 """The ``entity`` plugin: type-aware mention vectors (NER Retriever), named vector ``entity``.
 
-One point per entity mention: SmolLM2's value vectors at the mention's last token,
-projected by the MLP of ``entivec train entity``, all in one ONNX graph. A query (a
+One point per entity mention: SmolLM2's value vectors of two blocks at the mention's last
+token, projected by the MLP of ``entivec train entity``, all in one ONNX graph. A query (a
 type's name or description, ``"a political party"``) is embedded as if the whole query
 were one span. Spans come from the corpus annotations: entivec has no span detector.
 """
@@ -57,6 +57,11 @@ class OnnxEntityEncoder:
         self.session = ort.InferenceSession(
             str(folder / MODEL), options, providers=["CPUExecutionProvider"]
         )
+        if "is_query" not in {graph_input.name for graph_input in self.session.get_inputs()}:
+            raise ModelNotPreparedError(
+                f"{folder / MODEL} was exported by an older entivec (no query input); "
+                f"rebuild it with `{BUILD_COMMAND}`"
+            )
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()
         prefix = self.tokenizer.token_to_id(manifest["prefix_token"])
@@ -69,8 +74,11 @@ class OnnxEntityEncoder:
         self.size = int(manifest["size"])
         self.batch_size = batch_size
 
-    def embed_mentions(self, items: Sequence[SpanInput]) -> npt.NDArray[np.float32]:
-        """One unit vector per mention, read at its last token."""
+    def embed_mentions(
+        self, items: Sequence[SpanInput], *, queries: bool = False
+    ) -> npt.NDArray[np.float32]:
+        """One unit vector per mention, read at its last token; ``queries`` marks the items
+        as queries (type names read alone), which the graph shifts towards the mentions."""
         out = np.empty((len(items), self.size), dtype=np.float32)
         if not items:
             return out
@@ -106,13 +114,14 @@ class OnnxEntityEncoder:
                 "attention_mask": mask,
                 "mention_row": np.array([row for row, _, _ in reads], dtype=np.int64),
                 "last_token": np.array([token for _, _, token in reads], dtype=np.int64),
+                "is_query": np.full(len(reads), float(queries), dtype=np.float32),
             }
             out[[position for _, position, _ in reads]] = self.session.run(None, feeds)[0]
         return out
 
     def embed_queries(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """A type name or description, embedded as one span."""
-        return self.embed_mentions([query_input(text) for text in texts])
+        return self.embed_mentions([query_input(text) for text in texts], queries=True)
 
     def embed_passages(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """A whole text as one span (what a query is)."""

@@ -18,7 +18,7 @@ from entivec.errors import InvalidArgumentError
 from entivec.ingest import IngestReport
 from entivec.models import artefact_dir, model_dir, read_manifest
 from entivec.store import Hit
-from entivec.value_vectors import mentions_of
+from entivec.value_vectors import SpanInput, mentions_of
 
 POLITICS_SENTENCES = 120
 
@@ -57,21 +57,32 @@ def test_the_graph_matches_pytorch_and_computes_only_the_blocks_it_needs(
     entity_encoder: object, politics: Path
 ) -> None:
     from entivec.encoders.entity_export import load_projection
-    from entivec.encoders.entity_train import project, training_dir
+    from entivec.encoders.entity_train import concatenated, project, training_dir
 
-    from entivec.value_vectors import ValueVectorExtractor
+    from entivec.value_vectors import ValueVectorExtractor, query_input
 
     manifest = read_manifest(artefact_dir("entity"))
-    block = manifest["block"]
-    assert manifest["checks"]["blocks_computed"] == block + 1 < 30
+    blocks = manifest["blocks"]
+    assert manifest["checks"]["blocks_computed"] == max(blocks) + 1 < 30
     sentences = list(load("conll", [politics], language="en", limit=20))
     mentions = mentions_of(sentences)
+    names = ["political party", "politician"]
     onnx = entity_encoder.embed_mentions([m.input for m in mentions])  # type: ignore[attr-defined]
+    onnx_queries = entity_encoder.embed_queries(names)  # type: ignore[attr-defined]
     projection, _ = load_projection(training_dir() / "model")
-    extractor = ValueVectorExtractor(model_dir(manifest["source_model"]), [block])
-    reference = project(projection, extractor.encode([m.input for m in mentions])[block])
-    reference /= np.linalg.norm(reference, axis=1, keepdims=True)
-    assert float((onnx * reference).sum(1).min()) >= 0.999
+    extractor = ValueVectorExtractor(model_dir(manifest["source_model"]), blocks)
+
+    def reference(items: list[SpanInput], queries: bool) -> np.ndarray:
+        values = concatenated(extractor.encode(items), blocks)
+        vectors = project(projection, values, queries=queries)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    assert float((onnx * reference([m.input for m in mentions], False)).sum(1).min()) >= 0.999
+    query_reference = reference([query_input(n) for n in names], True)
+    assert float((onnx_queries * query_reference).sum(1).min()) >= 0.999
+    # a query is not embedded as a mention of the same words would be: it gets the shift
+    as_mentions = entity_encoder.embed_mentions([query_input(n) for n in names])  # type: ignore[attr-defined]
+    assert float((onnx_queries * as_mentions).sum(1).max()) < 0.99
     # the mentions of one sentence share a forward pass yet get their own vectors
     assert len({tuple(np.round(v, 4)) for v in onnx}) == len(mentions)
 
@@ -193,6 +204,7 @@ def test_the_geometry_term_keeps_the_raw_structure_the_triplet_loss_discards(
 
     from entivec.encoders.entity_train import (
         EntityRecipe,
+        concatenated,
         project,
         query_features,
         train_projection,
@@ -209,8 +221,10 @@ def test_the_geometry_term_keeps_the_raw_structure_the_triplet_loss_discards(
     ]
     labels = [m.span.type for m in mentions]
     anchor_labels = sorted(set(labels))
-    extractor = ValueVectorExtractor(model_dir(recipe.model), [recipe.block])
-    values = extractor.encode([m.input for m in mentions], show_progress=False)[recipe.block]
+    extractor = ValueVectorExtractor(model_dir(recipe.model), recipe.blocks)
+    values = concatenated(
+        extractor.encode([m.input for m in mentions], show_progress=False), recipe.blocks
+    )
     anchors = query_features(anchor_labels, recipe)
     raw = (values - values.mean(0)) / (values.std(0) + 1e-6)
 
