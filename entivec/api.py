@@ -11,9 +11,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import cast
 
 from entivec.adapters import AdapterRegistry
 from entivec.errors import InvalidArgumentError, InvalidStoreError
+from entivec.exemplars import ExemplarWriter, expanded_queries
 from entivec.extraction import Extraction, choose_adapter
 from entivec.ingest import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, IngestReport, ingest
 from entivec.langid import identifier as language_identifier
@@ -21,7 +23,7 @@ from entivec.loaders import LoadStats, load
 from entivec.models import adapters_dir
 from entivec.ner import NerEngine, NerModel, entities_from_tags, words_with_offsets
 from entivec.ner_onnx import OnnxNerModel
-from entivec.registry import Encoder, EncoderSpec, get_registry
+from entivec.registry import Encoder, EncoderSpec, MentionEncoder, get_registry
 from entivec.routing import DEFAULT_K, Route, Router
 from entivec.store import DEFAULT_COLLECTION, Hit, Store, open_store, point_id
 
@@ -65,6 +67,7 @@ class Entivec:
         self.variant = variant
         self._encoders: dict[str, Encoder] = {}
         self._ner: dict[tuple[str, str], NerEngine] = {}
+        self._exemplar_writer: ExemplarWriter | None = None
 
     def encoder(self, plugin: str) -> tuple[EncoderSpec, Encoder]:
         """The spec and the loaded encoder of ``plugin`` (loaded once, then reused)."""
@@ -143,6 +146,7 @@ class Entivec:
         entity_type: str | None = None,
         vector: str = "entity",
         fuse_with: str | None = None,
+        exemplars: bool = False,
     ) -> list[Hit]:
         """Sentences with a mention of the type ``description`` names, best mention first.
 
@@ -163,6 +167,10 @@ class Entivec:
             entity_type: Keep only mentions annotated with this type.
             vector: The named mention vector to search.
             fuse_with: A named sentence vector whose ranking to fuse with the mentions'.
+            exemplars: Expand the query with instances of the type that SmolLM2 writes
+                (:mod:`entivec.exemplars`): better on types the projection never saw
+                (README), at the cost of loading the LM once and about a second of
+                generation per new description.
 
         Raises:
             InvalidArgumentError: ``k`` is below 1, ``vector`` is not a mention vector,
@@ -179,6 +187,7 @@ class Entivec:
             k,
             vector,
             hint=f"search it with search_sentences(..., vector={vector!r})",
+            exemplars=exemplars,
         )
         where = {
             key: value
@@ -236,15 +245,24 @@ class Entivec:
             lambda hits: [h for h in hits if h.payload.get("entity_type") not in NOT_A_QUERY],
         )
 
-    def _mention_query(self, text: str, k: int, vector: str, *, hint: str) -> list[float]:
-        """``text`` embedded as a query of the mention vector ``vector``."""
+    def _mention_query(
+        self, text: str, k: int, vector: str, *, hint: str, exemplars: bool = False
+    ) -> list[float]:
+        """``text`` embedded as a query of the mention vector ``vector``, expanded with
+        written instances of the type if ``exemplars``."""
         if k < 1:
             raise InvalidArgumentError(f"k must be at least 1, got {k}")
         spec = get_registry().encoder_for_vector(vector)
         if spec.embeds != "mention":
             raise InvalidArgumentError(f"{vector!r} holds sentence vectors; {hint}")
         _, encoder = self.encoder(spec.name)
-        return [float(x) for x in encoder.embed_queries([text])[0]]
+        if not exemplars:
+            return [float(x) for x in encoder.embed_queries([text])[0]]
+        if self._exemplar_writer is None:
+            self._exemplar_writer = ExemplarWriter()
+        written = self._exemplar_writer.write([text])
+        mentions = cast(MentionEncoder, encoder)
+        return [float(x) for x in expanded_queries(mentions, [text], written)[0]]
 
     def _search_until(
         self,

@@ -212,6 +212,11 @@ def ingest(
     metavar="VECTOR",
     help="With a mention vector: fuse its ranking with this sentence vector's (e.g. e5).",
 )
+@click.option(
+    "--exemplars",
+    is_flag=True,
+    help="With a mention vector: add instances of the type written by SmolLM2 to the query.",
+)
 @click.option("--language", help="Only sentences with this language payload.")
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--variant", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True)
@@ -223,6 +228,7 @@ def search(
     collection: str,
     vector: str,
     fuse_with: str | None,
+    exemplars: bool,
     language: str | None,
     k: int,
     variant: str,
@@ -233,7 +239,8 @@ def search(
     With a mention vector (``--vector entity``), TEXT names an entity type
     ("political party") and the hits are sentences with such a mention, one per sentence;
     ``--fuse-with e5`` fuses that ranking with the e5 sentence ranking (better on types
-    the entity projection was not trained on).
+    the entity projection was not trained on), and ``--exemplars`` adds to the query a
+    few instances of the type that SmolLM2 writes (better again on those types).
     With ``--vector demo``, TEXT is an input with one mention in brackets ("Blair led
     [Labour] to victory.") and the hits are the mentions to show the LM as demonstrations.
     """
@@ -241,16 +248,22 @@ def search(
     from entivec.registry import get_registry
 
     mentions = get_registry().encoder_for_vector(vector).embeds == "mention"
-    if fuse_with and (vector == "demo" or not mentions):
-        raise InvalidArgumentError(
-            f"--fuse-with fuses an entity-type search; {vector!r} is not an entity vector"
-        )
+    for flag, given in (("--fuse-with", fuse_with), ("--exemplars", exemplars)):
+        if given and (vector == "demo" or not mentions):
+            raise InvalidArgumentError(
+                f"{flag} is for an entity-type search; {vector!r} is not an entity vector"
+            )
     with Entivec(store, collection=collection, variant=variant) as ev:
         if vector == "demo":
             hits = ev.demonstrations(text, k=k, language=language, vector=vector)
         elif mentions:
             hits = ev.search_entities(
-                text, k=k, language=language, vector=vector, fuse_with=fuse_with
+                text,
+                k=k,
+                language=language,
+                vector=vector,
+                fuse_with=fuse_with,
+                exemplars=exemplars,
             )
         else:
             hits = ev.search_sentences(text, k=k, language=language, vector=vector)

@@ -11,6 +11,9 @@ methods, in one run on the same sentences:
 - ``e5 sentences (store)``: the type name as an e5 query over the sentence points;
 - ``entity + e5, fused (store)``: the two store rankings fused
   (``search_entities(..., fuse_with="e5")``);
+- ``entity + exemplars (store)`` and ``entity + exemplars + e5, fused (store)``: the
+  same two with the query expanded by instances of the type that SmolLM2 writes
+  (``exemplars=True``, :mod:`entivec.exemplars`);
 - raw value vectors (exact search, no projection) at the trained block and at the last
   block, to show what the projection and the choice of block each add.
 
@@ -110,6 +113,10 @@ def evaluate_entity_retrieval(
         "entity (store)": ev.search_entities,
         "e5 sentences (store)": ev.search_sentences,
         "entity + e5, fused (store)": partial(ev.search_entities, fuse_with="e5"),
+        "entity + exemplars (store)": partial(ev.search_entities, exemplars=True),
+        "entity + exemplars + e5, fused (store)": partial(
+            ev.search_entities, exemplars=True, fuse_with="e5"
+        ),
     }
     rankings: dict[str, dict[str, list[str]]] = {name: {} for name in searches}
     for t in types:

@@ -59,6 +59,18 @@ def e5_encoder() -> object:
 
 
 @pytest.fixture(scope="session")
+def entity_encoder() -> object:
+    """The real entity ONNX plugin, loaded once (./run test trains and exports it)."""
+    from entivec.plugins.entity import load
+
+    from entivec.models import artefact_dir
+
+    if not (artefact_dir("entity") / "model.onnx").is_file():
+        pytest.fail("the entity plugin is not trained: ./run test trains it (see the README)")
+    return load()
+
+
+@pytest.fixture(scope="session")
 def lang_encoder() -> object:
     """The real `lang` routing vector, trained on the six WikiANN train splits by ./run."""
     from entivec.plugins.lang import WEIGHTS, load

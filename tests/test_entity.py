@@ -15,21 +15,13 @@ from entivec.api import Entivec
 from entivec.cli import cli
 from entivec.edge_store import EdgeStore
 from entivec.errors import InvalidArgumentError
+from entivec.icl import LanguageModel
 from entivec.ingest import IngestReport
 from entivec.models import artefact_dir, model_dir, read_manifest
 from entivec.store import Hit
 from entivec.value_vectors import SpanInput, mentions_of
 
 POLITICS_SENTENCES = 120
-
-
-@pytest.fixture(scope="module")
-def entity_encoder() -> object:
-    from entivec.plugins.entity import load as load_entity
-
-    if not (artefact_dir("entity") / "model.onnx").is_file():
-        pytest.fail("the entity plugin is not trained: ./run test trains it (see the README)")
-    return load_entity()
 
 
 @pytest.fixture(scope="module")
@@ -124,13 +116,14 @@ def test_a_type_query_finds_sentences_with_such_mentions_once_each(
         assert {h.payload["entity_type"] for h in only} == {"election"}
         with pytest.raises(InvalidArgumentError, match="search_sentences"):
             ev.search_entities("political party", vector="e5")
-    result = CliRunner().invoke(
-        cli, ["search", "politician", "--store", str(tmp_path / "store"), "--vector", "entity",
-              "-k", "3"],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert len(result.output.splitlines()) == 3
-    assert " in: " in result.output
+    for expand in ([], ["--exemplars"]):
+        result = CliRunner().invoke(
+            cli, ["search", "politician", "--store", str(tmp_path / "store"), "--vector", "entity",
+                  "-k", "3", *expand],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert len(result.output.splitlines()) == 3
+        assert " in: " in result.output
 
 
 def test_fusing_with_e5_ranks_each_sentence_either_search_finds_once(
@@ -170,14 +163,16 @@ def test_fusing_with_e5_ranks_each_sentence_either_search_finds_once(
 
 
 def test_the_retrieval_eval_scores_every_method_on_the_same_types(
-    tmp_path: Path, politics: Path, entity_encoder: object, e5_encoder: object
+    tmp_path: Path, politics: Path, entity_encoder: object, e5_encoder: object, lm: LanguageModel
 ) -> None:
     from entivec.eval_entity import evaluate_entity_retrieval
+    from entivec.exemplars import ExemplarWriter
 
     subset = tmp_path / "politics-dev.txt"
     blocks = politics.read_text(encoding="utf-8").strip().split("\n\n")
     subset.write_text("\n\n".join(blocks[:POLITICS_SENTENCES]) + "\n", encoding="utf-8")
     with entivec_with(tmp_path / "store", entity=entity_encoder, e5=e5_encoder) as ev:
+        ev._exemplar_writer = ExemplarWriter(lm)
         result = evaluate_entity_retrieval(
             ev, "conll", [subset], language="en", raw_blocks=False, show_progress=False
         )
@@ -188,6 +183,8 @@ def test_the_retrieval_eval_scores_every_method_on_the_same_types(
         "entity (store)",
         "e5 sentences (store)",
         "entity + e5, fused (store)",
+        "entity + exemplars (store)",
+        "entity + exemplars + e5, fused (store)",
         "BM25 (bm25s)",
     }
     for row in methods.values():
@@ -195,6 +192,9 @@ def test_the_retrieval_eval_scores_every_method_on_the_same_types(
         assert all(0.0 <= v <= 1.0 for v in row["per_type"].values())
     # the trained projection is the point of the plugin: far above keyword search
     assert methods["entity (store)"]["trained_types"] > methods["BM25 (bm25s)"]["trained_types"]
+    # `politician` is held out; keyword search cannot find it by its name
+    for method in ("entity (store)", "entity + exemplars (store)"):
+        assert methods[method]["held_out_types"] > methods["BM25 (bm25s)"]["held_out_types"]
 
 
 def test_the_geometry_term_keeps_the_raw_structure_the_triplet_loss_discards(
