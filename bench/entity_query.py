@@ -96,10 +96,11 @@ def main() -> None:
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         rows.append(json.loads(child.stdout.splitlines()[-1]))
-    result = {"machine": describe(), "engines": rows}
+    machine = describe()
+    result = {"machine": machine, "engines": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(headline(result["machine"]))
+    print(headline(machine))
     print(f"{len(queries)} type names, each embedded once, one at a time")
     print(f"{'engine':18}{'load s':>8}{'median ms':>11}{'max ms':>9}{'peak RSS MB':>13}")
     for row in rows:
