@@ -53,6 +53,13 @@ def exemplar_line(description: str) -> str:
     return f"{EXEMPLAR_PROMPT}{words[0].upper()}{words[1:]}:"
 
 
+def written_enough(continuation: str, count: int = EXEMPLARS) -> bool:
+    """Whether ``continuation`` already names ``count`` distinct instances, each closed by a
+    comma (so the last of them is whole): writing more would be thrown away."""
+    closed = continuation.split(",")[:-1]
+    return len({name.strip().casefold() for name in closed} - {""}) >= count
+
+
 def exemplar_spans(line: str, continuation: str, count: int = EXEMPLARS) -> list[SpanInput]:
     """The first ``count`` distinct comma-separated names of ``continuation``, as spans of
     the text ``line + continuation`` (the listing they are read in)."""
@@ -104,7 +111,12 @@ class ExemplarWriter:
         missing = sorted({d for d in descriptions if d not in self._written})
         if missing:
             prompts = [PREFIX_TOKEN + lines[d] for d in missing]
-            written = self.lm.complete(prompts, max_new_tokens=MAX_NEW_TOKENS, show_progress=False)
+            written = self.lm.complete(
+                prompts,
+                max_new_tokens=MAX_NEW_TOKENS,
+                until=lambda continuation: written_enough(continuation, self.count),
+                show_progress=False,
+            )
             for description, continuation in zip(missing, written, strict=True):
                 self._written[description] = exemplar_spans(
                     lines[description], continuation, self.count

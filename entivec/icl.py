@@ -15,7 +15,7 @@ can only learn from scores that move with the demonstration.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -304,10 +304,26 @@ class LanguageModel:
         prompts: Sequence[str],
         *,
         max_new_tokens: int = 8,
+        until: Callable[[str], bool] | None = None,
         show_progress: bool | None = None,
     ) -> list[str]:
-        """Greedy continuations of ``prompts``, cut at the first line break."""
+        """Greedy continuations of ``prompts``, cut at the first line break; with ``until``,
+        a row also stops as soon as ``until`` holds for its continuation so far."""
         import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        tokenizer = self.tokenizer
+
+        class Until(StoppingCriteria):
+            """Stops each row once ``done`` holds for what it has written past ``width``."""
+
+            def __init__(self, width: int, done: Callable[[str], bool]) -> None:
+                self.width = width
+                self.done = done
+
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                texts = tokenizer.batch_decode(input_ids[:, self.width :], skip_special_tokens=True)
+                return torch.tensor([self.done(text) for text in texts], dtype=torch.bool)
 
         encoded = [self._ids(p) for p in prompts]
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
@@ -331,6 +347,9 @@ class LanguageModel:
                     do_sample=False,
                     pad_token_id=self.pad_id,
                     eos_token_id=sorted(newline),
+                    stopping_criteria=StoppingCriteriaList([Until(width, until)])
+                    if until
+                    else None,
                 )
             for r, i in enumerate(rows):
                 text = self.tokenizer.decode(generated[r, width:], skip_special_tokens=True)

@@ -12,12 +12,15 @@ from entivec.cli import cli
 from entivec.errors import InvalidArgumentError
 from entivec.exemplars import (
     EXEMPLAR_PROMPT,
+    MAX_NEW_TOKENS,
     ExemplarWriter,
     exemplar_line,
     exemplar_spans,
     expanded_queries,
+    written_enough,
 )
 from entivec.icl import LanguageModel
+from entivec.value_vectors import PREFIX_TOKEN, SpanInput
 
 
 def test_a_description_becomes_one_capitalised_line_after_the_examples() -> None:
@@ -40,11 +43,17 @@ def test_exemplars_are_the_first_distinct_names_of_the_listing_as_spans_of_it() 
     assert exemplar_spans(line, "") == []
 
 
+def test_writing_stops_once_enough_distinct_names_are_closed_by_a_comma() -> None:
+    assert written_enough(" Nature, Science, nature, Cell,", 3)
+    assert not written_enough(" Nature, Science, nature, Cell", 3)  # Cell may go on
+    assert not written_enough(" Nature, , Nature,", 2)
+
+
 def test_the_lm_writes_instances_once_and_they_pull_the_query_towards_them(
     lm: LanguageModel, entity_encoder: object
 ) -> None:
     writer = ExemplarWriter(lm)
-    names = ["magazine", "programming language"]
+    names = ["chemical compound", "magazine"]
     written = writer.write(names)
     assert all(1 <= len(spans) <= writer.count for spans in written)
     for spans in written:
@@ -52,6 +61,16 @@ def test_the_lm_writes_instances_once_and_they_pull_the_query_towards_them(
             assert span.start is not None and span.text[span.start : span.end].strip()
             assert span.text.startswith(EXEMPLAR_PROMPT)
     assert writer.write(list(reversed(names))) == list(reversed(written))
+    # stopping early writes the same instances as writing on to the end of the line
+    line = exemplar_line(names[0])
+    [unbounded] = lm.complete([PREFIX_TOKEN + line], max_new_tokens=MAX_NEW_TOKENS)
+    full = exemplar_spans(line, unbounded, writer.count)
+    assert len(written[0][0].text) < len(line + unbounded)  # it did stop early here
+
+    def names_of(spans: list[SpanInput]) -> list[tuple[int | None, int, str]]:
+        return [(s.start, s.end, s.text[s.start : s.end]) for s in spans]
+
+    assert names_of(full) == names_of(written[0])
 
     plain = entity_encoder.embed_queries(names)  # type: ignore[attr-defined]
     expanded = expanded_queries(entity_encoder, names, written)  # type: ignore[arg-type]
