@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from entivec.icl import LanguageModel
     from entivec.registry import MentionEncoder
 
-# none of these kinds is a CrossNER or WikiANN type, so no held-out type is shown an answer
+# no line is a CrossNER type, so no held-out type is shown its answer (painters are
+# people, the nearest: `person` is a type, but so broad that four names give little away)
 EXEMPLAR_PROMPT = (
     "Here are some examples of each kind of thing.\n"
     "Fruit: apple, banana, cherry, mango\n"
