@@ -45,8 +45,9 @@ import json
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -188,27 +189,42 @@ def concatenated(values: dict[int, np.ndarray], blocks: Sequence[int]) -> np.nda
 
 
 def value_features(
-    mentions: Sequence[Mention], recipe: EntityRecipe, show_progress: bool | None = None
+    mentions: Sequence[Mention],
+    recipe: EntityRecipe,
+    show_progress: bool | None = None,
+    *,
+    extractor: Callable[[], ValueVectorExtractor] | None = None,
 ) -> np.ndarray:
-    """Raw value vectors of ``mentions``, cached by content so a rerun reuses them."""
+    """Raw value vectors of ``mentions``, cached by content so a rerun reuses them.
+
+    ``extractor`` supplies the decoder when the cache misses (default: load the
+    recipe's); pass one loader to several calls to load the decoder once."""
     from safetensors.numpy import load_file, save_file
 
     path = training_dir() / "features" / f"{_fingerprint(mentions, recipe)}.safetensors"
     if path.is_file():
         return load_file(path)["values"]
-    encoded = _extractor(recipe).encode([m.input for m in mentions], show_progress=show_progress)
+    read = (extractor or partial(_extractor, recipe))()
+    encoded = read.encode([m.input for m in mentions], show_progress=show_progress)
     values = concatenated(encoded, recipe.blocks)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    save_file({"values": values}, partial)
-    partial.replace(path)
+    unfinished = path.with_suffix(".partial")
+    save_file({"values": values}, unfinished)
+    unfinished.replace(path)
     return values
 
 
-def query_features(labels: Sequence[str], recipe: EntityRecipe) -> np.ndarray:
-    """Raw value vectors of the type names of ``labels``."""
+def query_features(
+    labels: Sequence[str],
+    recipe: EntityRecipe,
+    *,
+    extractor: Callable[[], ValueVectorExtractor] | None = None,
+) -> np.ndarray:
+    """Raw value vectors of the type names of ``labels`` (``extractor`` as for
+    :func:`value_features`)."""
     inputs = [query_input(type_name(label)) for label in labels]
-    return concatenated(_extractor(recipe).encode(inputs, show_progress=False), recipe.blocks)
+    read = (extractor or partial(_extractor, recipe))()
+    return concatenated(read.encode(inputs, show_progress=False), recipe.blocks)
 
 
 def _hard_types(anchor_values: np.ndarray, count: int) -> np.ndarray:
@@ -351,14 +367,16 @@ def train_entity(
             return existing
     labels = [m.span.type for m in chosen]
     anchor_labels = sorted(set(labels))
-    values = value_features(chosen, recipe, show_progress)
-    anchor_values = query_features(anchor_labels, recipe)
+    # one decoder for every read below, loaded only if some read is not cached
+    decoder = cache(partial(_extractor, recipe))
+    values = value_features(chosen, recipe, show_progress, extractor=decoder)
+    anchor_values = query_features(anchor_labels, recipe, extractor=decoder)
     projection = train_projection(
         values, labels, anchor_values, anchor_labels, recipe, show_progress
     )
     dev_labels = sorted({m.span.type for m in dev_mentions})
-    dev_values = value_features(dev_mentions, recipe, show_progress)
-    dev_queries = query_features(dev_labels, recipe)
+    dev_values = value_features(dev_mentions, recipe, show_progress, extractor=decoder)
+    dev_queries = query_features(dev_labels, recipe, extractor=decoder)
     raw = evaluate_types(dev_queries, dev_labels, dev_values, dev_mentions)
     projected = evaluate_types(
         project(projection, dev_queries, queries=True),
