@@ -30,8 +30,8 @@ import numpy as np
 from entivec.loaders import load
 from machine import describe, headline
 
+from entivec.mentions import SpanInput, mentions_of
 from entivec.models import artefact_dir, model_dir, read_manifest
-from entivec.value_vectors import SpanInput, mentions_of
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -61,8 +61,7 @@ def run_engine(engine: str, items: list[SpanInput], batch_size: int) -> dict[str
     else:
         from entivec.encoders.entity_export import load_projection
         from entivec.encoders.entity_train import concatenated, project, training_dir
-
-        from entivec.value_vectors import ValueVectorExtractor
+        from entivec.encoders.value_vectors import ValueVectorExtractor
 
         projection, _ = load_projection(training_dir() / "model")
         folder = model_dir(manifest["source_model"])

@@ -27,9 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from entivec.loaders.crossner import TYPE_NAMES
 from machine import describe, headline
-
-from entivec.entity_types import TYPE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("entity", "entity+exemplars", "e5")
@@ -54,7 +53,7 @@ def run_engine(engine: str, queries: list[str]) -> dict[str, Any]:
             def embed(text: str) -> object:
                 return encoder.embed_queries([text])
         else:
-            from entivec.exemplars import ExemplarWriter, expanded_queries
+            from entivec.query.exemplars import ExemplarWriter, expanded_queries
 
             writer = ExemplarWriter()
 

@@ -32,12 +32,12 @@ from entivec.plugins.e5 import SPEC as E5_SPEC
 from entivec.plugins.e5 import load as load_e5
 from machine import describe, headline
 
-from entivec.edge_store import EdgeStore
 from entivec.ingest import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, ingest, sentence_payload
 from entivec.models import model_dir
 from entivec.registry import Encoder
-from entivec.server_store import ServerStore
 from entivec.store import PointRecord, Store, VectorSchema, point_id
+from entivec.store.edge import EdgeStore
+from entivec.store.server import ServerStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -31,14 +31,15 @@ from entivec.encoders.ner_onnx_export import export_ner_graph
 from entivec.loaders import load
 from machine import describe, headline
 
-from entivec.adapters import AdapterRegistry
 from entivec.api import Entivec
-from entivec.edge_store import EdgeStore
-from entivec.extraction import choose_adapter
-from entivec.langid import LinguaIdentifier
 from entivec.models import adapters_dir
-from entivec.ner import NerEngine, NerModel, WordBatch, token_logits, words_with_offsets
-from entivec.ner_onnx import OnnxNerModel
+from entivec.ner.adapters import AdapterRegistry
+from entivec.ner.onnx_engine import OnnxNerModel
+from entivec.ner.peft_engine import NerModel
+from entivec.ner.tagging import NerEngine, WordBatch, token_logits, words_with_offsets
+from entivec.query.extraction import choose_adapter
+from entivec.query.langid import LinguaIdentifier
+from entivec.store.edge import EdgeStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -4,7 +4,7 @@ RUIE's recipe, scaled to two CPU cores: for each input, BM25 (bm25s) proposes
 candidates from the demonstration pool (CrossNER ``train`` mentions), and
 SmolLM2-135M-Instruct scores each one by the average token log-likelihood of the gold
 answer given (candidate demonstration + input), in the ``typing`` format of
-:mod:`entivec.icl`.
+:mod:`entivec.query.prompts`.
 
 Budget (:class:`ScoringBudget`): ``inputs`` mentions from the retriever-training part of
 ``dev`` (:func:`split_dev`), ``candidates`` per input; each (input, candidate) pair is
@@ -33,8 +33,9 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from entivec.errors import InvalidArgumentError, TrainingDataError
-from entivec.icl import Example, LanguageModel, output_format, prompt, typing_examples
 from entivec.models import cache_dir
+from entivec.query.language_model import LanguageModel
+from entivec.query.prompts import Example, output_format, prompt, typing_examples
 from entivec.records import Sentence
 
 log = logging.getLogger(__name__)
@@ -264,11 +265,12 @@ def score_demonstrations(
 
     Returns:
         A summary: the budget, counts, and how much the scores move with the
-        demonstration (:func:`entivec.icl.spread`).
+        demonstration (:func:`entivec.evaluation.demo_metrics.spread`).
     """
-    from entivec.icl import spread
+    from entivec.evaluation.demo_metrics import spread
+
     from entivec.models import model_dir
-    from entivec.value_vectors import DEFAULT_MODEL
+    from entivec.query.language_model import DEFAULT_MODEL
 
     budget = budget or ScoringBudget()
     out = out or scores_dir() / "scores.jsonl"

@@ -12,7 +12,7 @@ bi-encoder student, shipped as the ``demo`` plugin.
    retriever-training half of ``dev`` than the LM could afford to.
 3. **Student**: a bi-encoder from the same all-MiniLM-L6-v2 (mean pooling, unit
    vectors) embeds the input (``query``: its mention's words) and the demonstration
-   (``passage``: :func:`entivec.icl.demonstration_text`, its mention and answer); the
+   (``passage``: :func:`entivec.query.prompts.demonstration_text`, its mention and answer); the
    recipe records this form, ``text_form``. Loss: KL(reward ‖ student) over each input's
    candidates plus 0.2 · InfoNCE at temperature 0.01 with the reward model's favourite as
    the positive and the batch's other candidates as negatives.
@@ -47,12 +47,12 @@ from entivec.encoders.demo_scores import (
     split_dev,
 )
 from entivec.encoders.mean_pooled import MeanPooledEncoder
+from entivec.loaders.crossner import type_name
 from tqdm.auto import tqdm
 
-from entivec.entity_types import type_name
 from entivec.errors import InvalidArgumentError, ModelNotPreparedError, TrainingDataError
-from entivec.icl import RETRIEVER_TEXT_FORMS, Example, mark, typing_examples
 from entivec.models import artefact_dir, model_dir, sha256
+from entivec.query.prompts import RETRIEVER_TEXT_FORMS, Example, mark, typing_examples
 from entivec.records import Sentence
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class DemoTrainingBudget:
         temperature: Of the student's softmax over cosines (RUIE: 0.01).
         infonce_weight: Of the contrastive term (RUIE: 0.2).
         text_form: How the student reads inputs and demonstrations
-            (:data:`entivec.icl.RETRIEVER_TEXT_FORMS`): the mention's own words (the
+            (:data:`entivec.query.prompts.RETRIEVER_TEXT_FORMS`): the mention's own words (the
             default), or the whole sentence with the mention in brackets.
         reward_text_form: How the reward models read them, from the same choices.
         teacher_keywords: Distil the student from the keyword-tagged reward model (RUIE's
@@ -167,7 +167,7 @@ def teacher_name(teacher_keywords: bool) -> str:
 
 
 def query_text(example: Example, form: str) -> str:
-    """What the student embeds for an input (:func:`entivec.icl.retriever_text`)."""
+    """What the student embeds for an input (:func:`entivec.query.prompts.retriever_text`)."""
     return example.retriever_query(form)
 
 
@@ -596,7 +596,7 @@ def student_teacher(out: Path | None = None) -> str:
 
 
 def student_text_form(out: Path | None = None) -> str:
-    """How the trained student reads texts (:data:`entivec.icl.RETRIEVER_TEXT_FORMS`)."""
+    """How the trained student reads texts (:data:`entivec.query.prompts.RETRIEVER_TEXT_FORMS`)."""
     budget = _student_budget(out)
     # students trained before the form was a choice read whole sentences
     return str(budget.get("text_form", "sentence"))

@@ -1,7 +1,7 @@
 """Contrastive fine-tuning of multilingual-e5-small for queries in any language against an
 English knowledge base, with weighted hard negatives (arXiv 2506.02527).
 
-Data: the Tatoeba ``train`` lines (:mod:`entivec.tatoeba`); a query is ``query: `` + the
+Data: the Tatoeba ``train`` lines (:mod:`entivec.loaders.tatoeba`); a query is ``query: `` + the
 sentence in its language, its positive ``passage: `` + the aligned English sentence.
 Negatives come from the English sentences of the training lines only, so no test answer
 is ever seen in training.
@@ -39,13 +39,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from entivec.encoders.mean_pooled import MeanPooledEncoder
+from entivec.evaluation.xling_metrics import retrieval_metrics
+from entivec.loaders import tatoeba
 from entivec.plugins.e5 import PASSAGE_PREFIX, QUERY_PREFIX
 from tqdm.auto import tqdm
 
-from entivec import tatoeba
 from entivec.errors import InvalidArgumentError, TrainingDataError
 from entivec.models import cache_dir, model_dir
-from entivec.xling_metrics import retrieval_metrics
 
 log = logging.getLogger(__name__)
 

@@ -117,8 +117,9 @@ def export_entity_graph(
     import onnxruntime as ort
     import torch
     from entivec.encoders.entity_train import concatenated, project
+    from entivec.encoders.value_vectors import ValueVectorExtractor
 
-    from entivec.value_vectors import SpanInput, ValueVectorExtractor, query_input
+    from entivec.mentions import SpanInput, query_input
 
     graph = build_entity_graph(model_folder, blocks, projection)
     extractor = ValueVectorExtractor(model_folder, blocks)

@@ -10,7 +10,7 @@ them from the types nearest to the anchor's (hard negatives), the rest from any 
 type.
 
 Data: the CrossNER ``train`` files, at most :data:`PER_TYPE` mentions per type, with the
-held-out types of :mod:`entivec.entity_types` and the catch-all ``misc`` left out
+held-out types of :mod:`entivec.loaders.crossner` and the catch-all ``misc`` left out
 entirely, so searching a held-out type is zero-shot. Budget: :data:`EPOCHS` epochs over
 those mentions, seconds on two cores once the value vectors are cached (extracting them
 takes a few minutes the first time).
@@ -52,20 +52,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from entivec.encoders.value_vectors import ValueVectorExtractor
+from entivec.evaluation.entity_metrics import sentence_r_precision
+from entivec.loaders.crossner import HELD_OUT_TYPES, NOT_A_QUERY, type_name
 
-from entivec.entity_metrics import sentence_r_precision, unit
-from entivec.entity_types import HELD_OUT_TYPES, NOT_A_QUERY, type_name
 from entivec.errors import TrainingDataError
+from entivec.mentions import PREFIX_TOKEN, Mention, mentions_of, query_input
 from entivec.models import cache_dir, model_dir
+from entivec.query.language_model import DEFAULT_MODEL
 from entivec.records import Sentence
-from entivec.value_vectors import (
-    DEFAULT_MODEL,
-    PREFIX_TOKEN,
-    Mention,
-    ValueVectorExtractor,
-    mentions_of,
-    query_input,
-)
+from entivec.vectors import unit
 
 log = logging.getLogger(__name__)
 

@@ -24,13 +24,13 @@ from typing import Any
 from entivec.loaders import load
 from tqdm.auto import tqdm
 
-from entivec.adapters import write_entry
 from entivec.errors import TrainingDataError
-from entivec.ner import (
+from entivec.ner.adapters import write_entry
+from entivec.ner.peft_engine import load_base
+from entivec.ner.tagging import (
     WIKIANN_LABELS,
+    WordTokenizer,
     base_model_identity,
-    encode_words,
-    load_base,
     tags_from_spans,
     word_tokenizer,
 )
@@ -47,6 +47,32 @@ ALPHA = 32
 DROPOUT = 0.1
 TARGET_MODULES = ["query", "key", "value", "dense"]
 SEED = 0
+
+
+def encode_words(
+    tokenizer: WordTokenizer,
+    sentences: Sequence[Sequence[str]],
+    tags: Sequence[Sequence[str]],
+    labels: Sequence[str],
+) -> dict[str, Any]:
+    """A training batch: torch tensors of sub-tokens, and labels where the first sub-token
+    of each word carries its word's label and the others -100 (ignored by the loss)."""
+    import torch
+
+    batch = tokenizer(sentences)
+    index = {label: i for i, label in enumerate(labels)}
+    rows = []
+    for word_ids, sentence_tags in zip(batch.word_ids, tags, strict=True):
+        row, previous = [], None
+        for word in word_ids:
+            row.append(-100 if word is None or word == previous else index[sentence_tags[word]])
+            previous = word
+        rows.append(row)
+    return {
+        "input_ids": torch.from_numpy(batch.input_ids),
+        "attention_mask": torch.from_numpy(batch.attention_mask),
+        "labels": torch.tensor(rows),
+    }
 
 
 def lora_config() -> Any:
@@ -171,7 +197,7 @@ def train_lora(
     An adapter already in ``out``'s manifest with the same budget is kept, so an
     interrupted run, repeated, trains only what is missing.
     """
-    from entivec.adapters import MANIFEST, AdapterRegistry
+    from entivec.ner.adapters import MANIFEST, AdapterRegistry
 
     by_language = read_training_sentences(format, paths, per_language)
     if len(by_language) < 1:

@@ -31,7 +31,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from entivec.adapters import (
+from entivec.errors import AdapterError, ModelPreparationError
+from entivec.models import sha256
+from entivec.ner.adapters import (
     ONNX_ADAPTER_SUFFIX,
     ONNX_FOLDER,
     ONNX_GRAPH,
@@ -39,8 +41,6 @@ from entivec.adapters import (
     AdapterRegistry,
     write_onnx_export,
 )
-from entivec.errors import AdapterError, ModelPreparationError
-from entivec.models import sha256
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def export_ner_graph(
     (``bench/route.py`` measures both)."""
     import torch
 
-    from entivec.ner import NerModel
+    from entivec.ner.peft_engine import NerModel
 
     model = NerModel(registry)
     model.set_adapter(name)
@@ -191,8 +191,8 @@ def write_onnx_adapter(
 
 def _check_parity(registry: AdapterRegistry, names: Sequence[str]) -> dict[str, Any]:
     """Logits of the exported graph and adapters against PEFT, adapter by adapter."""
-    from entivec.ner import NerModel
-    from entivec.ner_onnx import OnnxNerModel
+    from entivec.ner.onnx_engine import OnnxNerModel
+    from entivec.ner.peft_engine import NerModel
 
     torch_model = NerModel(registry)
     onnx_model = OnnxNerModel(registry)

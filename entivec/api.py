@@ -8,35 +8,26 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import cast
 
-from entivec.adapters import AdapterRegistry
 from entivec.errors import InvalidArgumentError, InvalidStoreError
-from entivec.exemplars import ExemplarWriter, expanded_queries
-from entivec.extraction import Extraction, choose_adapter
 from entivec.ingest import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, IngestReport, ingest
-from entivec.langid import identifier as language_identifier
 from entivec.loaders import LoadStats, load
 from entivec.models import adapters_dir
-from entivec.ner import NerEngine, NerModel, entities_from_tags, words_with_offsets
-from entivec.ner_onnx import OnnxNerModel
+from entivec.ner.adapters import AdapterRegistry
+from entivec.ner.onnx_engine import OnnxNerModel
+from entivec.ner.tagging import NerEngine, entities_from_tags, words_with_offsets
+from entivec.query.exemplars import ExemplarWriter, expanded_queries
+from entivec.query.extraction import Extraction, choose_adapter
+from entivec.query.langid import identifier as language_identifier
+from entivec.query.routing import DEFAULT_K, Route, Router
+from entivec.query.search import FUSION_DEPTH, fuse_by_sentence, one_per_sentence, search_until
 from entivec.registry import Encoder, EncoderSpec, MentionEncoder, get_registry
-from entivec.routing import DEFAULT_K, Route, Router
-from entivec.store import DEFAULT_COLLECTION, Hit, Store, open_store, point_id
+from entivec.store import DEFAULT_COLLECTION, Hit, Store, open_store
 
 NER_ENGINES = ("onnx", "torch")
-
-
-ENTITY_OVERFETCH = 4
-# Fusing mention search with a sentence vector: each ranking is read FUSION_DEPTH × k
-# deep, since a sentence just outside one list's top k can still win on the sum; the
-# rank constant is Cormack et al.'s 60 rather than Qdrant's default 2, which lets one
-# list's first hits outweigh agreement between the two (README, "Entity-type search").
-FUSION_DEPTH = 3
-FUSION_RANK_CONSTANT = 60
 
 
 class Entivec:
@@ -168,7 +159,7 @@ class Entivec:
             vector: The named mention vector to search.
             fuse_with: A named sentence vector whose ranking to fuse with the mentions'.
             exemplars: Expand the query with instances of the type that SmolLM2 writes
-                (:mod:`entivec.exemplars`): better on types the projection never saw
+                (:mod:`entivec.query.exemplars`): better on types the projection never saw
                 (README), at the cost of loading the LM once and about a second of
                 generation per new description.
 
@@ -195,18 +186,12 @@ class Entivec:
             if value
         }
 
-        def one_per_sentence(hits: list[Hit]) -> list[Hit]:
-            best: dict[str, Hit] = {}
-            for hit in hits:
-                best.setdefault(_sentence_of(hit), hit)
-            return list(best.values())
-
         depth = k * FUSION_DEPTH if fuse_with else k
-        mentions = self._search_until(vector, query, depth, where or None, one_per_sentence)
+        mentions = search_until(self.store, vector, query, depth, where or None, one_per_sentence)
         if fuse_with is None:
             return mentions
         sentences = self._sentence_hits(description, depth, fuse_with, where or None)
-        return _fuse_by_sentence([mentions, sentences], k)
+        return fuse_by_sentence([mentions, sentences], k)
 
     def demonstrations(
         self, text: str, *, k: int = 4, language: str | None = None, vector: str = "demo"
@@ -223,21 +208,22 @@ class Entivec:
 
         Returns:
             Mention points: ``payload["sentence_text"]``, ``["span"]`` and
-            ``["entity_type"]`` make the demonstration (:func:`entivec.icl.prompt`). The
+            ``["entity_type"]`` make the demonstration (:func:`entivec.query.prompts.prompt`). The
             catch-all ``misc`` type is never returned, as it teaches the LM no type.
 
         Raises:
             InvalidArgumentError: ``text`` lacks exactly one bracketed mention, ``k`` is
                 below 1, or ``vector`` does not hold mention points.
         """
-        from entivec.entity_types import NOT_A_QUERY
-        from entivec.icl import marked_mention
+        from entivec.loaders.crossner import NOT_A_QUERY
+        from entivec.query.prompts import marked_mention
 
         marked_mention(text)
         query = self._mention_query(
             text, k, vector, hint="demonstrations are mention points (vector='demo')"
         )
-        return self._search_until(
+        return search_until(
+            self.store,
             vector,
             query,
             k,
@@ -264,24 +250,6 @@ class Entivec:
         mentions = cast(MentionEncoder, encoder)
         return [float(x) for x in expanded_queries(mentions, [text], written)[0]]
 
-    def _search_until(
-        self,
-        vector: str,
-        query: list[float],
-        k: int,
-        where: dict[str, str] | None,
-        keep: Callable[[list[Hit]], list[Hit]],
-    ) -> list[Hit]:
-        """The first ``k`` of ``keep(hits)``, fetching more hits until ``keep`` leaves
-        ``k`` (it drops or merges mention points) or the store has no more."""
-        fetch = k * ENTITY_OVERFETCH
-        while True:
-            hits = self.store.search(vector, query, fetch, where)
-            kept = keep(hits)
-            if len(kept) >= k or len(hits) < fetch:
-                return kept[:k]
-            fetch *= 2
-
     def router(
         self,
         *,
@@ -290,7 +258,7 @@ class Entivec:
         threshold: float | None = None,
         fallback: str | None = None,
     ) -> Router:
-        """A :class:`~entivec.routing.Router` over this store.
+        """A :class:`~entivec.query.routing.Router` over this store.
 
         Args:
             vector: The named vector to retrieve neighbours by (``lang`` keeps language
@@ -350,7 +318,12 @@ class Entivec:
         key = (str(folder.resolve()), engine)
         if key not in self._ner:
             registry = AdapterRegistry(folder)
-            self._ner[key] = OnnxNerModel(registry) if engine == "onnx" else NerModel(registry)
+            if engine == "onnx":
+                self._ner[key] = OnnxNerModel(registry)
+            else:
+                from entivec.ner.peft_engine import NerModel
+
+                self._ner[key] = NerModel(registry)
         return self._ner[key]
 
     def extract(
@@ -407,28 +380,3 @@ class Entivec:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _sentence_of(hit: Hit) -> str:
-    """The id of the sentence point a hit belongs to (itself, or its mention's sentence)."""
-    return point_id(str(hit.payload.get("corpus")), str(hit.payload.get("sentence_id")))
-
-
-def _fuse_by_sentence(rankings: Sequence[Sequence[Hit]], k: int) -> list[Hit]:
-    """Reciprocal rank fusion of rankings of sentences, whether they hold sentence or
-    mention points: each sentence once, as the first ranking's point for it (a mention
-    hit says which mention), scored by the fusion."""
-    from qdrant_client.http import models
-    from qdrant_client.hybrid.fusion import reciprocal_rank_fusion
-
-    first: dict[str, Hit] = {}
-    responses = []
-    for ranking in rankings:
-        response = []
-        for hit in ranking:
-            key = _sentence_of(hit)
-            first.setdefault(key, hit)
-            response.append(models.ScoredPoint(id=key, version=0, score=hit.score))
-        responses.append(response)
-    fused = reciprocal_rank_fusion(responses, limit=k, ranking_constant_k=FUSION_RANK_CONSTANT)
-    return [dataclasses.replace(first[str(p.id)], score=p.score) for p in fused]

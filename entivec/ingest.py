@@ -36,8 +36,8 @@ from entivec.store import PointRecord, Store, VectorSchema, point_id
 if TYPE_CHECKING:
     import numpy as np
 
+    from entivec.mentions import Mention
     from entivec.registry import MentionEncoder
-    from entivec.value_vectors import Mention
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class _Unit:
 
 
 def _units(chunk: list[Sentence], encoders: Sequence[tuple[EncoderSpec, Encoder]]) -> list[_Unit]:
-    from entivec.value_vectors import mentions_of
+    from entivec.mentions import mentions_of
 
     units = []
     sentence_encoders = [(s, e) for s, e in encoders if s.embeds == "sentence"]

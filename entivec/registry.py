@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from entivec.value_vectors import SpanInput
+    from entivec.mentions import SpanInput
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 One point per entity mention, like ``entity`` (the two vectors share the mention points).
 A demonstration is embedded as its mention, then its type
-(:func:`entivec.icl.demonstration_text`). A query is an input sentence with the mention
+(:func:`entivec.query.prompts.demonstration_text`). A query is an input sentence with the mention
 to type in brackets (``Blair led [Labour] to victory.``), embedded as its mention. The
 artefact's manifest records the text form its student was trained with, and the encoder
 reads texts that way (students trained before the choice read whole sentences).
@@ -20,15 +20,15 @@ import numpy.typing as npt
 from entivec.plugins.onnx_sentence import OnnxSentenceEncoder
 
 from entivec.errors import InvalidArgumentError, UnknownPluginError
-from entivec.icl import demonstration_text, retriever_query
 from entivec.models import MANIFEST, artefact_dir
+from entivec.query.prompts import demonstration_text, retriever_query
 from entivec.registry import EncoderSpec
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from entivec.mentions import SpanInput
     from entivec.registry import Registry
-    from entivec.value_vectors import SpanInput
 
 NAME = "demo"
 MODEL = "model.onnx"
@@ -71,7 +71,7 @@ class DemoEncoder:
     def embed_passages(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Vectors of texts already written out in this encoder's form: demonstrations
         (:func:`demonstration_text` with ``form=self.text_form``) or inputs
-        (:func:`entivec.icl.retriever_text` without a label); the encoder is symmetric."""
+        (:func:`entivec.query.prompts.retriever_text` without a label); the encoder is symmetric."""
         return self.sentences.embed(texts)
 
     def embed_mentions(self, items: Sequence[SpanInput]) -> npt.NDArray[np.float32]:

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from entivec.plugins.onnx_sentence import default_threads
 
 from entivec.errors import ModelNotPreparedError, UnknownPluginError
+from entivec.mentions import SpanInput, last_token_index, query_input
 from entivec.models import MANIFEST, artefact_dir, read_manifest
+from entivec.onnx_sessions import inference_session
 from entivec.registry import EncoderSpec
-from entivec.value_vectors import SpanInput, last_token_index, query_input
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -44,19 +44,13 @@ class OnnxEntityEncoder:
     """
 
     def __init__(self, folder: Path, *, batch_size: int = 32, threads: int | None = None) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         for path in (folder / MODEL, folder / "tokenizer.json", folder / MANIFEST):
             if not path.is_file():
                 raise ModelNotPreparedError(f"{path} is missing; run `{BUILD_COMMAND}`")
         manifest = read_manifest(folder)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or default_threads()
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            str(folder / MODEL), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = inference_session(folder / MODEL, threads=threads)
         if "is_query" not in {graph_input.name for graph_input in self.session.get_inputs()}:
             raise ModelNotPreparedError(
                 f"{folder / MODEL} was exported by an older entivec (no query input); "

@@ -7,23 +7,15 @@ the texts by length so each batch pads little, run onnxruntime, restore the orde
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from entivec.errors import ModelNotPreparedError
+from entivec.onnx_sessions import inference_session
 
 log = logging.getLogger(__name__)
-
-
-def default_threads() -> int:
-    """Intra-op threads: ``$ENTIVEC_THREADS``, else one per CPU available to this process."""
-    configured = os.environ.get("ENTIVEC_THREADS")
-    if configured:
-        return max(1, int(configured))
-    return max(1, len(os.sched_getaffinity(0)))
 
 
 class OnnxSentenceEncoder:
@@ -37,7 +29,8 @@ class OnnxSentenceEncoder:
         passage_prefix: Prepended to passages.
         batch_size: Texts per onnxruntime run.
         max_length: Tokens kept per text (longer texts are truncated).
-        threads: onnxruntime intra-op threads; see :func:`default_threads`.
+        threads: onnxruntime intra-op threads; see
+            :func:`entivec.onnx_sessions.default_threads`.
         build_command: The command that builds the files, named when they are missing.
     """
 
@@ -53,17 +46,12 @@ class OnnxSentenceEncoder:
         threads: int | None = None,
         build_command: str = "entivec models prepare",
     ) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         for path in (model, tokenizer):
             if not path.is_file():
                 raise ModelNotPreparedError(f"{path} is missing; run `{build_command}` to build it")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or default_threads()
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self.session = inference_session(model, threads=threads)
         self.input_names = {i.name for i in self.session.get_inputs()}
         self.size = int(self.session.get_outputs()[0].shape[1])
         self.tokenizer = Tokenizer.from_file(str(tokenizer))

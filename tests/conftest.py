@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from entivec.icl import Example, LanguageModel
+from entivec.query.language_model import LanguageModel
+from entivec.query.prompts import Example
 from entivec.records import Sentence, Span
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -95,7 +96,7 @@ def routing_store(
     """A Qdrant Edge store of the first 2,000 train sentences of each WikiANN language,
     lang vector only: what routing retrieves from. Built once, shared read-only."""
     from entivec.api import Entivec
-    from entivec.edge_store import EdgeStore
+    from entivec.store.edge import EdgeStore
 
     ev = Entivec(EdgeStore(tmp_path_factory.mktemp("routing"), collection="routing"))
     ev._encoders["lang"] = lang_encoder  # type: ignore[assignment]

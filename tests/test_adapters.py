@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from entivec.adapters import MANIFEST, AdapterRegistry
 from entivec.errors import AdapterError
-from entivec.extraction import choose_adapter
-from entivec.ner import Entity, entities_from_tags, spans_from_tags, tags_from_spans
+from entivec.ner.adapters import MANIFEST, AdapterRegistry
+from entivec.ner.tagging import Entity, entities_from_tags, spans_from_tags, tags_from_spans
+from entivec.query.extraction import choose_adapter
+from entivec.query.routing import Route
 from entivec.records import Span
-from entivec.routing import Route
 
 
 def test_tags_and_spans_round_trip() -> None:
@@ -95,7 +95,7 @@ def test_routes_choose_only_registered_adapters(tiny_registry: Path) -> None:
 
 
 def test_adapters_load_once_and_switch(tiny_registry: Path) -> None:
-    from entivec.ner import NerModel
+    from entivec.ner.peft_engine import NerModel
 
     model = NerModel(AdapterRegistry(tiny_registry))
     words = [["Angela", "Merkel", "lebt", "in", "Berlin", "."], ["Amsterdam"]]
@@ -114,7 +114,7 @@ def test_word_tokenizer_matches_transformers_on_real_sentences(data_dir: Path) -
     from transformers import AutoTokenizer
 
     from entivec.models import model_dir
-    from entivec.ner import BASE_MODEL, MAX_TOKENS, word_tokenizer
+    from entivec.ner.tagging import BASE_MODEL, MAX_TOKENS, word_tokenizer
 
     reference = AutoTokenizer.from_pretrained(model_dir(BASE_MODEL))
     ours = word_tokenizer()
@@ -148,7 +148,7 @@ def exported_registry(tiny_registry: Path, tmp_path_factory: pytest.TempPathFact
 
 
 def test_onnx_export_is_one_graph_plus_small_adapter_files(exported_registry: Path) -> None:
-    from entivec.adapters import ONNX_FOLDER
+    from entivec.ner.adapters import ONNX_FOLDER
 
     registry = AdapterRegistry(exported_registry)
     files = registry.verified_onnx_files()
@@ -176,8 +176,8 @@ def test_onnx_export_is_idempotent(exported_registry: Path) -> None:
 
 
 def test_onnx_engine_tags_like_peft_and_switches_adapters(exported_registry: Path) -> None:
-    from entivec.ner import NerModel
-    from entivec.ner_onnx import OnnxNerModel
+    from entivec.ner.onnx_engine import OnnxNerModel
+    from entivec.ner.peft_engine import NerModel
 
     registry = AdapterRegistry(exported_registry)
     words = [["Angela", "Merkel", "lebt", "in", "Berlin", "."], ["Amsterdam"], ["Die", "Partei"]]
@@ -193,7 +193,7 @@ def test_onnx_engine_tags_like_peft_and_switches_adapters(exported_registry: Pat
 
 
 def test_a_corrupt_onnx_adapter_is_refused(exported_registry: Path, tmp_path: Path) -> None:
-    from entivec.ner_onnx import OnnxNerModel
+    from entivec.ner.onnx_engine import OnnxNerModel
 
     copy = tmp_path / "copy"
     shutil.copytree(exported_registry, copy)
@@ -207,7 +207,7 @@ def test_a_corrupt_onnx_adapter_is_refused(exported_registry: Path, tmp_path: Pa
 
 
 def test_the_onnx_engine_says_how_to_export(tiny_registry: Path) -> None:
-    from entivec.ner_onnx import OnnxNerModel
+    from entivec.ner.onnx_engine import OnnxNerModel
 
     with pytest.raises(AdapterError, match="run `entivec export ner --adapters"):
         OnnxNerModel(AdapterRegistry(tiny_registry))

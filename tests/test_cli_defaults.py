@@ -13,10 +13,10 @@ import pytest
 from entivec.encoders.demo_scores import ScoringBudget
 from entivec.encoders.e5_xling_train import train_e5_xling
 from entivec.encoders.lora_train import train_lora
+from entivec.evaluation.demos import compare_formats, evaluate_demos
+from entivec.evaluation.layer_sweep import layer_sweep
 
 from entivec.cli import cli
-from entivec.eval_demos import compare_formats, evaluate_demos
-from entivec.layer_sweep import layer_sweep
 
 
 def _library_defaults(target: Callable[..., Any] | type) -> dict[str, Any]:

@@ -47,14 +47,14 @@ from entivec.plugins.demo import DemoEncoder
 
 from entivec.cli import cli
 from entivec.errors import InvalidArgumentError, ModelNotPreparedError
-from entivec.icl import (
-    LanguageModel,
+from entivec.models import model_dir
+from entivec.query.language_model import LanguageModel
+from entivec.query.prompts import (
     demonstration_text,
     marked_mention,
     retriever_query,
     typing_examples,
 )
-from entivec.models import model_dir
 from entivec.records import Sentence
 from tests.conftest import blair_example
 
@@ -366,7 +366,7 @@ def demo_store(
     data_dir: Path,
 ) -> Iterator[tuple[Any, Path]]:
     from entivec.api import Entivec
-    from entivec.edge_store import EdgeStore
+    from entivec.store.edge import EdgeStore
 
     folder = tmp_path_factory.mktemp("demo-store")
     ev = Entivec(EdgeStore(folder, collection="entivec"))
@@ -434,7 +434,7 @@ def test_the_cli_searches_the_demo_vector(
 def test_eval_demos_answers_the_same_inputs_per_method_and_resumes_from_cached_answers(
     tmp_path: Path, lm: LanguageModel, politics: dict[str, list[Sentence]]
 ) -> None:
-    from entivec.eval_demos import evaluate_demos
+    from entivec.evaluation.demos import evaluate_demos
 
     options: dict[str, Any] = {
         "inputs": 3,

@@ -13,13 +13,13 @@ from entivec.loaders import load
 
 from entivec.api import Entivec
 from entivec.cli import cli
-from entivec.edge_store import EdgeStore
 from entivec.errors import InvalidArgumentError
-from entivec.icl import LanguageModel
 from entivec.ingest import IngestReport
+from entivec.mentions import SpanInput, mentions_of
 from entivec.models import artefact_dir, model_dir, read_manifest
+from entivec.query.language_model import LanguageModel
 from entivec.store import Hit
-from entivec.value_vectors import SpanInput, mentions_of
+from entivec.store.edge import EdgeStore
 
 POLITICS_SENTENCES = 120
 
@@ -50,8 +50,9 @@ def test_the_graph_matches_pytorch_and_computes_only_the_blocks_it_needs(
 ) -> None:
     from entivec.encoders.entity_export import load_projection
     from entivec.encoders.entity_train import concatenated, project, training_dir
+    from entivec.encoders.value_vectors import ValueVectorExtractor
 
-    from entivec.value_vectors import ValueVectorExtractor, query_input
+    from entivec.mentions import query_input
 
     manifest = read_manifest(artefact_dir("entity"))
     blocks = manifest["blocks"]
@@ -165,8 +166,9 @@ def test_fusing_with_e5_ranks_each_sentence_either_search_finds_once(
 def test_the_retrieval_eval_scores_every_method_on_the_same_types(
     tmp_path: Path, politics: Path, entity_encoder: object, e5_encoder: object, lm: LanguageModel
 ) -> None:
-    from entivec.eval_entity import evaluate_entity_retrieval
-    from entivec.exemplars import ExemplarWriter
+    from entivec.evaluation.entity_retrieval import evaluate_entity_retrieval
+
+    from entivec.query.exemplars import ExemplarWriter
 
     subset = tmp_path / "politics-dev.txt"
     blocks = politics.read_text(encoding="utf-8").strip().split("\n\n")
@@ -209,9 +211,8 @@ def test_the_geometry_term_keeps_the_raw_structure_the_triplet_loss_discards(
         query_features,
         train_projection,
     )
-
-    from entivec.entity_types import NOT_A_QUERY
-    from entivec.value_vectors import ValueVectorExtractor
+    from entivec.encoders.value_vectors import ValueVectorExtractor
+    from entivec.loaders.crossner import NOT_A_QUERY
 
     recipe = replace(EntityRecipe(), epochs=15)
     mentions = [

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from entivec.cli import cli
 from entivec.errors import InvalidArgumentError
-from entivec.exemplars import (
+from entivec.mentions import PREFIX_TOKEN, SpanInput
+from entivec.query.exemplars import (
     EXEMPLAR_PROMPT,
     MAX_NEW_TOKENS,
     ExemplarWriter,
@@ -19,8 +20,7 @@ from entivec.exemplars import (
     expanded_queries,
     written_enough,
 )
-from entivec.icl import LanguageModel
-from entivec.value_vectors import PREFIX_TOKEN, SpanInput
+from entivec.query.language_model import LanguageModel
 
 
 def test_a_description_becomes_one_capitalised_line_after_the_examples() -> None:

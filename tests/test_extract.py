@@ -6,17 +6,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from entivec.evaluation.ner import evaluate_ner
 
 from entivec.api import Entivec
 from entivec.cli import cli
-from entivec.eval_ner import evaluate_ner
 from tests.conftest import WIKIANN_LANGUAGES
 
 
 @pytest.fixture(scope="module")
 def adapters() -> Path:
-    from entivec.adapters import MANIFEST, AdapterRegistry
     from entivec.models import adapters_dir
+    from entivec.ner.adapters import MANIFEST, AdapterRegistry
 
     folder = adapters_dir()
     if not (folder / MANIFEST).is_file():

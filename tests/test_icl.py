@@ -16,18 +16,12 @@ from entivec.encoders.demo_scores import (
     score_candidates,
     split_dev,
 )
+from entivec.evaluation.demo_metrics import micro_f1
 from entivec.loaders import load
 
 from entivec.errors import InvalidArgumentError
-from entivec.icl import (
-    Example,
-    LanguageModel,
-    micro_f1,
-    output_format,
-    prompt,
-    read_type,
-    typing_examples,
-)
+from entivec.query.language_model import LanguageModel
+from entivec.query.prompts import Example, output_format, prompt, read_type, typing_examples
 from tests.conftest import blair_example
 
 TYPING = output_format("typing")

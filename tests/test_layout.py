@@ -1,4 +1,5 @@
-"""The repository layout of DESIGN.md: three top-level folders mapped into one package."""
+"""The repository layout of DESIGN.md: top-level folders mapped into one package, and the
+walls between the product, the build wing and the lab."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ FOLDERS = {
     "plugins": "entivec.plugins",
     "encoders": "entivec.encoders",
     "loaders": "entivec.loaders",
+    "evaluation": "entivec.evaluation",
 }
 
 
@@ -26,16 +28,20 @@ def test_every_package_folder_is_mapped_in_pyproject() -> None:
         assert package in packages
         assert package_dir[package] == folder
         assert (ROOT / folder / "py.typed").is_file()
-    # no sub-packages that setuptools would silently leave out
-    assert not [p for p in ROOT.glob("*/*/__init__.py") if p.parts[-3] in FOLDERS]
+    # every sub-package is listed, or setuptools would silently leave it out
+    for folder, package in FOLDERS.items():
+        for init in (ROOT / folder).glob("*/**/__init__.py"):
+            parts = init.parent.relative_to(ROOT / folder).parts
+            assert ".".join((package, *parts)) in packages, init
 
 
 def test_the_mapped_modules_import_from_one_root() -> None:
     import entivec.encoders
+    import entivec.evaluation
     import entivec.loaders
     import entivec.plugins
 
-    for module in (entivec.plugins, entivec.encoders, entivec.loaders):
+    for module in (entivec.plugins, entivec.encoders, entivec.loaders, entivec.evaluation):
         assert Path(module.__file__ or "").parent.name in FOLDERS
 
 
@@ -66,7 +72,7 @@ def test_ruff_and_mypy_are_clean(tmp_path: Path) -> None:
     mirror.mkdir()
     for item in (ROOT / "entivec").iterdir():
         (mirror / item.name).symlink_to(item)
-    for folder in ("plugins", "encoders", "loaders"):
+    for folder in ("plugins", "encoders", "loaders", "evaluation"):
         (mirror / folder).symlink_to(ROOT / folder)
     mypy = subprocess.run(
         [
@@ -83,5 +89,5 @@ def test_ruff_and_mypy_are_clean(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert mypy.returncode == 0, mypy.stdout
-    sources = sum(len(list((ROOT / folder).glob("*.py"))) for folder in FOLDERS)
+    sources = sum(len(list((ROOT / folder).rglob("*.py"))) for folder in FOLDERS)
     assert f"in {sources} source files" in mypy.stdout  # all of them, not just entivec/

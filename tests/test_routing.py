@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from entivec.evaluation.routing import evaluate_routing, length_bucket
 from entivec.loaders import load
 
 from entivec.api import Entivec
 from entivec.cli import cli
-from entivec.eval_routing import evaluate_routing, length_bucket
-from entivec.langid import LinguaIdentifier
-from entivec.routing import Neighbour, vote
+from entivec.query.langid import LinguaIdentifier
+from entivec.query.routing import Neighbour, vote
 from tests.conftest import WIKIANN_LANGUAGES
 
 ROUTED_PER_LANGUAGE = 150

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from entivec.encoders.value_vectors import ValueVectorExtractor
+from entivec.evaluation.entity_metrics import sentence_r_precision
+from entivec.evaluation.layer_sweep import layer_sweep, sample_mentions
 from entivec.loaders import load
 
-from entivec.entity_metrics import sentence_r_precision
 from entivec.errors import InvalidArgumentError
-from entivec.layer_sweep import layer_sweep, sample_mentions
+from entivec.mentions import SpanInput, mentions_of, query_input
 from entivec.models import model_dir
 from entivec.records import Sentence, Span
-from entivec.value_vectors import SpanInput, ValueVectorExtractor, mentions_of, query_input
 
 DOMAINS = ("ai", "literature", "music", "politics", "science")
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from entivec.evaluation.xling_metrics import paired_difference, reciprocal_ranks, retrieval_metrics
+from entivec.loaders import tatoeba
 
-from entivec import tatoeba
 from entivec.errors import CorpusFormatError, InvalidArgumentError
-from entivec.xling_metrics import paired_difference, reciprocal_ranks, retrieval_metrics
 
 
 @pytest.fixture(scope="module")
@@ -176,8 +176,9 @@ def test_the_shipped_model_matches_pytorch_and_records_its_training(e5_xling: ob
 def test_fine_tuning_beats_the_base_model_in_every_language_and_reaches_mrr_095(
     tmp_path: Path, tatoeba_dir: Path, e5_xling: object, e5_encoder: object
 ) -> None:
+    from entivec.evaluation.xling import CORPUS, evaluate_xling
+
     from entivec.api import Entivec
-    from entivec.eval_xling import CORPUS, evaluate_xling
 
     with Entivec(tmp_path / "store", collection="kb") as ev:
         ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]

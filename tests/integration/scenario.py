@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from entivec.api import Entivec
-from entivec.routing import Route
+from entivec.query.routing import Route
 from entivec.store import Hit, Store
 from tests.conftest import WIKIANN_LANGUAGES
 

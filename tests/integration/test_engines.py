@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from qdrant_client import QdrantClient
 
-from entivec.edge_store import EdgeStore
-from entivec.server_store import ServerStore
+from entivec.store.edge import EdgeStore
+from entivec.store.server import ServerStore
 from tests.conftest import WIKIANN_LANGUAGES
 from tests.integration.scenario import PER_LANGUAGE, ScenarioResult, assert_same_hits, run_scenario
 

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 
 from entivec.api import Entivec
 from entivec.cli import cli
-from entivec.edge_store import EdgeStore
 from entivec.store import PointRecord
+from entivec.store.edge import EdgeStore
 
 LIMIT = 1500
 BATCH = 64

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from entivec.edge_store import EdgeStore
-from entivec.server_store import ServerStore
+from entivec.store.edge import EdgeStore
+from entivec.store.server import ServerStore
 from tests.integration.scenario import assert_same_hits, run_scenario
 
 QDRANT_IMAGE = "qdrant/qdrant:v1.18.1"

@@ -11,11 +11,11 @@ import pytest
 from qdrant_client import QdrantClient
 from qdrant_client.http.exceptions import UnexpectedResponse
 
-import entivec.server_store as server_store
-from entivec.edge_store import EdgeStore
+import entivec.store.server as server_store
 from entivec.errors import InvalidStoreError, SchemaMismatchError, StoreError, StoreLockedError
-from entivec.server_store import ServerStore, is_transient
 from entivec.store import KEYWORD_INDEXES, PointRecord, Store, VectorSchema, open_store, point_id
+from entivec.store.edge import EdgeStore
+from entivec.store.server import ServerStore, is_transient
 
 E5 = VectorSchema("e5", 4, "cosine")
 

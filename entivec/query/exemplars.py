@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from entivec.entity_metrics import unit
 from entivec.errors import InvalidArgumentError
-from entivec.value_vectors import PREFIX_TOKEN, SpanInput
+from entivec.mentions import PREFIX_TOKEN, SpanInput
+from entivec.vectors import unit
 
 if TYPE_CHECKING:
-    from entivec.icl import LanguageModel
+    from entivec.query.language_model import LanguageModel
     from entivec.registry import MentionEncoder
 
 # no line is a CrossNER type, so no held-out type is shown its answer (painters are
@@ -97,9 +97,8 @@ class ExemplarWriter:
         count: int = EXEMPLARS,
     ) -> None:
         if lm is None:
-            from entivec.icl import LanguageModel
             from entivec.models import model_dir
-            from entivec.value_vectors import DEFAULT_MODEL
+            from entivec.query.language_model import DEFAULT_MODEL, LanguageModel
 
             lm = LanguageModel(model_folder or model_dir(DEFAULT_MODEL))
         self.lm = lm

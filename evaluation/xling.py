@@ -18,15 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from tqdm.auto import tqdm
-
-from entivec import tatoeba
-from entivec.xling_metrics import (
+from entivec.evaluation.xling_metrics import (
     RECALL_AT,
     paired_difference,
     reciprocal_ranks,
     retrieval_metrics,
 )
+from entivec.loaders import tatoeba
+from tqdm.auto import tqdm
 
 if TYPE_CHECKING:
     from entivec.api import Entivec
@@ -101,6 +100,7 @@ def evaluate_xling(
             trained run (ablations, held-out languages); about a minute each.
     """
     from entivec.encoders.e5_xling_train import SAMPLINGS, run_name, training_dir
+
     from entivec.models import model_dir
     from entivec.registry import get_registry
 

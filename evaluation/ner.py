@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from entivec.loaders import load
 from tqdm.auto import tqdm
 
-from entivec.adapters import JOINT
 from entivec.errors import AdapterError, CorpusNotFoundError, MissingDependencyError
-from entivec.extraction import choose_adapter
-from entivec.loaders import load
-from entivec.ner import tags_from_spans
+from entivec.ner.adapters import JOINT
+from entivec.ner.tagging import tags_from_spans
+from entivec.query.extraction import choose_adapter
 from entivec.records import Sentence
 
 if TYPE_CHECKING:

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from entivec.loaders import load
 from tqdm.auto import tqdm
 
 from entivec.errors import CorpusNotFoundError, StoreError
-from entivec.langid import IDENTIFIERS, identifier
-from entivec.loaders import load
-from entivec.routing import DEFAULT_K, Route
+from entivec.query.langid import IDENTIFIERS, identifier
+from entivec.query.routing import DEFAULT_K, Route
 
 if TYPE_CHECKING:
     from entivec.api import Entivec

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from entivec.encoders.value_vectors import ValueVectorExtractor
+from entivec.evaluation.entity_metrics import sentence_r_precision
+from entivec.loaders.crossner import NOT_A_QUERY, type_name
 
-from entivec.entity_metrics import sentence_r_precision, unit
-from entivec.entity_types import NOT_A_QUERY, type_name
+from entivec.mentions import Mention, mentions_of, query_input
 from entivec.records import Sentence
-from entivec.value_vectors import Mention, ValueVectorExtractor, mentions_of, query_input
+from entivec.vectors import unit
 
 
 def sample_mentions(sentences: Sequence[Sentence], per_type: int, seed: int = 0) -> list[Mention]:

@@ -16,15 +16,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from entivec.adapters import ONNX_ADAPTER_SUFFIX, ONNX_GRAPH, AdapterRegistry
 from entivec.errors import AdapterError
-from entivec.ner import (
+from entivec.ner.adapters import ONNX_ADAPTER_SUFFIX, ONNX_GRAPH, AdapterRegistry
+from entivec.ner.tagging import (
     WordBatch,
     check_base_model,
     tags_of_words,
     token_logits,
     word_tokenizer,
 )
+from entivec.onnx_sessions import inference_session
 
 log = logging.getLogger(__name__)
 
@@ -35,30 +36,23 @@ class OnnxNerModel:
     Args:
         registry: An adapter registry with an ONNX export (``entivec export ner``).
         batch_size: Sentences per run.
-        threads: onnxruntime intra-op threads (0: its default, one per core).
+        threads: onnxruntime intra-op threads (default: one per available core).
 
     Raises:
         AdapterError: No export, or a file of it missing or corrupt.
     """
 
     def __init__(
-        self, registry: AdapterRegistry, *, batch_size: int = 32, threads: int = 0
+        self, registry: AdapterRegistry, *, batch_size: int = 32, threads: int | None = None
     ) -> None:
-        import onnxruntime as ort
-
         check_base_model(registry)
         self.registry = registry
         self.labels = registry.labels
         self.batch_size = batch_size
         graph = registry.verified_onnx_file(ONNX_GRAPH)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
         # the adapter inputs carry default initializers on purpose (see the exporter);
         # onnxruntime warns once per input about it at load, which is noise here
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(graph), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = inference_session(graph, threads=threads, quiet=True)
         self.tokenizer = word_tokenizer()
         self._run_options: dict[str, Any] = {}
         self.loaded: list[str] = []

@@ -13,7 +13,7 @@ methods, in one run on the same sentences:
   (``search_entities(..., fuse_with="e5")``);
 - ``entity + exemplars (store)`` and ``entity + exemplars + e5, fused (store)``: the
   same two with the query expanded by instances of the type that SmolLM2 writes
-  (``exemplars=True``, :mod:`entivec.exemplars`);
+  (``exemplars=True``, :mod:`entivec.query.exemplars`);
 - raw value vectors (exact search, no projection) at the trained block and at the last
   block, to show what the projection and the choice of block each add.
 
@@ -31,12 +31,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from entivec.entity_metrics import r_precision_of_ranking, sentence_r_precision, unit
-from entivec.entity_types import NOT_A_QUERY, type_name
-from entivec.errors import TrainingDataError
+from entivec.evaluation.entity_metrics import r_precision_of_ranking, sentence_r_precision
 from entivec.loaders import load
-from entivec.value_vectors import mentions_of, query_input
+from entivec.loaders.crossner import NOT_A_QUERY, type_name
+
+from entivec.errors import TrainingDataError
+from entivec.mentions import mentions_of, query_input
+from entivec.vectors import unit
 
 if TYPE_CHECKING:
     from entivec.api import Entivec
@@ -129,7 +130,7 @@ def evaluate_entity_retrieval(
         for name, ranked in rankings.items()
     }
     if raw_blocks:
-        from entivec.value_vectors import ValueVectorExtractor
+        from entivec.encoders.value_vectors import ValueVectorExtractor
 
         block = max(shipped["blocks"])  # the raw row compares single blocks
         folder = model_dir(shipped["source_model"])

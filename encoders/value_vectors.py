@@ -3,115 +3,27 @@
 NER Retriever (arXiv 2509.04011) represents an entity mention by the output of one
 middle block's value projection (``self_attn.v_proj``) at the mention's last token: in a
 decoder only that token has attended to the whole span. A query (a type's name or
-description) goes through the same pipeline as if the whole query were one span.
-
-A token is put in front of every text because a decoder's first position is an
-attention sink: measured on CrossNER with SmolLM2-135M, a type name fed alone sits at
-position 0, where value vectors are degenerate (norm ~2.6 against ~15 in context).
+description) goes through the same pipeline as if the whole query were one span
+(:func:`entivec.mentions.query_input`); every text starts with
+:data:`entivec.mentions.PREFIX_TOKEN`, since a decoder's first position is an attention
+sink.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from entivec.errors import InvalidArgumentError, ModelNotPreparedError
-from entivec.records import Sentence, Span
+from entivec.errors import InvalidArgumentError
+from entivec.mentions import PREFIX_TOKEN, SpanInput, last_token_index
+from entivec.query.language_model import load_decoder
 
 if TYPE_CHECKING:
     import torch
-
-DEFAULT_MODEL = "smollm2-135m-instruct"
-# SmolLM2's <|endoftext|> (id 0); the GGUF metadata's BOS, <|im_start|>, is a chat marker.
-PREFIX_TOKEN = "<|endoftext|>"
-
-
-@dataclass(frozen=True, slots=True)
-class SpanInput:
-    """A text and one span of it, as mention encoders receive them.
-
-    Attributes:
-        text: The whole text the encoder reads (a sentence, or a query).
-        end: Character offset one past the span's last character.
-        start: Character offset of the span's first character (``None`` for a query
-            embedded as if it were one span).
-        label: The span's annotated type, when known. The ``entity`` encoder never reads
-            it; the ``demo`` encoder embeds it, since a demonstration shows its answer.
-    """
-
-    text: str
-    end: int
-    start: int | None = None
-    label: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Mention:
-    """One annotated mention of a corpus sentence."""
-
-    sentence: Sentence
-    span: Span
-
-    @property
-    def input(self) -> SpanInput:
-        start, end = self.sentence.char_offsets(self.span)
-        return SpanInput(self.sentence.text, end, start, self.span.type)
-
-    @property
-    def text(self) -> str:
-        start, end = self.sentence.char_offsets(self.span)
-        return self.sentence.text[start:end]
-
-
-def mentions_of(sentences: Iterable[Sentence]) -> list[Mention]:
-    """Every annotated span of ``sentences``, in corpus order."""
-    return [Mention(sentence, span) for sentence in sentences for span in sentence.spans]
-
-
-def last_token_index(item: SpanInput, offsets: Sequence[tuple[int, int]]) -> int:
-    """Index of the last token that starts before ``item.end``.
-
-    ``offsets`` are the character offsets of the prefixed token sequence (the prefix
-    token first, at ``(0, 0)``). Byte-level BPE tokens carry their leading space, so
-    the token after the span starts exactly at ``item.end``.
-
-    Raises:
-        InvalidArgumentError: ``item.end`` is not inside the text.
-    """
-    if not 0 < item.end <= len(item.text):
-        raise InvalidArgumentError(f"span end {item.end} is outside {item.text!r}")
-    return max(i for i, (start, _end) in enumerate(offsets) if i == 0 or start < item.end)
-
-
-def query_input(description: str) -> SpanInput:
-    """A type name or description, embedded as if it were one span."""
-    return SpanInput(description, len(description))
-
-
-def load_decoder(model_folder: Path) -> tuple[Any, Any]:
-    """The tokenizer and float32 causal LM of a prepared decoder folder (``entivec models
-    prepare`` writes it from the GGUF weights; no pickle is ever read).
-
-    Raises:
-        ModelNotPreparedError: The folder holds no model.
-    """
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    if not (model_folder / "config.json").is_file():
-        raise ModelNotPreparedError(
-            f"no decoder model in {model_folder}; run `entivec models prepare`"
-        )
-    tokenizer = AutoTokenizer.from_pretrained(model_folder)
-    model = AutoModelForCausalLM.from_pretrained(
-        model_folder, dtype=torch.float32, use_safetensors=True
-    )
-    return tokenizer, model
 
 
 class ValueVectorExtractor:

@@ -4,7 +4,7 @@ language (PEFT), and what its two engines share.
 Adapters are loaded once (``load_adapter``) and switched per group of texts
 (``set_adapter``), as PEFT keeps them separate: loading reads and verifies files,
 switching only changes which weights the forward pass uses. :class:`NerModel` runs
-PyTorch with PEFT; :class:`entivec.ner_onnx.OnnxNerModel` runs the exported graph in
+PyTorch with PEFT; :class:`entivec.ner.onnx_engine.OnnxNerModel` runs the exported graph in
 onnxruntime. Both tokenise with :class:`WordTokenizer` and decode with
 :func:`tags_of_words`, so they differ only in the forward pass.
 """
@@ -20,9 +20,9 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from entivec.adapters import AdapterRegistry
-from entivec.errors import AdapterError, MissingDependencyError, ModelNotPreparedError
+from entivec.errors import AdapterError, ModelNotPreparedError
 from entivec.models import MANIFEST, model_dir
+from entivec.ner.adapters import AdapterRegistry
 from entivec.records import Span
 
 log = logging.getLogger(__name__)
@@ -71,32 +71,6 @@ def base_model_identity() -> dict[str, Any]:
     return {"name": BASE_MODEL, "model.safetensors": files["model.safetensors"]}
 
 
-def load_base(labels: Sequence[str]) -> Any:
-    """The base token-classification model (classifier head seeded)."""
-    try:
-        import torch
-        import transformers
-        from transformers import AutoModelForTokenClassification
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"NER needs the export extra ({exc.name} is missing): pip install 'entivec[export]'"
-        ) from exc
-    base_model_identity()
-    folder = model_dir(BASE_MODEL)
-    # "newly initialized classifier" and a tokenizer-regex notice written for another
-    # model family: expected here, so not shown to users
-    transformers.logging.set_verbosity_error()
-    torch.manual_seed(0)  # every adapter starts from the same classifier initialisation
-    model = AutoModelForTokenClassification.from_pretrained(
-        folder,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-        use_safetensors=True,
-    )
-    return model
-
-
 @dataclass(frozen=True)
 class WordBatch:
     """Sub-tokens of a batch of word lists, padded; ``word_ids[b][t]`` is the word that
@@ -134,32 +108,6 @@ def word_tokenizer() -> WordTokenizer:
     """The prepared base model's tokenizer."""
     base_model_identity()
     return WordTokenizer(model_dir(BASE_MODEL) / "tokenizer.json")
-
-
-def encode_words(
-    tokenizer: WordTokenizer,
-    sentences: Sequence[Sequence[str]],
-    tags: Sequence[Sequence[str]],
-    labels: Sequence[str],
-) -> dict[str, Any]:
-    """A training batch: torch tensors of sub-tokens, and labels where the first sub-token
-    of each word carries its word's label and the others -100 (ignored by the loss)."""
-    import torch
-
-    batch = tokenizer(sentences)
-    index = {label: i for i, label in enumerate(labels)}
-    rows = []
-    for word_ids, sentence_tags in zip(batch.word_ids, tags, strict=True):
-        row, previous = [], None
-        for word in word_ids:
-            row.append(-100 if word is None or word == previous else index[sentence_tags[word]])
-            previous = word
-        rows.append(row)
-    return {
-        "input_ids": torch.from_numpy(batch.input_ids),
-        "attention_mask": torch.from_numpy(batch.attention_mask),
-        "labels": torch.tensor(rows),
-    }
 
 
 @dataclass(frozen=True)
@@ -230,77 +178,6 @@ class NerEngine(Protocol):
     def set_adapter(self, name: str) -> None: ...
 
     def predict(self, name: str, sentences: Sequence[Sequence[str]]) -> list[list[str]]: ...
-
-
-class NerModel:
-    """The PyTorch/PEFT model with the adapters of a registry, loaded on first use.
-
-    Args:
-        registry: The adapter registry.
-        batch_size: Sentences per forward pass.
-    """
-
-    def __init__(self, registry: AdapterRegistry, *, batch_size: int = 32) -> None:
-        check_base_model(registry)
-        self.registry = registry
-        self.labels = registry.labels
-        self.batch_size = batch_size
-        self._base = load_base(self.labels)
-        self.tokenizer = word_tokenizer()
-        self._model: Any = None
-        self.loaded: list[str] = []
-        self.active: str | None = None
-
-    def load_adapter(self, name: str) -> None:
-        """Read and verify adapter ``name`` (once; later calls do nothing)."""
-        if name in self.loaded:
-            return
-        from peft import PeftModel
-
-        folder = self.registry.verified_folder(name)
-        if self._model is None:
-            self._model = PeftModel.from_pretrained(self._base, folder, adapter_name=name)
-        else:
-            self._model.load_adapter(folder, adapter_name=name)
-        self._model.eval()
-        self.loaded.append(name)
-        log.debug("loaded adapter %s from %s", name, folder)
-
-    def set_adapter(self, name: str) -> None:
-        """Make adapter ``name`` the active one, loading it first if needed."""
-        self.load_adapter(name)
-        if self.active != name:
-            self._model.set_adapter(name)
-            self.active = name
-
-    def _forward(self, batch: WordBatch) -> npt.NDArray[np.float32]:
-        import torch
-
-        with torch.inference_mode():
-            logits = self._model(
-                input_ids=torch.from_numpy(batch.input_ids),
-                attention_mask=torch.from_numpy(batch.attention_mask),
-            ).logits
-        return np.asarray(logits.numpy(), dtype=np.float32)
-
-    def logits(
-        self, name: str, sentences: Sequence[Sequence[str]]
-    ) -> list[npt.NDArray[np.float32]]:
-        """Sub-token logits of each sentence with adapter ``name``."""
-        self.set_adapter(name)
-        return [
-            logits
-            for logits, _ in token_logits(self._forward, self.tokenizer, sentences, self.batch_size)
-        ]
-
-    def predict(self, name: str, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """IOB2 tags per word of each sentence, with adapter ``name``."""
-        self.set_adapter(name)
-        rows = token_logits(self._forward, self.tokenizer, sentences, self.batch_size)
-        return [
-            tags_of_words(logits, word_ids, len(words), self.labels)
-            for (logits, word_ids), words in zip(rows, sentences, strict=True)
-        ]
 
 
 def check_base_model(registry: AdapterRegistry) -> None:

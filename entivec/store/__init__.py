@@ -149,9 +149,9 @@ def open_store(location: str, *, collection: str = DEFAULT_COLLECTION) -> Store:
             raise InvalidStoreError(
                 f"STORE {location!r}: expected a directory or an http(s):// URL of a Qdrant server"
             )
-        from entivec.server_store import ServerStore
+        from entivec.store.server import ServerStore
 
         return ServerStore.connect(location, collection=collection)
-    from entivec.edge_store import EdgeStore
+    from entivec.store.edge import EdgeStore
 
     return EdgeStore(location, collection=collection)

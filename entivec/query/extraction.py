@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from entivec.adapters import JOINT, AdapterRegistry
 from entivec.errors import AdapterError
-from entivec.ner import Entity
-from entivec.routing import Route
+from entivec.ner.adapters import JOINT, AdapterRegistry
+from entivec.ner.tagging import Entity
+from entivec.query.routing import Route
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,3 @@ def sentence_r_precision(
         }
         result[label] = r_precision_of_ranking(ranking, relevant)
     return result
-
-
-def unit(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (cosine similarity becomes a dot product)."""
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

@@ -3,7 +3,7 @@
 :func:`compare_formats` is the evidence behind the output format: for the same inputs
 and the same number of BM25 candidates, how much the LM's preference score of the gold
 answer moves from one candidate demonstration to the next in each format of
-:mod:`entivec.icl`. A retriever distilled from those scores can only learn where they
+:mod:`entivec.query.prompts`. A retriever distilled from those scores can only learn where they
 move.
 """
 
@@ -18,20 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from entivec.encoders.demo_scores import Bm25Candidates, split_dev
+from entivec.evaluation.demo_metrics import micro_f1, spread
 from tqdm.auto import tqdm
 
-from entivec.encoders.demo_scores import Bm25Candidates, split_dev
 from entivec.errors import InvalidArgumentError, TrainingDataError
-from entivec.icl import (
+from entivec.query.language_model import LanguageModel
+from entivec.query.prompts import (
     FORMATS,
     Example,
-    LanguageModel,
-    micro_f1,
     output_format,
     prompt,
     read_type,
     sentence_examples,
-    spread,
     typing_examples,
 )
 from entivec.records import Sentence
@@ -168,6 +167,7 @@ def rankers(
         training_dir,
     )
     from entivec.encoders.mean_pooled import MeanPooledEncoder
+
     from entivec.models import model_dir
 
     unknown = [m for m in methods if m not in METHODS]

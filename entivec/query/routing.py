@@ -4,7 +4,7 @@ As in RetrieveAll (arXiv 2505.19128): retrieve the top-k stored sentences, keep 
 least τ similar, and return the most common ``language`` among them with its share of
 the votes as confidence. When nothing is kept, the vote is tied, or the collection is
 empty, the result is *unrouted* with the reason; an optional
-:class:`~entivec.langid.LanguageIdentifier` fallback then answers, and the result says so.
+:class:`~entivec.query.langid.LanguageIdentifier` fallback then answers, and the result says so.
 
 Which vector: ``lang`` (see :mod:`entivec.plugins.lang`), made for language identity.
 e5 puts translations together, so its neighbours are often in another language.
@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 
 from entivec.errors import InvalidArgumentError
-from entivec.langid import LanguageIdentifier
+from entivec.query.langid import LanguageIdentifier
 from entivec.registry import Encoder
 from entivec.store import Store
 

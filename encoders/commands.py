@@ -1,0 +1,361 @@
+"""The build wing's verbs: ``models prepare``, ``train ...`` and ``export ner``.
+
+Attached to the CLI through the ``entivec.commands`` entry point, so the run-time CLI never
+imports :mod:`entivec.encoders`; each verb imports torch only when it runs.
+"""
+
+from __future__ import annotations
+
+import click
+
+from entivec.cli.options import demo_corpus_options, entivec_errors, train_and_dev
+
+
+@click.command("prepare")
+@click.option("--force", is_flag=True, help="Rebuild even what is cached.")
+@click.option("--only", multiple=True, help="Prepare only these catalogue models.")
+@entivec_errors
+def models_prepare(force: bool, only: tuple[str, ...]) -> None:
+    """Convert and verify the packaged weights, then export the ONNX artefacts. Idempotent."""
+    from entivec.extras import require_extra
+
+    require_extra("export", ("torch", "transformers"), "model preparation")
+    import transformers
+    from entivec.encoders.artefacts import prepare_everything
+
+    # transformers' advice during conversion (legacy tokenizer, unused pooler) is noise
+    # here; entivec's own checks decide whether a model is good.
+    transformers.logging.set_verbosity_error()
+
+    for line in prepare_everything(force=force, only=only or None):
+        click.echo(line)
+
+
+@click.group()
+def train() -> None:
+    """Train the parts entivec learns from your data."""
+
+
+@train.command("routing")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--language", help="Language of every sentence (default: from each path).")
+@click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
+@click.option("--force", is_flag=True, help="Retrain even if trained on the same data.")
+@entivec_errors
+def train_routing(
+    format: str, paths: tuple[str, ...], language: str | None, limit: int | None, force: bool
+) -> None:
+    """Train the `lang` routing vector on language-labelled corpus files."""
+    from pathlib import Path
+
+    from entivec.encoders.lang_train import train_language_vector
+
+    manifest = train_language_vector(
+        format, [Path(p) for p in paths], language=language, limit=limit, force=force
+    )
+    checks = manifest["checks"]
+    click.echo(
+        f"lang vector: {', '.join(manifest['languages'])}; held-out accuracy "
+        f"{checks['held_out_accuracy_top5_mode']:.3f} (top-5 mode), threshold "
+        f"{checks['threshold']:.4f}"
+    )
+
+
+@train.command("lora")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Adapter registry directory (default: the cache's adapters/default).",
+)
+@click.option(
+    "--per-language",
+    type=click.IntRange(min=16),
+    default=2000,
+    show_default=True,
+    help="Training sentences per language (the budget).",
+)
+@click.option("--no-joint", is_flag=True, help="Skip the joint adapter on all languages.")
+@entivec_errors
+def train_lora_command(
+    format: str, paths: tuple[str, ...], out: str | None, per_language: int, no_joint: bool
+) -> None:
+    """Train one NER LoRA adapter per language of PATHS, plus a joint one, into OUT."""
+    from pathlib import Path
+
+    from entivec.encoders.lora_train import train_lora
+
+    from entivec.models import adapters_dir
+
+    trained = train_lora(
+        format,
+        [Path(p) for p in paths],
+        Path(out) if out else adapters_dir(),
+        per_language=per_language,
+        joint=not no_joint,
+    )
+    for name, info in trained.items():
+        click.echo(
+            f"{name:6} {info['sentences']:>6} sentences {info['steps']:>5} steps "
+            f"loss {info['final_loss']:.3f} ({info['train_seconds']:.0f} s)"
+        )
+
+
+@train.command("e5")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@click.option(
+    "--sampling",
+    type=click.Choice(["weighted", "hardest", "random"]),
+    default="weighted",
+    show_default=True,
+    help="Hard negatives by similarity-weighted sampling (the paper), or the ablations.",
+)
+@click.option(
+    "--exclude-language",
+    "exclude",
+    multiple=True,
+    help="Leave this query language out of training (to measure unseen languages).",
+)
+@click.option(
+    "--no-ship",
+    is_flag=True,
+    help="Do not export the result as the e5_xling plugin (ablations never are).",
+)
+@entivec_errors
+def train_e5(folder: str, sampling: str, exclude: tuple[str, ...], no_ship: bool) -> None:
+    """Fine-tune e5 on the Tatoeba pairs in FOLDER against their English sentences."""
+    from pathlib import Path
+
+    from entivec.encoders.e5_xling_train import train_e5_xling, training_dir
+
+    manifest = train_e5_xling(Path(folder), sampling=sampling, exclude=exclude)
+    dev = manifest["dev"]
+    mean = sum(v["mrr"] for v in dev.values()) / len(dev)
+    click.echo(
+        f"e5 {sampling}: {manifest['steps']} steps, loss {manifest['final_loss']}; dev MRR "
+        + ", ".join(f"{k} {v['mrr']:.3f}" for k, v in dev.items())
+        + f" (mean {mean:.3f})"
+    )
+    if sampling == "weighted" and not exclude and not no_ship:
+        from entivec.encoders.e5_xling_export import prepare_e5_xling_artefact
+
+        shipped = prepare_e5_xling_artefact(training_dir(sampling, exclude) / "model", manifest)
+        click.echo(
+            f"e5_xling plugin: ready (ONNX vs torch cosine "
+            f"{shipped['checks']['min_cosine_onnx_vs_torch']})"
+        )
+
+
+@train.command("entity")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--dev",
+    "dev_paths",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Annotated sentences to report R-Precision on (repeat for several files).",
+)
+@click.option(
+    "--block",
+    "blocks",
+    type=click.IntRange(min=0),
+    multiple=True,
+    help="Decoder block whose value vectors are read; repeat for several, concatenated "
+    "(default: the two best blocks of `entivec eval layers`).",
+)
+@click.option("--language", help="Language of every sentence (default: from each path).")
+@entivec_errors
+def train_entity_command(
+    format: str,
+    paths: tuple[str, ...],
+    dev_paths: tuple[str, ...],
+    blocks: tuple[int, ...],
+    language: str | None,
+) -> None:
+    """Train the entity projection on the mentions of PATHS (held-out types left out)."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from entivec.encoders.entity_train import EntityRecipe, train_entity
+    from entivec.loaders import load
+
+    recipe = EntityRecipe()
+    if blocks:
+        recipe = replace(recipe, blocks=tuple(sorted(set(blocks))))
+    manifest = train_entity(
+        list(load(format, [Path(p) for p in paths], language=language)),
+        list(load(format, [Path(p) for p in dev_paths], language=language)),
+        recipe,
+    )
+    for kind, row in manifest["dev_r_precision"].items():
+        click.echo(
+            f"dev R-Precision, {kind}, blocks {'+'.join(map(str, recipe.blocks))}: trained types "
+            f"{row['trained_types']:.3f}, held-out types {row['held_out_types']:.3f}"
+        )
+    from entivec.encoders.entity_export import prepare_entity_artefact
+    from entivec.encoders.entity_train import training_dir
+
+    shipped = prepare_entity_artefact(training_dir() / "model")
+    click.echo(
+        f"entity plugin: ready ({shipped['checks']['blocks_computed']} of 30 blocks computed; "
+        f"ONNX vs torch cosine {shipped['checks']['min_cosine_onnx_vs_torch']})"
+    )
+
+
+@click.group("export")
+def export() -> None:
+    """Export trained parts for onnxruntime."""
+
+
+@export.command("ner")
+@click.option(
+    "--adapters",
+    type=click.Path(file_okay=False),
+    help="Adapter registry directory (default: the cache's adapters/default).",
+)
+@click.option("--force", is_flag=True, help="Rebuild even when the export is up to date.")
+@entivec_errors
+def export_ner(adapters: str | None, force: bool) -> None:
+    """One ONNX graph for the NER model plus one onnxruntime LoRA adapter per adapter."""
+    from pathlib import Path
+
+    from entivec.encoders.ner_onnx_export import export_ner_onnx
+
+    from entivec.models import adapters_dir
+    from entivec.ner.adapters import ONNX_FOLDER
+
+    root = Path(adapters) if adapters else adapters_dir()
+    done = export_ner_onnx(root, force=force)
+    folder = root / ONNX_FOLDER
+    sizes = {f: (folder / f).stat().st_size / 2**20 for f in done["files"]}
+    adapters_mb = sum(v for f, v in sizes.items() if f.endswith(".onnx_adapter"))
+    click.echo(
+        f"{folder}: graph {sizes['ner.onnx']:.0f} MB, {len(sizes) - 2} adapters "
+        f"{adapters_mb:.1f} MB; logits match PEFT within "
+        f"{done['checks']['max_logit_difference']:.1e}"
+    )
+
+
+@train.command("demo")
+@demo_corpus_options
+@click.option(
+    "--scores",
+    type=click.Path(dir_okay=False),
+    help="LM scores of `entivec train demo-scores` (default: its file in entivec's cache).",
+)
+@click.option(
+    "--teacher",
+    type=click.Choice(["keywords", "plain"]),
+    default="plain",
+    show_default=True,
+    help="Reward model the student is distilled from: with RUIE's keyword tags, or untagged.",
+)
+@click.option(
+    "--text-form",
+    type=click.Choice(["mention", "sentence"]),
+    default="mention",
+    show_default=True,
+    help="What the student embeds of an input or a demonstration: the mention's words, or "
+    "the whole sentence with the mention in brackets.",
+)
+@click.option(
+    "--reward-text-form",
+    type=click.Choice(["mention", "sentence"]),
+    default="mention",
+    show_default=True,
+    help="What the reward models read of an input and a demonstration, from the same choices.",
+)
+@entivec_errors
+def train_demo(
+    format: str,
+    paths: tuple[str, ...],
+    dev_paths: tuple[str, ...],
+    language: str | None,
+    scores: str | None,
+    teacher: str,
+    text_form: str,
+    reward_text_form: str,
+) -> None:
+    """Train the reward models and the student from the LM scores, then export the student
+    as the `demo` plugin (PATHS: the pool the scores were made over)."""
+    from pathlib import Path
+
+    from entivec.encoders.demo_train import DemoTrainingBudget
+    from entivec.encoders.demo_train import train_demo as run
+
+    train_sentences, dev = train_and_dev(format, paths, dev_paths, language)
+    budget = DemoTrainingBudget(
+        teacher_keywords=teacher == "keywords",
+        text_form=text_form,
+        reward_text_form=reward_text_form,
+    )
+    manifest = run(train_sentences, dev, budget, scores=Path(scores) if scores else None)
+    rows = manifest["validation"]
+    click.echo(
+        f"reward model on {rows['inputs']} held-out scored inputs (LM's ranking of BM25's "
+        "candidates):"
+    )
+    click.echo(f"{'ranker':16} {'spearman':>9} {'top-1 regret':>13} {'top-1 same type':>16}")
+    for name in ("bm25_order", "base_bi_encoder", "reward_plain", "reward_keywords", "student"):
+        row = rows[name]
+        click.echo(
+            f"{name:16} {row['spearman']:>9.3f} {row['top1_regret']:>13.3f} "
+            f"{row['top1_same_type']:>16.3f}"
+        )
+    cosine = manifest["artefact"].get("min_cosine_onnx_vs_torch")
+    click.echo(
+        f"demo plugin: ready (student distilled from {manifest['teacher']}; "
+        f"ONNX vs torch cosine {cosine})"
+    )
+
+
+@train.command("demo-scores")
+@demo_corpus_options
+@click.option("--inputs", type=click.IntRange(min=1), default=400, show_default=True)
+@click.option("--candidates", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Scores file (JSON lines; default: in entivec's cache).",
+)
+@entivec_errors
+def train_demo_scores(
+    format: str,
+    paths: tuple[str, ...],
+    dev_paths: tuple[str, ...],
+    language: str | None,
+    inputs: int,
+    candidates: int,
+    out: str | None,
+) -> None:
+    """Score BM25 candidate demonstrations (PATHS) for dev mentions with the LM
+    (resumable: run it again after an interruption)."""
+    from pathlib import Path
+
+    from entivec.encoders.demo_scores import ScoringBudget, score_demonstrations
+
+    train_sentences, dev = train_and_dev(format, paths, dev_paths, language)
+    summary = score_demonstrations(
+        train_sentences,
+        dev,
+        ScoringBudget(inputs=inputs, candidates=candidates),
+        out=Path(out) if out else None,
+    )
+    click.echo(
+        f"{summary['pairs']} LM scores for {summary['inputs']} inputs over a pool of "
+        f"{summary['pool']} demonstrations in {summary['scores']}"
+    )
+
+
+def register_commands(cli: click.Group) -> None:
+    """Attach ``models prepare``, ``train`` and ``export``."""
+    models = cli.commands.get("models")
+    if not isinstance(models, click.Group):
+        raise click.ClickException("the run-time CLI has no `models` group to extend")
+    models.add_command(models_prepare)
+    cli.add_command(train)
+    cli.add_command(export)

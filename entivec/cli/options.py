@@ -1,0 +1,88 @@
+"""What the verb modules share: error formatting, common options, corpus arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from entivec.errors import EntivecError, InvalidArgumentError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def entivec_errors(fn: F) -> F:
+    """Turn every error entivec raises on purpose into a one-line message and exit 1."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EntivecError as exc:
+            raise click.ClickException(str(exc).splitlines()[0]) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def progress(as_json: bool) -> bool | None:
+    """Progress bars follow the log level, except under ``--json`` (stdout stays JSON)."""
+    return None if not as_json else False
+
+
+def train_and_dev(
+    format: str, paths: tuple[str, ...], dev_paths: tuple[str, ...], language: str | None
+) -> tuple[list[Any], list[Any]]:
+    from pathlib import Path
+
+    from entivec.loaders import load
+
+    dev_names = {Path(p).name for p in dev_paths}
+    leaked = [p for p in paths if Path(p).name in dev_names]
+    if leaked:
+        # `--dev a/dev.txt b/dev.txt` gives --dev the first file only; the shell's others
+        # would silently join the demonstration pool
+        raise InvalidArgumentError(
+            f"the demonstration pool includes {leaked[0]}, named like a --dev file; "
+            "repeat --dev before each dev file (--dev a/dev.txt --dev b/dev.txt)"
+        )
+    return (
+        list(load(format, [Path(p) for p in paths], language=language)),
+        list(load(format, [Path(p) for p in dev_paths], language=language)),
+    )
+
+
+def demo_corpus_options(fn: F) -> F:
+    """FORMAT PATHS (the demonstration pool), --dev and --language."""
+    for option in reversed(
+        (
+            click.argument("format"),
+            click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False)),
+            click.option(
+                "--dev",
+                "dev_paths",
+                multiple=True,
+                required=True,
+                type=click.Path(dir_okay=False),
+                help="Dev sentences: half train the retriever, half are held back (repeatable).",
+            ),
+            click.option(
+                "--language", help="Language of every sentence (default: from each path)."
+            ),
+        )
+    ):
+        fn = option(fn)
+    return fn
+
+
+def integers(option: str, text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(
+            f"expected comma-separated integers, got {text!r}", param_hint=option
+        ) from None
+    if not values:
+        raise click.BadParameter("expected at least one integer", param_hint=option)
+    return values

@@ -1,0 +1,179 @@
+"""``entivec search``, ``route`` and ``extract``: the query layer from the shell."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from entivec.cli.options import entivec_errors
+from entivec.errors import InvalidArgumentError
+
+
+@click.command()
+@click.argument("text")
+@click.option("--store", required=True, help="A directory (Qdrant Edge) or http(s):// URL.")
+@click.option("--collection", default="entivec", show_default=True)
+@click.option("--vector", default="e5", show_default=True, help="Named vector to search.")
+@click.option(
+    "--fuse-with",
+    metavar="VECTOR",
+    help="With a mention vector: fuse its ranking with this sentence vector's (e.g. e5).",
+)
+@click.option(
+    "--exemplars",
+    is_flag=True,
+    help="With a mention vector: add instances of the type written by SmolLM2 to the query.",
+)
+@click.option("--language", help="Only sentences with this language payload.")
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--variant", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@entivec_errors
+def search(
+    text: str,
+    store: str,
+    collection: str,
+    vector: str,
+    fuse_with: str | None,
+    exemplars: bool,
+    language: str | None,
+    k: int,
+    variant: str,
+    as_json: bool,
+) -> None:
+    """Search STORE for sentences near TEXT (any language).
+
+    With a mention vector (``--vector entity``), TEXT names an entity type
+    ("political party") and the hits are sentences with such a mention, one per sentence;
+    ``--fuse-with e5`` fuses that ranking with the e5 sentence ranking (better on types
+    the entity projection was not trained on), and ``--exemplars`` adds to the query a
+    few instances of the type that SmolLM2 writes (better again on those types).
+    With ``--vector demo``, TEXT is an input with one mention in brackets ("Blair led
+    [Labour] to victory.") and the hits are the mentions to show the LM as demonstrations.
+    """
+    from entivec.api import Entivec
+    from entivec.registry import get_registry
+
+    mentions = get_registry().encoder_for_vector(vector).embeds == "mention"
+    for flag, given in (("--fuse-with", fuse_with), ("--exemplars", exemplars)):
+        if given and (vector == "demo" or not mentions):
+            raise InvalidArgumentError(
+                f"{flag} is for an entity-type search; {vector!r} is not an entity vector"
+            )
+    with Entivec(store, collection=collection, variant=variant) as ev:
+        if vector == "demo":
+            hits = ev.demonstrations(text, k=k, language=language, vector=vector)
+        elif mentions:
+            hits = ev.search_entities(
+                text,
+                k=k,
+                language=language,
+                vector=vector,
+                fuse_with=fuse_with,
+                exemplars=exemplars,
+            )
+        else:
+            hits = ev.search_sentences(text, k=k, language=language, vector=vector)
+    if as_json:
+        click.echo(json.dumps([{"id": h.id, "score": h.score, **h.payload} for h in hits]))
+        return
+    for h in hits:
+        if "span" in h.payload:
+            click.echo(
+                f"{h.score:.3f}  [{h.payload.get('language', '?')}] "
+                f"{h.payload.get('text', '')!r} ({h.payload.get('entity_type', '')}) in: "
+                f"{h.payload.get('sentence_text', '')}"
+            )
+            continue
+        types = ",".join(h.payload.get("entity_type", []))
+        click.echo(
+            f"{h.score:.3f}  [{h.payload.get('language', '?')}] {h.payload.get('text', '')}"
+            + (f"  ({types})" if types else "")
+        )
+
+
+@click.command()
+@click.argument("texts", nargs=-1, required=True)
+@click.option("--store", required=True, help="A directory (Qdrant Edge) or http(s):// URL.")
+@click.option("--collection", default="entivec", show_default=True)
+@click.option("--vector", default="lang", show_default=True, help="Named vector to route by.")
+@click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True)
+@click.option("--threshold", type=float, help="τ (default: the vector's calibrated one).")
+@click.option(
+    "--fallback",
+    type=click.Choice(["lingua", "langdetect"]),
+    help="Answer with this library when the neighbours cannot decide.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@entivec_errors
+def route(
+    texts: tuple[str, ...],
+    store: str,
+    collection: str,
+    vector: str,
+    k: int,
+    threshold: float | None,
+    fallback: str | None,
+    as_json: bool,
+) -> None:
+    """The language of each TEXT: the mode of its neighbours' `language` payloads."""
+    from entivec.api import Entivec
+
+    with Entivec(store, collection=collection) as ev:
+        routes = ev.route(texts, vector=vector, k=k, threshold=threshold, fallback=fallback)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in routes], ensure_ascii=False))
+        return
+    for r in routes:
+        if r.routed:
+            how = f"{r.confidence:.0%} of {r.kept} neighbours"
+        else:
+            how = r.outcome.replace("_", " ") + (f", {r.source} says so" if r.source else "")
+        click.echo(f"{r.language or 'unrouted':8} ({how})  {r.text}")
+
+
+@click.command()
+@click.argument("texts", nargs=-1, required=True)
+@click.option("--store", required=True, help="Holds the sentences routing retrieves from.")
+@click.option("--collection", default="entivec", show_default=True)
+@click.option(
+    "--adapters",
+    type=click.Path(file_okay=False),
+    help="Adapter registry directory (default: the cache's adapters/default).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--engine",
+    type=click.Choice(["onnx", "torch"]),
+    default="onnx",
+    show_default=True,
+    help="onnxruntime with LoRA adapter files (after `entivec export ner`), or PyTorch+PEFT.",
+)
+@entivec_errors
+def extract(
+    texts: tuple[str, ...],
+    store: str,
+    collection: str,
+    adapters: str | None,
+    engine: str,
+    as_json: bool,
+) -> None:
+    """Entities in each TEXT, with the LoRA adapter of the language it is routed to."""
+    from entivec.api import Entivec
+
+    with Entivec(store, collection=collection) as ev:
+        results = ev.extract(texts, adapters=adapters, engine=engine)  # None: the default registry
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False))
+        return
+    for r in results:
+        how = f"{r.confidence:.0%}" if r.routed else "unrouted"
+        entities = "; ".join(f"{e.text} [{e.type}]" for e in r.entities) or "no entities"
+        click.echo(f"{r.adapter:6} ({how})  {r.text}\n        {entities}")
+
+
+def register_commands(cli: click.Group) -> None:
+    """Attach ``search``, ``route`` and ``extract``."""
+    for command in (search, route, extract):
+        cli.add_command(command)

@@ -1,0 +1,73 @@
+"""How mention hits become a ranking of sentences: grouping, fetching deeper, fusion.
+
+Mention points are searched and grouped by sentence (R-Precision counts sentences, not
+mentions), and a sentence's best mention stands for it. When grouping or filtering leaves
+fewer than ``k``, the store is asked again, deeper.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+from entivec.store import Hit, Store, point_id
+
+ENTITY_OVERFETCH = 4
+# Fusing mention search with a sentence vector: each ranking is read FUSION_DEPTH × k
+# deep, since a sentence just outside one list's top k can still win on the sum; the
+# rank constant is Cormack et al.'s 60 rather than Qdrant's default 2, which lets one
+# list's first hits outweigh agreement between the two (docs/ner-retriever.md).
+FUSION_DEPTH = 3
+FUSION_RANK_CONSTANT = 60
+
+
+def sentence_of(hit: Hit) -> str:
+    """The id of the sentence point a hit belongs to (itself, or its mention's sentence)."""
+    return point_id(str(hit.payload.get("corpus")), str(hit.payload.get("sentence_id")))
+
+
+def one_per_sentence(hits: list[Hit]) -> list[Hit]:
+    """Each sentence once, as its first (best-scoring) hit."""
+    best: dict[str, Hit] = {}
+    for hit in hits:
+        best.setdefault(sentence_of(hit), hit)
+    return list(best.values())
+
+
+def search_until(
+    store: Store,
+    vector: str,
+    query: list[float],
+    k: int,
+    where: dict[str, str] | None,
+    keep: Callable[[list[Hit]], list[Hit]],
+) -> list[Hit]:
+    """The first ``k`` of ``keep(hits)``, fetching more hits until ``keep`` leaves
+    ``k`` (it drops or merges mention points) or the store has no more."""
+    fetch = k * ENTITY_OVERFETCH
+    while True:
+        hits = store.search(vector, query, fetch, where)
+        kept = keep(hits)
+        if len(kept) >= k or len(hits) < fetch:
+            return kept[:k]
+        fetch *= 2
+
+
+def fuse_by_sentence(rankings: Sequence[Sequence[Hit]], k: int) -> list[Hit]:
+    """Reciprocal rank fusion of rankings of sentences, whether they hold sentence or
+    mention points: each sentence once, as the first ranking's point for it (a mention
+    hit says which mention), scored by the fusion."""
+    from qdrant_client.http import models
+    from qdrant_client.hybrid.fusion import reciprocal_rank_fusion
+
+    first: dict[str, Hit] = {}
+    responses = []
+    for ranking in rankings:
+        response = []
+        for hit in ranking:
+            key = sentence_of(hit)
+            first.setdefault(key, hit)
+            response.append(models.ScoredPoint(id=key, version=0, score=hit.score))
+        responses.append(response)
+    fused = reciprocal_rank_fusion(responses, limit=k, ranking_constant_k=FUSION_RANK_CONSTANT)
+    return [dataclasses.replace(first[str(p.id)], score=p.score) for p in fused]

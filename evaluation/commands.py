@@ -1,0 +1,421 @@
+"""The lab's verbs, ``entivec eval ...``: every paper reproduction and its baselines.
+
+Attached to the CLI through the ``entivec.commands`` entry point, so the run-time CLI never
+imports :mod:`entivec.evaluation`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from entivec.cli.options import demo_corpus_options, entivec_errors, integers, train_and_dev
+
+
+@click.group("eval")
+def evaluate() -> None:
+    """Measure entivec against baselines on labelled data."""
+
+
+@evaluate.command("routing")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--store", required=True, help="Holds the indexed, language-labelled sentences.")
+@click.option("--collection", default="entivec", show_default=True)
+@click.option(
+    "--vector",
+    "vectors",
+    multiple=True,
+    default=["lang"],
+    show_default=True,
+    help="Named vector to route by (repeat to compare, e.g. --vector lang --vector e5).",
+)
+@click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@entivec_errors
+def eval_routing(
+    format: str,
+    paths: tuple[str, ...],
+    store: str,
+    collection: str,
+    vectors: tuple[str, ...],
+    k: int,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """Route the sentences of PATHS and compare with lingua and langdetect."""
+    from pathlib import Path
+
+    from entivec.evaluation.routing import evaluate_routing
+
+    from entivec.api import Entivec
+
+    with Entivec(store, collection=collection) as ev:
+        result = evaluate_routing(
+            ev,
+            format,
+            [Path(p) for p in paths],
+            vectors=vectors,
+            k=k,
+            limit=limit,
+            show_progress=None if not as_json else False,
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    buckets = list(result["length_buckets"])
+    languages = result["languages"]
+    header = [
+        "method",
+        "overall",
+        *(f"{b} tok" for b in buckets),
+        *languages,
+        "no answer",
+        "ms/text",
+    ]
+    click.echo(
+        f"{result['sentences']} sentences ("
+        + ", ".join(f"{b} tokens: {n}" for b, n in result["length_buckets"].items())
+        + ")"
+    )
+    click.echo(f"{header[0]:32}" + "".join(f"{h:>9}" for h in header[1:]))
+    for m in result["methods"]:
+        cells = [m["accuracy"], *(m["by_length"].get(b, float("nan")) for b in buckets)]
+        cells += [m["by_language"][lang] for lang in languages] + [m["no_answer"]]
+        click.echo(
+            f"{m['method']:32}" + "".join(f"{c:>9.3f}" for c in cells) + f"{m['ms_per_text']:>9.2f}"
+        )
+
+
+@evaluate.command("layers")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--model", default="smollm2-135m-instruct", show_default=True)
+@click.option("--language", help="Language of every sentence (default: from each path).")
+@click.option(
+    "--per-type",
+    type=click.IntRange(min=2),
+    default=40,
+    show_default=True,
+    help="Mentions sampled per entity type (one per sentence).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@entivec_errors
+def eval_layers(
+    format: str,
+    paths: tuple[str, ...],
+    model: str,
+    language: str | None,
+    per_type: int,
+    as_json: bool,
+) -> None:
+    """How well each block's raw value vectors separate the entity types of PATHS."""
+    from pathlib import Path
+
+    from entivec.evaluation.layer_sweep import layer_sweep
+    from entivec.loaders import load
+
+    from entivec.models import model_dir
+
+    sentences = list(load(format, [Path(p) for p in paths], language=language))
+    result = layer_sweep(
+        model_dir(model), sentences, per_type=per_type, show_progress=None if not as_json else False
+    )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{result['mentions']} mentions of {result['types']} types")
+    click.echo(f"{'block':>5} {'AUC':>7} {'R-Prec':>7} {'norm':>7} {'query norm':>11}")
+    for row in result["blocks"]:
+        mark = "  <- best" if row["block"] == result["best_block"] else ""
+        click.echo(
+            f"{row['block']:>5} {row['auc']:>7.3f} {row['r_precision']:>7.3f} "
+            f"{row['norm']:>7.2f} {row['query_norm']:>11.2f}{mark}"
+        )
+
+
+@evaluate.command("entity-retrieval")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--store", required=True, help="Where the sentences and mentions are ingested.")
+@click.option("--collection", default="entivec", show_default=True)
+@click.option("--language", help="Language of every sentence (default: from each path).")
+@click.option("--no-raw", is_flag=True, help="Skip the raw value-vector rows (exact search).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@entivec_errors
+def eval_entity_retrieval(
+    format: str,
+    paths: tuple[str, ...],
+    store: str,
+    collection: str,
+    language: str | None,
+    no_raw: bool,
+    as_json: bool,
+) -> None:
+    """R-Precision of entity-type search on PATHS: entity vectors, BM25 and e5."""
+    from pathlib import Path
+
+    from entivec.evaluation.entity_retrieval import evaluate_entity_retrieval
+
+    from entivec.api import Entivec
+
+    with Entivec(store, collection=collection) as ev:
+        result = evaluate_entity_retrieval(
+            ev,
+            format,
+            [Path(p) for p in paths],
+            language=language,
+            raw_blocks=not no_raw,
+            show_progress=None if not as_json else False,
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(
+        f"{result['sentences']} sentences, {result['types']} types "
+        f"(held out of training: {', '.join(result['held_out_types'])})"
+    )
+    click.echo(f"{'method':40} {'trained types':>14} {'held-out types':>15} {'all':>7}")
+    for name, row in result["methods"].items():
+        cells = [row["trained_types"], row["held_out_types"], row["all_types"]]
+        click.echo(
+            f"{name:40} "
+            + " ".join(f"{c:>14.3f}" if c is not None else f"{'-':>14}" for c in cells)
+        )
+
+
+@evaluate.command("xling")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@click.option("--store", required=True, help="Where the English knowledge base is ingested.")
+@click.option("--collection", default="tatoeba", show_default=True)
+@click.option("--split", type=click.Choice(["test", "dev"]), default="test", show_default=True)
+@click.option(
+    "--no-ablations", is_flag=True, help="Only the vectors in the store (no exact-search runs)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@entivec_errors
+def eval_xling(
+    folder: str, store: str, collection: str, split: str, no_ablations: bool, as_json: bool
+) -> None:
+    """MRR and Recall@k of Tatoeba queries against their English sentences, per method."""
+    from pathlib import Path
+
+    from entivec.evaluation.xling import evaluate_xling
+
+    from entivec.api import Entivec
+
+    with Entivec(store, collection=collection) as ev:
+        result = evaluate_xling(
+            ev,
+            Path(folder),
+            split=split,
+            ablations=not no_ablations,
+            show_progress=None if not as_json else False,
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    languages = result["languages"]
+    click.echo(
+        f"{result['queries_per_language']} {split} queries per language, "
+        f"{result['kb_size']} English sentences; MRR per language, then means"
+    )
+    header = f"{'method':42}" + "".join(f"{lang:>7}" for lang in languages)
+    click.echo(header + f"{'MRR':>7}{'R@1':>7}{'R@3':>7}{'R@10':>7}")
+    for name, method in result["methods"].items():
+        mean = method["mean"]
+        row = "".join(f"{method['by_language'][lang]['mrr']:>7.3f}" for lang in languages)
+        click.echo(
+            f"{name:42}{row}{mean['mrr']:>7.3f}{mean['recall@1']:>7.3f}"
+            f"{mean['recall@3']:>7.3f}{mean['recall@10']:>7.3f}"
+        )
+    for language, row in result["unseen_language"].items():
+        click.echo(
+            f"{language} never trained on: MRR {row['mrr_base']:.3f} -> "
+            f"{row['mrr_not_trained_on_it']:.3f} ({row['change']:+.3f})"
+        )
+    for name, row in result["paired"].items():
+        click.echo(
+            f"{name}, same queries: MRR {row['mrr_difference']:+.4f} ± "
+            f"{row['standard_error']:.4f} (paired t-test p = {row['p_value']:.2g}); "
+            f"{row['a_better']} queries better, {row['b_better']} worse"
+        )
+
+
+@evaluate.command("ner")
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--store", required=True, help="Holds the sentences routing retrieves from.")
+@click.option("--collection", default="entivec", show_default=True)
+@click.option(
+    "--adapters",
+    type=click.Path(file_okay=False),
+    help="Adapter registry directory (default: the cache's adapters/default).",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--engine",
+    type=click.Choice(["onnx", "torch"]),
+    default="onnx",
+    show_default=True,
+    help="onnxruntime with LoRA adapter files (after `entivec export ner`), or PyTorch+PEFT.",
+)
+@entivec_errors
+def eval_ner(
+    format: str,
+    paths: tuple[str, ...],
+    store: str,
+    collection: str,
+    adapters: str | None,
+    limit: int | None,
+    engine: str,
+    as_json: bool,
+) -> None:
+    """seqeval F1 per language: monolingual vs joint adapters, true vs routed language."""
+    from pathlib import Path
+
+    from entivec.evaluation.ner import evaluate_ner
+
+    from entivec.api import Entivec
+    from entivec.models import adapters_dir
+
+    with Entivec(store, collection=collection) as ev:
+        result = evaluate_ner(
+            ev,
+            Path(adapters) if adapters else adapters_dir(),
+            format,
+            [Path(p) for p in paths],
+            limit=limit,
+            engine=engine,
+            show_progress=None if not as_json else False,
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    columns = ("routing_accuracy", "f1_true_language", "f1_joint", "f1_routed")
+    click.echo(f"{'language':10}" + "".join(f"{c:>18}" for c in columns))
+    for language, row in [*result["by_language"].items(), ("mean", result["mean"])]:
+        click.echo(f"{language:10}" + "".join(f"{row[c]:>18.3f}" for c in columns))
+
+
+@evaluate.command("demo-formats")
+@demo_corpus_options
+@click.option("--inputs", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--candidates", type=click.IntRange(min=2), default=15, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@entivec_errors
+def eval_demo_formats(
+    format: str,
+    paths: tuple[str, ...],
+    dev_paths: tuple[str, ...],
+    language: str | None,
+    inputs: int,
+    candidates: int,
+    as_json: bool,
+) -> None:
+    """How much the LM's score of the gold answer moves with the demonstration, per output
+    format (demonstrations from PATHS, inputs from --dev)."""
+    from entivec.evaluation.demos import compare_formats
+
+    from entivec.models import model_dir
+    from entivec.query.language_model import DEFAULT_MODEL, LanguageModel
+
+    train_sentences, dev = train_and_dev(format, paths, dev_paths, language)
+    result = compare_formats(
+        LanguageModel(model_dir(DEFAULT_MODEL)),
+        train_sentences,
+        dev,
+        inputs=inputs,
+        candidates=candidates,
+        show_progress=None if not as_json else False,
+    )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{inputs} inputs x {candidates} BM25 candidates, one demonstration each")
+    click.echo(f"{'format':10} {'std':>7} {'best-median':>12} {'mean':>7} {'s/pair':>7}")
+    for name, row in result["formats"].items():
+        click.echo(
+            f"{name:10} {row['std']:>7.3f} {row['best_minus_median']:>12.3f} "
+            f"{row['mean_score']:>7.3f} {row['seconds_per_pair']:>7.2f}"
+        )
+
+
+@evaluate.command("demos")
+@demo_corpus_options
+@click.option(
+    "--inputs",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Held-back dev mentions per seed.",
+)
+@click.option("--seeds", default="0,1,2", show_default=True, help="Comma-separated seeds.")
+@click.option("--shots", default="1,4,8", show_default=True, help="Comma-separated k.")
+@click.option(
+    "--methods",
+    default=",".join(("random", "bm25", "base", "reward", "distilled")),
+    show_default=True,
+    help="Comma-separated demonstration selectors.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@entivec_errors
+def eval_demos(
+    format: str,
+    paths: tuple[str, ...],
+    dev_paths: tuple[str, ...],
+    language: str | None,
+    inputs: int,
+    seeds: str,
+    shots: str,
+    methods: str,
+    as_json: bool,
+) -> None:
+    """F1 of k-shot in-context typing with demonstrations (PATHS) chosen by each method,
+    on held-back --dev mentions (resumable: the LM's answers are cached)."""
+    from entivec.encoders.demo_scores import scores_dir
+    from entivec.evaluation.demos import evaluate_demos
+
+    from entivec.models import model_dir
+    from entivec.query.language_model import DEFAULT_MODEL, LanguageModel
+
+    train_sentences, dev = train_and_dev(format, paths, dev_paths, language)
+    result = evaluate_demos(
+        LanguageModel(model_dir(DEFAULT_MODEL)),
+        train_sentences,
+        dev,
+        inputs=inputs,
+        seeds=integers("--seeds", seeds),
+        shots=integers("--shots", shots),
+        methods=[m.strip() for m in methods.split(",") if m.strip()],
+        completions=scores_dir() / "completions.jsonl",
+        show_progress=None if not as_json else False,
+    )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(
+        f"micro F1 of k-shot typing, {result['inputs']} held-back mentions per seed, "
+        f"seeds {result['seeds']}: mean ± std across seeds"
+    )
+    ks = list(next(iter(result["methods"].values())))
+    click.echo(f"{'method':16}" + "".join(f"{f'k={k}':>18}" for k in ks))
+    for method, rows in result["methods"].items():
+        click.echo(f"{method:16}" + "".join(_mean_std(rows[k]) for k in ks))
+    if result["paired"]:
+        click.echo("gaps on the same inputs, mean ± std across seeds:")
+    for pair, rows in result["paired"].items():
+        click.echo(f"{pair:16}" + "".join(_mean_std(rows[k], sign="+") for k in ks))
+
+
+def _mean_std(row: dict[str, Any], sign: str = "") -> str:
+    return f"{row['mean']:>{sign}10.3f} ± {row['std']:.3f}"
+
+
+def register_commands(cli: click.Group) -> None:
+    """Attach ``eval`` and its verbs."""
+    cli.add_command(evaluate)
