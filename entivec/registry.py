@@ -111,6 +111,15 @@ class Registry:
             raise PluginRegistrationError(f"encoder {spec.name!r}: size must be positive")
         self._encoders[spec.name] = spec
 
+    def remove_encoder(self, name: str) -> None:
+        """Take encoder plugin ``name`` out of the registry (a test's fake, say).
+
+        Raises:
+            UnknownPluginError: No such encoder.
+        """
+        self.encoder(name)
+        del self._encoders[name]
+
     def add_loader(self, name: str, loader: Loader) -> None:
         """Register a corpus format.
 

@@ -1,4 +1,10 @@
-"""Shared fixtures: the real data folder and, loaded once per session, the real e5 plugin."""
+"""Shared fixtures: the real data folder, the hashed test plugins, and, loaded once per
+session, the real models.
+
+Two tiers. A test that needs a prepared or trained model carries the ``models`` marker:
+those that use a real-model fixture get it here, the others say so themselves. The rest,
+the fast tier (``./run test --fast``, or ``pytest -m "not models"``), needs no artefact.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,30 @@ import pytest
 from entivec.query.language_model import LanguageModel
 from entivec.query.prompts import Example
 from entivec.records import Sentence, Span
+from entivec.registry import get_registry
+from tests import hashed_encoder
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 WIKIANN_LANGUAGES = ("de", "en", "es", "nl", "pl", "ru")
+REAL_MODEL_FIXTURES = frozenset(
+    {"lm", "e5_encoder", "entity_encoder", "lang_encoder", "routing_store"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.models)
+
+
+@pytest.fixture(scope="session")
+def hashed_plugins() -> Iterator[None]:
+    """The ``hashed`` and ``hashed_mention`` test plugins, registered from the first test
+    that asks for them to the end of the session."""
+    registry = get_registry()
+    hashed_encoder.register(registry)
+    yield
+    hashed_encoder.unregister(registry)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,9 @@ from entivec.query.extraction import choose_adapter
 from entivec.query.routing import Route
 from entivec.records import Span
 
+# every test here reads a prepared or trained model
+pytestmark = pytest.mark.models
+
 
 def test_tags_and_spans_round_trip() -> None:
     spans = [Span(0, 2, "PER"), Span(4, 5, "LOC")]

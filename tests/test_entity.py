@@ -199,6 +199,7 @@ def test_the_retrieval_eval_scores_every_method_on_the_same_types(
         assert methods[method]["held_out_types"] > methods["BM25 (bm25s)"]["held_out_types"]
 
 
+@pytest.mark.models
 def test_the_geometry_term_keeps_the_raw_structure_the_triplet_loss_discards(
     politics: Path,
 ) -> None:

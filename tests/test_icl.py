@@ -191,6 +191,7 @@ def test_the_draw_of_inputs_is_prefix_stable_and_is_the_draw_the_scores_were_mad
     assert prefix_stable_draw(5899, 200, seed=0) == random.Random(0).sample(range(5899), 200)
 
 
+@pytest.mark.models
 def test_the_cli_scores_demonstrations_and_resumes_where_it_stopped(
     data_dir: Path, tmp_path: Path
 ) -> None:
@@ -220,6 +221,7 @@ def test_the_cli_scores_demonstrations_and_resumes_where_it_stopped(
     assert len(lines) == 3 and "\n".join(lines[:2]) + "\n" == before
 
 
+@pytest.mark.models
 def test_demo_formats_reports_that_typing_scores_move_more_with_the_demonstration(
     data_dir: Path,
 ) -> None:

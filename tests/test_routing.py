@@ -124,6 +124,7 @@ def test_eval_routing_reports_every_method_on_the_same_sentences(
     assert methods["lang top-5 + lingua fallback"]["no_answer"] == 0.0
 
 
+@pytest.mark.models
 def test_cli_ingests_routes_and_explains_mistakes(tmp_path: Path, data_dir: Path) -> None:
     store = str(tmp_path / "cli")
     runner = CliRunner()

@@ -42,6 +42,7 @@ def test_char_offsets_cut_the_mention_out_of_the_sentence_text(
         assert m.text == " ".join(m.sentence.tokens[m.span.start : m.span.end])
 
 
+@pytest.mark.models
 def test_the_vector_is_read_at_the_mentions_last_token(smollm2: Path) -> None:
     extractor = ValueVectorExtractor(smollm2, [3])
     sentence = Sentence("s", ("Barack", "Obama", "visited", "Paris", "."), "en", (Span(0, 2, "p"),))
@@ -56,6 +57,7 @@ def test_the_vector_is_read_at_the_mentions_last_token(smollm2: Path) -> None:
         ValueVectorExtractor(smollm2, [30])
 
 
+@pytest.mark.models
 def test_a_mention_gets_the_same_vector_alone_or_batched_with_others(
     smollm2: Path, crossner_dev: list[Sentence]
 ) -> None:
@@ -75,6 +77,7 @@ def test_a_mention_gets_the_same_vector_alone_or_batched_with_others(
     assert not np.allclose(together[22][0], together[22][same_sentence[0]])
 
 
+@pytest.mark.models
 def test_the_prefix_token_lifts_a_lone_type_name_out_of_the_attention_sink(smollm2: Path) -> None:
     with_prefix = ValueVectorExtractor(smollm2, [22])
     queries = [query_input(name) for name in ("politician", "protein", "band")]
@@ -104,6 +107,7 @@ def test_sentence_r_precision_ranks_sentences_by_their_best_mention() -> None:
     assert flipped["b"] == pytest.approx(2 / 3)
 
 
+@pytest.mark.models
 def test_mid_layer_value_vectors_separate_types_better_than_the_first_and_last(
     smollm2: Path, crossner_dev: list[Sentence]
 ) -> None:

@@ -71,6 +71,7 @@ def train_pairs(tatoeba_dir: Path) -> list[tatoeba.Pair]:
     return pairs[:160]
 
 
+@pytest.mark.models
 def test_negative_sampling_follows_its_rule(train_pairs: list[tatoeba.Pair]) -> None:
     from entivec.encoders.e5_xling_train import (
         BATCH_SIZE,
@@ -102,6 +103,7 @@ def test_negative_sampling_follows_its_rule(train_pairs: list[tatoeba.Pair]) -> 
         plan_examples(train_pairs, "softest", epochs=1)
 
 
+@pytest.mark.models
 def test_a_checkpoint_resumes_to_the_same_weights(
     tmp_path: Path, train_pairs: list[tatoeba.Pair]
 ) -> None:
@@ -157,6 +159,7 @@ def e5_xling() -> object:
     return e5_xling.load()
 
 
+@pytest.mark.models
 def test_the_shipped_model_matches_pytorch_and_records_its_training(e5_xling: object) -> None:
     from entivec.encoders.e5_xling_train import training_dir
     from entivec.encoders.prepare import CHECK_SENTENCES

@@ -21,6 +21,9 @@ from entivec.errors import MissingDependencyError, ModelNotPreparedError, ModelP
 from entivec.models import CATALOGUE, MANIFEST, model_dir, read_manifest
 from tests.conftest import WIKIANN_LANGUAGES
 
+# every test here reads a prepared or trained model
+pytestmark = pytest.mark.models
+
 
 def test_every_catalogue_model_is_prepared_with_passing_checks() -> None:
     for name in CATALOGUE:

@@ -1,8 +1,9 @@
 """One ingest-and-search scenario, run against every engine and compared.
 
-It ingests 100 WikiANN ``val`` sentences per language with the real e5 and lang plugins,
-runs searches in several languages, with and without a ``language`` filter, and routes
-texts by their neighbours' ``language`` payloads.
+It ingests 100 WikiANN ``val`` sentences per language (with the real e5 and lang plugins,
+or with the hashed test plugin alone), runs searches in several languages, with and
+without a ``language`` filter, and routes texts by their neighbours' ``language``
+payloads.
 """
 
 from __future__ import annotations
@@ -45,22 +46,32 @@ class ScenarioResult:
 
 
 def run_scenario(
-    store: Store, data_dir: Path, encoder: object, lang_encoder: object
+    store: Store,
+    data_dir: Path,
+    encoders: dict[str, object],
+    *,
+    search_vector: str = "e5",
+    route_vector: str = "lang",
 ) -> ScenarioResult:
+    """Ingest with the plugins named in ``encoders`` (loaded objects, shared with the
+    session), search by ``search_vector`` and route by ``route_vector``."""
     ev = Entivec(store)
-    # share the session's models
-    ev._encoders["e5"] = encoder  # type: ignore[assignment]
-    ev._encoders["lang"] = lang_encoder  # type: ignore[assignment]
+    for name, encoder in encoders.items():
+        ev._encoders[name] = encoder  # type: ignore[assignment]
     for language in WIKIANN_LANGUAGES:
         ev.ingest(
             "wikiann",
             [data_dir / "wikiann" / language / "val.conllu"],
-            plugins=("e5", "lang"),
+            plugins=tuple(encoders),
             limit=PER_LANGUAGE,
             show_progress=False,
         )
-    hits = [ev.search_sentences(text, k=10, language=lang) for text, lang in QUERIES]
-    return ScenarioResult(store.count(), hits, ev.languages(), ev.route(ROUTED_TEXTS))
+    hits = [
+        ev.search_sentences(text, k=10, language=lang, vector=search_vector)
+        for text, lang in QUERIES
+    ]
+    routes = ev.route(ROUTED_TEXTS, vector=route_vector)
+    return ScenarioResult(store.count(), hits, ev.languages(), routes)
 
 
 def assert_same_hits(a: ScenarioResult, b: ScenarioResult, *, min_overlap: float = 0.9) -> None:

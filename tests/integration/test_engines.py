@@ -13,6 +13,7 @@ from qdrant_client import QdrantClient
 from entivec.store.edge import EdgeStore
 from entivec.store.server import ServerStore
 from tests.conftest import WIKIANN_LANGUAGES
+from tests.hashed_encoder import HashedEncoder
 from tests.integration.scenario import PER_LANGUAGE, ScenarioResult, assert_same_hits, run_scenario
 
 
@@ -25,7 +26,7 @@ def edge_result(
 ) -> ScenarioResult:
     store = EdgeStore(tmp_path_factory.mktemp("edge"), collection="scenario")
     try:
-        return run_scenario(store, data_dir, e5_encoder, lang_encoder)
+        return run_scenario(store, data_dir, {"e5": e5_encoder, "lang": lang_encoder})
     finally:
         store.close()
 
@@ -51,7 +52,28 @@ def test_local_mode_through_the_server_code_path_matches_edge(
 ) -> None:
     store = ServerStore(QdrantClient(":memory:"), collection="scenario", description="local mode")
     try:
-        result = run_scenario(store, data_dir, e5_encoder, lang_encoder)
+        result = run_scenario(store, data_dir, {"e5": e5_encoder, "lang": lang_encoder})
     finally:
         store.close()
     assert_same_hits(edge_result, result)
+
+
+HASHED = {"search_vector": "hashed", "route_vector": "hashed"}
+
+
+@pytest.mark.usefixtures("hashed_plugins")
+def test_both_engines_agree_with_the_test_encoder(tmp_path: Path, data_dir: Path) -> None:
+    """The fast tier's congruence check: the same scenario, no trained artefact."""
+    encoders: dict[str, object] = {"hashed": HashedEncoder()}
+    with EdgeStore(tmp_path / "edge", collection="scenario") as edge:
+        on_edge = run_scenario(edge, data_dir, encoders, **HASHED)
+    local = ServerStore(QdrantClient(":memory:"), collection="scenario", description="local")
+    try:
+        on_local = run_scenario(local, data_dir, encoders, **HASHED)
+    finally:
+        local.close()
+    assert on_edge.points == 6 * PER_LANGUAGE
+    for hits, lang in zip(on_edge.hits[2:], ("ru", "es", "nl", "pl"), strict=True):
+        assert {h.payload["language"] for h in hits} == {lang}
+    assert on_edge.languages == sorted(WIKIANN_LANGUAGES)
+    assert_same_hits(on_edge, on_local)

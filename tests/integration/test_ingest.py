@@ -133,6 +133,7 @@ def test_cli_errors_are_one_line_with_file_and_line(tmp_path: Path) -> None:
     assert "expected one of: conll, jsonl, text, wikiann" in unknown.output
 
 
+@pytest.mark.models
 def test_cli_search_prints_language_and_json(tmp_path: Path, data_dir: Path) -> None:
     store = str(tmp_path / "s")
     runner = CliRunner()

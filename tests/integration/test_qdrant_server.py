@@ -49,13 +49,13 @@ def test_server_matches_edge(
     server = ServerStore.connect(server_url, collection=f"scenario_{os.getpid()}")
     try:
         server.client.delete_collection(server.collection)
-        remote = run_scenario(server, data_dir, e5_encoder, lang_encoder)
+        remote = run_scenario(server, data_dir, {"e5": e5_encoder, "lang": lang_encoder})
         server.client.delete_collection(server.collection)
     finally:
         server.close()
     edge = EdgeStore(tmp_path, collection="scenario")
     try:
-        local = run_scenario(edge, data_dir, e5_encoder, lang_encoder)
+        local = run_scenario(edge, data_dir, {"e5": e5_encoder, "lang": lang_encoder})
     finally:
         edge.close()
     assert_same_hits(local, remote)

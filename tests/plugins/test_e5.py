@@ -44,6 +44,7 @@ def test_prefixes_are_applied_by_the_plugin(e5_encoder) -> None:  # type: ignore
 
 
 @pytest.mark.parametrize("variant", ["fp32", "int8"])
+@pytest.mark.models
 def test_a_vector_does_not_depend_on_its_batch_mates(variant: str, sentences: list[str]) -> None:
     from entivec.plugins.e5 import load as load_e5
 
