@@ -6,20 +6,38 @@ imports :mod:`entivec.encoders`; each verb imports torch only when it runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 import click
 
-from entivec.cli.options import demo_corpus_options, entivec_errors, train_and_dev
+from entivec.cli.options import F, demo_corpus_options, entivec_errors, train_and_dev
+from entivec.extras import require_extra
+
+
+def needs_export(purpose: str) -> Callable[[F], F]:
+    """Check for torch, transformers and peft before a verb starts: a missing ``export``
+    extra is one line naming the pip command, not a traceback halfway through."""
+
+    def decorate(fn: F) -> F:
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            require_extra("export", ("torch", "transformers", "peft"), purpose)
+            return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 @click.command("prepare")
 @click.option("--force", is_flag=True, help="Rebuild even what is cached.")
 @click.option("--only", multiple=True, help="Prepare only these catalogue models.")
 @entivec_errors
+@needs_export("model preparation")
 def models_prepare(force: bool, only: tuple[str, ...]) -> None:
     """Convert and verify the packaged weights, then export the ONNX artefacts. Idempotent."""
-    from entivec.extras import require_extra
-
-    require_extra("export", ("torch", "transformers"), "model preparation")
     import transformers
     from entivec.encoders.artefacts import prepare_everything
 
@@ -79,6 +97,7 @@ def train_routing(
 )
 @click.option("--no-joint", is_flag=True, help="Skip the joint adapter on all languages.")
 @entivec_errors
+@needs_export("LoRA training")
 def train_lora_command(
     format: str, paths: tuple[str, ...], out: str | None, per_language: int, no_joint: bool
 ) -> None:
@@ -124,6 +143,7 @@ def train_lora_command(
     help="Do not export the result as the e5_xling plugin (ablations never are).",
 )
 @entivec_errors
+@needs_export("e5 fine-tuning")
 def train_e5(folder: str, sampling: str, exclude: tuple[str, ...], no_ship: bool) -> None:
     """Fine-tune e5 on the Tatoeba pairs in FOLDER against their English sentences."""
     from pathlib import Path
@@ -169,6 +189,7 @@ def train_e5(folder: str, sampling: str, exclude: tuple[str, ...], no_ship: bool
 )
 @click.option("--language", help="Language of every sentence (default: from each path).")
 @entivec_errors
+@needs_export("entity training")
 def train_entity_command(
     format: str,
     paths: tuple[str, ...],
@@ -219,6 +240,7 @@ def export() -> None:
 )
 @click.option("--force", is_flag=True, help="Rebuild even when the export is up to date.")
 @entivec_errors
+@needs_export("the NER export")
 def export_ner(adapters: str | None, force: bool) -> None:
     """One ONNX graph for the NER model plus one onnxruntime LoRA adapter per adapter."""
     from pathlib import Path
@@ -270,6 +292,7 @@ def export_ner(adapters: str | None, force: bool) -> None:
     help="What the reward models read of an input and a demonstration, from the same choices.",
 )
 @entivec_errors
+@needs_export("demo training")
 def train_demo(
     format: str,
     paths: tuple[str, ...],
@@ -323,6 +346,7 @@ def train_demo(
     help="Scores file (JSON lines; default: in entivec's cache).",
 )
 @entivec_errors
+@needs_export("LM scoring")
 def train_demo_scores(
     format: str,
     paths: tuple[str, ...],

@@ -23,7 +23,13 @@ from entivec.query.exemplars import ExemplarWriter, expanded_queries
 from entivec.query.extraction import Extraction, choose_adapter
 from entivec.query.langid import identifier as language_identifier
 from entivec.query.routing import DEFAULT_K, Route, Router
-from entivec.query.search import FUSION_DEPTH, fuse_by_sentence, one_per_sentence, search_until
+from entivec.query.search import (
+    FUSION_DEPTH,
+    fuse_by_sentence,
+    one_per_sentence,
+    one_per_text,
+    search_until,
+)
 from entivec.registry import Encoder, EncoderSpec, MentionEncoder, get_registry
 from entivec.store import DEFAULT_COLLECTION, Hit, Store, open_store
 
@@ -108,7 +114,13 @@ class Entivec:
         return report, stats
 
     def search_sentences(
-        self, text: str, *, k: int = 10, language: str | None = None, vector: str = "e5"
+        self,
+        text: str,
+        *,
+        k: int = 10,
+        language: str | None = None,
+        vector: str = "e5",
+        distinct: bool = False,
     ) -> list[Hit]:
         """Sentences nearest to ``text`` by a sentence vector (cross-lingual with ``e5``).
 
@@ -117,8 +129,17 @@ class Entivec:
             k: Number of hits.
             language: Keep only sentences whose ``language`` payload is this.
             vector: The named vector to search.
+            distinct: Each text once, as its best hit (corpora repeat sentences: WikiANN
+                holds "Tottenham Hotspur FC" in several files); the store is searched
+                deeper until ``k`` distinct texts are found or it has no more.
         """
-        return self._sentence_hits(text, k, vector, {"language": language} if language else None)
+        where = {"language": language} if language else None
+        if not distinct:
+            return self._sentence_hits(text, k, vector, where)
+        spec = get_registry().encoder_for_vector(vector)
+        _, encoder = self.encoder(spec.name)
+        query = [float(x) for x in encoder.embed_queries([text])[0]]
+        return search_until(self.store, vector, query, k, where, one_per_text)
 
     def _sentence_hits(
         self, text: str, k: int, vector: str, where: dict[str, str] | None

@@ -134,11 +134,11 @@ def evaluate_entity_retrieval(
 
         block = max(shipped["blocks"])  # the raw row compares single blocks
         folder = model_dir(shipped["source_model"])
-        from transformers import AutoConfig
+        from entivec.query.language_model import decoder_blocks
 
         # misc mentions stay: their sentences compete, as they do in the store
         mentions = mentions_of(sentences)
-        last = int(AutoConfig.from_pretrained(folder).num_hidden_layers) - 1
+        last = decoder_blocks(folder) - 1
         extractor = ValueVectorExtractor(folder, [block, last])
         values = extractor.encode([m.input for m in mentions], show_progress=show_progress)
         query_values = extractor.encode(

@@ -22,6 +22,7 @@ from entivec.evaluation.entity_metrics import sentence_r_precision
 from entivec.loaders.crossner import NOT_A_QUERY, type_name
 
 from entivec.mentions import Mention, mentions_of, query_input
+from entivec.query.language_model import decoder_blocks
 from entivec.records import Sentence
 from entivec.vectors import unit
 
@@ -74,13 +75,11 @@ def layer_sweep(
         ``{"blocks": [{"block", "auc", "r_precision", "norm"}...], "best_block",
         "mentions", "types"}``.
     """
-    from transformers import AutoConfig
-
     mentions = sample_mentions(sentences, per_type, seed)
     labels = [m.span.type for m in mentions]
     types = sorted(set(labels))
     if blocks is None:
-        blocks = range(AutoConfig.from_pretrained(model_folder).num_hidden_layers)
+        blocks = range(decoder_blocks(model_folder))
     extractor = ValueVectorExtractor(model_folder, list(blocks))
     vectors = extractor.encode([m.input for m in mentions], show_progress=show_progress)
     queries = extractor.encode([query_input(type_name(t)) for t in types], show_progress=False)

@@ -27,6 +27,11 @@ from entivec.errors import InvalidArgumentError
 )
 @click.option("--language", help="Only sentences with this language payload.")
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option(
+    "--duplicates",
+    is_flag=True,
+    help="With a sentence vector: also show hits whose text an earlier hit already has.",
+)
 @click.option("--variant", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @entivec_errors
@@ -39,10 +44,11 @@ def search(
     exemplars: bool,
     language: str | None,
     k: int,
+    duplicates: bool,
     variant: str,
     as_json: bool,
 ) -> None:
-    """Search STORE for sentences near TEXT (any language).
+    """Search STORE for sentences near TEXT (any language), each text once.
 
     With a mention vector (``--vector entity``), TEXT names an entity type
     ("political party") and the hits are sentences with such a mention, one per sentence;
@@ -74,7 +80,9 @@ def search(
                 exemplars=exemplars,
             )
         else:
-            hits = ev.search_sentences(text, k=k, language=language, vector=vector)
+            hits = ev.search_sentences(
+                text, k=k, language=language, vector=vector, distinct=not duplicates
+            )
     if as_json:
         click.echo(json.dumps([{"id": h.id, "score": h.score, **h.payload} for h in hits]))
         return

@@ -9,6 +9,7 @@ extra is one line naming the pip command.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,21 @@ from entivec.extras import require_extra
 DEFAULT_MODEL = "smollm2-135m-instruct"
 
 
+def decoder_blocks(model_folder: Path) -> int:
+    """How many blocks the prepared decoder in ``model_folder`` has (read from its
+    ``config.json``, so neither torch nor transformers is loaded).
+
+    Raises:
+        ModelNotPreparedError: The folder holds no model.
+    """
+    config = model_folder / "config.json"
+    if not config.is_file():
+        raise ModelNotPreparedError(
+            f"no decoder model in {model_folder}; run `entivec models prepare`"
+        )
+    return int(json.loads(config.read_text(encoding="utf-8"))["num_hidden_layers"])
+
+
 def load_decoder(model_folder: Path) -> tuple[Any, Any]:
     """The tokenizer and float32 causal LM of a prepared decoder folder (``entivec models
     prepare`` writes it from the GGUF weights; no pickle is ever read).
@@ -29,14 +45,11 @@ def load_decoder(model_folder: Path) -> tuple[Any, Any]:
     Raises:
         ModelNotPreparedError: The folder holds no model.
     """
+    decoder_blocks(model_folder)
     require_extra("export", ("torch", "transformers"), "the decoder LM")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if not (model_folder / "config.json").is_file():
-        raise ModelNotPreparedError(
-            f"no decoder model in {model_folder}; run `entivec models prepare`"
-        )
     tokenizer = AutoTokenizer.from_pretrained(model_folder)
     model = AutoModelForCausalLM.from_pretrained(
         model_folder, dtype=torch.float32, use_safetensors=True

@@ -34,6 +34,14 @@ def one_per_sentence(hits: list[Hit]) -> list[Hit]:
     return list(best.values())
 
 
+def one_per_text(hits: list[Hit]) -> list[Hit]:
+    """Each distinct ``text`` payload once, as its first (best-scoring) hit."""
+    best: dict[str, Hit] = {}
+    for hit in hits:
+        best.setdefault(str(hit.payload.get("text", "")), hit)
+    return list(best.values())
+
+
 def search_until(
     store: Store,
     vector: str,

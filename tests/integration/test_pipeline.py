@@ -244,3 +244,25 @@ def test_bad_queries_are_one_line_errors(tmp_path: Path, args: list[str], messag
     assert message in result.output
     if result.exit_code == 1:
         assert result.output.strip().count("\n") == 0
+
+
+def test_a_repeated_sentence_is_shown_once(tmp_path: Path, data_dir: Path) -> None:
+    """WikiANN repeats sentences across files; a search shows each text once unless asked."""
+    lines = _val(data_dir, "es").read_text(encoding="utf-8").split("\n\n")[:5]
+    for folder in ("a", "b"):
+        copy = tmp_path / folder / "es" / "val.conllu"
+        copy.parent.mkdir(parents=True)
+        copy.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+    store = str(tmp_path / "s")
+    runner = CliRunner()
+    for folder in ("a", "b"):
+        args = ["-q", "ingest", "wikiann", str(tmp_path / folder / "es" / "val.conllu")]
+        done = runner.invoke(
+            cli, [*args, "--store", store, "--plugin", "hashed", "--corpus", folder]
+        )
+        assert done.exit_code == 0, done.output
+    query = ["search", "ciudad", "--store", store, "--vector", "hashed", "-k", "5", "--json"]
+    distinct = json.loads(runner.invoke(cli, query).output)
+    every = json.loads(runner.invoke(cli, [*query, "--duplicates"]).output)
+    assert len(distinct) == 5 and len({h["text"] for h in distinct}) == 5
+    assert len({h["text"] for h in every}) < len(every) == 5

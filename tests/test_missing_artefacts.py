@@ -1,0 +1,69 @@
+"""A verb that needs what is not built, or an extra that is not installed, stops with one
+line naming the command that builds or installs it: never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from entivec.cli import cli
+
+
+@pytest.fixture
+def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ENTIVEC_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["search", "Berlin"], "`entivec models prepare`"),
+        (["route", "Berlin ist"], "`entivec train routing wikiann"),
+        (["extract", "Berlin ist"], "`entivec train lora`"),
+        (["search", "party", "--vector", "entity"], "`entivec train entity conll"),
+        (["search", "party", "--vector", "e5_xling"], "`entivec train e5 ../shared/data/tatoeba`"),
+    ],
+)
+def test_a_missing_artefact_names_the_command_that_builds_it(
+    empty_cache: Path, args: list[str], names: str
+) -> None:
+    result = CliRunner().invoke(cli, [*args, "--store", str(empty_cache / "s")])
+    assert result.exit_code == 1, result.output
+    assert names in result.output
+    assert result.output.strip().count("\n") == 0 and "Traceback" not in result.output
+
+
+def test_missing_adapters_name_the_training_command(empty_cache: Path) -> None:
+    from entivec.api import Entivec
+    from entivec.errors import AdapterError
+
+    with Entivec(empty_cache / "s") as ev, pytest.raises(AdapterError, match="entivec train lora"):
+        ev.ner_model()
+
+
+def test_the_lab_says_which_model_to_prepare(empty_cache: Path, data_dir: Path) -> None:
+    path = str(data_dir / "crossner" / "politics" / "dev.txt")
+    result = CliRunner().invoke(cli, ["eval", "layers", "conll", path, "--language", "en"])
+    assert result.exit_code == 1
+    assert "run `entivec models prepare`" in result.output and "Traceback" not in result.output
+
+
+def test_a_missing_extra_names_the_pip_command(
+    empty_cache: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import entivec.extras
+
+    real = entivec.extras.find_spec
+    monkeypatch.setattr(
+        entivec.extras, "find_spec", lambda name: None if name == "torch" else real(name)
+    )
+    path = str(data_dir / "wikiann" / "de" / "train.conllu")
+    for args in (["train", "lora", "wikiann", path], ["models", "prepare"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 1, result.output
+        assert "needs the export extra (torch is missing): pip install 'entivec[export]'" in (
+            result.output
+        )
