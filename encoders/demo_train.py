@@ -84,7 +84,7 @@ class DemoTrainingBudget:
             CrossNER's (5,899) the student ranked BM25's candidates of the held-out
             scored inputs better than its teacher, but typed worse in context than with
             600: it learns to order BM25's candidates and drifts from what it retrieves
-            from the whole pool (README, "Demonstration retriever").
+            from the whole pool (docs/ruie.md).
         candidates: BM25 candidates per input the reward model labels.
         student_candidates: Candidates per input in one student step (the reward model's
             favourite and a random draw of the others).
@@ -101,8 +101,7 @@ class DemoTrainingBudget:
             choice) rather than the untagged one (the default). Reading mentions, the two
             rank the LM's preferences alike (Spearman .39 and .40 on the held-out scored
             inputs), but the untagged one's first choice is better (top-1 regret .70
-            against .90), and so is its student's in-context F1 at every k (README,
-            "Demonstration retriever").
+            against .90), and so is its student's in-context F1 at every k (docs/ruie.md).
         max_tokens: Tokens kept per text.
         seed: Of every random draw.
     """

@@ -1,6 +1,6 @@
 """The int8 variant of the e5 artefact.
 
-Measured on WikiANN (bench/ingest.py and the README): onnxruntime's ``quantize_dynamic``
+Measured on WikiANN (bench/ingest.py and bench/README.md): onnxruntime's ``quantize_dynamic``
 (int8 weights, one activation scale per tensor) ran ~2.4x faster than fp32 but kept only
 0.63 (per-tensor weights) to 0.75 (per-channel) of the fp32 top-10 neighbours: e5's
 similarities are packed between 0.8 and 0.9, so small errors reorder them. Quantising

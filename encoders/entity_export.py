@@ -101,7 +101,7 @@ def load_projection(folder: Path) -> tuple[Any, dict[str, Any]]:
     if not (folder / "projection.safetensors").is_file():
         raise ModelNotPreparedError(
             f"no trained entity projection in {folder}; run `entivec train entity conll "
-            "../shared/data/crossner/*/train.txt --dev ...` (see the README)"
+            "../shared/data/crossner/*/train.txt --dev ...` (see docs/commands.md)"
         )
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     recipe = EntityRecipe.from_manifest(manifest["recipe"])

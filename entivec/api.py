@@ -168,9 +168,9 @@ class Entivec:
         With ``fuse_with="e5"`` the mention ranking is fused with the sentence vector's
         ranking of the same query (reciprocal rank fusion, qdrant-client's): the entity
         vector knows types, the sentence vector knows the words a type's sentences use,
-        and on types the projection never saw the fusion beats both (README). A sentence
-        found only by the sentence vector comes back as its sentence point (no
-        ``span``); scores are then fusion scores, not cosines.
+        and on types the projection never saw the fusion beats both
+        (docs/ner-retriever.md). A sentence found only by the sentence vector comes back
+        as its sentence point (no ``span``); scores are then fusion scores, not cosines.
 
         Args:
             description: A type's name or description (``"a political party"``).
@@ -181,7 +181,7 @@ class Entivec:
             fuse_with: A named sentence vector whose ranking to fuse with the mentions'.
             exemplars: Expand the query with instances of the type that SmolLM2 writes
                 (:mod:`entivec.query.exemplars`): better on types the projection never saw
-                (README), at the cost of loading the LM once and about a second of
+                (docs/ner-retriever.md), at the cost of loading the LM once and about a second of
                 generation per new description.
 
         Raises:
@@ -283,7 +283,7 @@ class Entivec:
 
         Args:
             vector: The named vector to retrieve neighbours by (``lang`` keeps language
-                identity; ``e5`` does not, see the README).
+                identity; ``e5`` does not, see docs/retrieveall.md).
             k: Neighbours per text.
             threshold: τ; by default the vector's calibrated threshold.
             fallback: ``lingua`` or ``langdetect`` to answer when the neighbours cannot

@@ -69,7 +69,7 @@ class IngestReport:
 
 
 def sentence_payload(sentence: Sentence) -> dict[str, Any]:
-    """The payload of a sentence point (the schema of DESIGN.md)."""
+    """The payload of a sentence point (the schema in the README, "What gets stored")."""
     return {
         "text": sentence.text,
         "sentence_id": sentence.id,

@@ -29,7 +29,7 @@ def load(
     """The e5 encoder from the prepared artefact.
 
     Args:
-        variant: ``fp32`` (default) or ``int8`` (8-bit ``MatMulNBits``, see the README).
+        variant: ``fp32`` (default) or ``int8`` (8-bit ``MatMulNBits``, see docs/models.md).
         batch_size: Texts per onnxruntime run.
         threads: onnxruntime intra-op threads.
     """

@@ -3,7 +3,7 @@ in a real Qdrant Edge store, and the k-shot evaluation.
 
 Training runs on a tiny budget (a few politics mentions, real SmolLM2 scores, real
 all-MiniLM-L6-v2): it checks the plumbing end to end. The quality figures come from
-`entivec eval demos` on the full budget (README).
+`entivec eval demos` on the full budget (docs/ruie.md).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The repository layout of DESIGN.md: top-level folders mapped into one package, and the
-walls between the product, the build wing and the lab."""
+"""The repository layout (README, "Plugins and layout"): top-level folders mapped into
+one package."""
 
 from __future__ import annotations
 

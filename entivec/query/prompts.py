@@ -81,7 +81,7 @@ def mark(text: str, start: int, end: int, opening: str = "[", closing: str = "]"
 # "mention", the mention's own words. Whether a demonstration helps the LM is mostly
 # whether it has the input's type, and mean pooling over a whole sentence drowns the
 # mention: untrained all-MiniLM-L6-v2 finds a first demonstration of the input's type for
-# .36 of the held-back inputs from sentences and .62 from mentions (README).
+# .36 of the held-back inputs from sentences and .62 from mentions (docs/ruie.md).
 RETRIEVER_TEXT_FORMS = ("sentence", "mention")
 
 
