@@ -12,7 +12,15 @@ from typing import Any
 
 import click
 
-from entivec.cli.options import F, demo_corpus_options, entivec_errors, train_and_dev
+from entivec.cli.options import (
+    F,
+    adapters_option,
+    corpus_arguments,
+    demo_corpus_options,
+    entivec_errors,
+    language_option,
+    train_and_dev,
+)
 from entivec.extras import require_extra
 
 
@@ -55,9 +63,8 @@ def train() -> None:
 
 
 @train.command("routing")
-@click.argument("format")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--language", help="Language of every sentence (default: from each path).")
+@corpus_arguments
+@language_option
 @click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
 @click.option("--force", is_flag=True, help="Retrain even if trained on the same data.")
 @entivec_errors
@@ -81,8 +88,7 @@ def train_routing(
 
 
 @train.command("lora")
-@click.argument("format")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@corpus_arguments
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -169,8 +175,7 @@ def train_e5(folder: str, sampling: str, exclude: tuple[str, ...], no_ship: bool
 
 
 @train.command("entity")
-@click.argument("format")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@corpus_arguments
 @click.option(
     "--dev",
     "dev_paths",
@@ -187,7 +192,7 @@ def train_e5(folder: str, sampling: str, exclude: tuple[str, ...], no_ship: bool
     help="Decoder block whose value vectors are read; repeat for several, concatenated "
     "(default: the two best blocks of `entivec eval layers`).",
 )
-@click.option("--language", help="Language of every sentence (default: from each path).")
+@language_option
 @entivec_errors
 @needs_export("entity training")
 def train_entity_command(
@@ -233,11 +238,7 @@ def export() -> None:
 
 
 @export.command("ner")
-@click.option(
-    "--adapters",
-    type=click.Path(file_okay=False),
-    help="Adapter registry directory (default: the cache's adapters/default).",
-)
+@adapters_option
 @click.option("--force", is_flag=True, help="Rebuild even when the export is up to date.")
 @entivec_errors
 @needs_export("the NER export")

@@ -11,7 +11,19 @@ from typing import Any
 
 import click
 
-from entivec.cli.options import demo_corpus_options, entivec_errors, integers, train_and_dev
+from entivec.cli.options import (
+    adapters_option,
+    collection_option,
+    corpus_arguments,
+    demo_corpus_options,
+    engine_option,
+    entivec_errors,
+    integers,
+    json_option,
+    language_option,
+    store_option,
+    train_and_dev,
+)
 
 
 @click.group("eval")
@@ -20,10 +32,9 @@ def evaluate() -> None:
 
 
 @evaluate.command("routing")
-@click.argument("format")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--store", required=True, help="Holds the indexed, language-labelled sentences.")
-@click.option("--collection", default="entivec", show_default=True)
+@corpus_arguments
+@store_option("Holds the indexed, language-labelled sentences.")
+@collection_option()
 @click.option(
     "--vector",
     "vectors",
@@ -34,7 +45,7 @@ def evaluate() -> None:
 )
 @click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @entivec_errors
 def eval_routing(
     format: str,
@@ -91,10 +102,9 @@ def eval_routing(
 
 
 @evaluate.command("layers")
-@click.argument("format")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@corpus_arguments
 @click.option("--model", default="smollm2-135m-instruct", show_default=True)
-@click.option("--language", help="Language of every sentence (default: from each path).")
+@language_option
 @click.option(
     "--per-type",
     type=click.IntRange(min=2),
@@ -102,7 +112,7 @@ def eval_routing(
     show_default=True,
     help="Mentions sampled per entity type (one per sentence).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @entivec_errors
 def eval_layers(
     format: str,
@@ -138,13 +148,12 @@ def eval_layers(
 
 
 @evaluate.command("entity-retrieval")
-@click.argument("format")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--store", required=True, help="Where the sentences and mentions are ingested.")
-@click.option("--collection", default="entivec", show_default=True)
-@click.option("--language", help="Language of every sentence (default: from each path).")
+@corpus_arguments
+@store_option("Where the sentences and mentions are ingested.")
+@collection_option()
+@language_option
 @click.option("--no-raw", is_flag=True, help="Skip the raw value-vector rows (exact search).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @entivec_errors
 def eval_entity_retrieval(
     format: str,
@@ -189,13 +198,13 @@ def eval_entity_retrieval(
 
 @evaluate.command("xling")
 @click.argument("folder", type=click.Path(file_okay=False, exists=True))
-@click.option("--store", required=True, help="Where the English knowledge base is ingested.")
-@click.option("--collection", default="tatoeba", show_default=True)
+@store_option("Where the English knowledge base is ingested.")
+@collection_option("tatoeba")
 @click.option("--split", type=click.Choice(["test", "dev"]), default="test", show_default=True)
 @click.option(
     "--no-ablations", is_flag=True, help="Only the vectors in the store (no exact-search runs)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @entivec_errors
 def eval_xling(
     folder: str, store: str, collection: str, split: str, no_ablations: bool, as_json: bool
@@ -246,24 +255,13 @@ def eval_xling(
 
 
 @evaluate.command("ner")
-@click.argument("format")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--store", required=True, help="Holds the sentences routing retrieves from.")
-@click.option("--collection", default="entivec", show_default=True)
-@click.option(
-    "--adapters",
-    type=click.Path(file_okay=False),
-    help="Adapter registry directory (default: the cache's adapters/default).",
-)
+@corpus_arguments
+@store_option("Holds the sentences routing retrieves from.")
+@collection_option()
+@adapters_option
 @click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option(
-    "--engine",
-    type=click.Choice(["onnx", "torch"]),
-    default="onnx",
-    show_default=True,
-    help="onnxruntime with LoRA adapter files (after `entivec export ner`), or PyTorch+PEFT.",
-)
+@json_option
+@engine_option
 @entivec_errors
 def eval_ner(
     format: str,
@@ -306,7 +304,7 @@ def eval_ner(
 @demo_corpus_options
 @click.option("--inputs", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--candidates", type=click.IntRange(min=2), default=15, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @entivec_errors
 def eval_demo_formats(
     format: str,
@@ -362,7 +360,7 @@ def eval_demo_formats(
     show_default=True,
     help="Comma-separated demonstration selectors.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @entivec_errors
 def eval_demos(
     format: str,

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from entivec.cli.options import entivec_errors
+from entivec.cli.options import entivec_errors, json_option
 
 
 @click.group()
@@ -15,7 +15,7 @@ def models() -> None:
 
 
 @models.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 def models_list(as_json: bool) -> None:
     """The model catalogue and whether each model is prepared."""
     from entivec.models import CATALOGUE, MANIFEST, model_dir
@@ -40,7 +40,7 @@ def models_list(as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @entivec_errors
 def plugins(as_json: bool) -> None:
     """The installed encoder plugins and corpus formats."""

@@ -6,19 +6,25 @@ import json
 
 import click
 
-from entivec.cli.options import entivec_errors
+from entivec.cli.options import (
+    collection_option,
+    corpus_arguments,
+    entivec_errors,
+    language_option,
+    store_option,
+    variant_option,
+)
 
 
 @click.command()
-@click.argument("format")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--store", required=True, help="A directory (Qdrant Edge) or http(s):// URL.")
-@click.option("--collection", default="entivec", show_default=True)
-@click.option("--language", help="Language of every sentence (default: from each path).")
+@corpus_arguments
+@store_option()
+@collection_option()
+@language_option
 @click.option("--corpus", help="Corpus name in the payload (default: FORMAT).")
 @click.option("--limit", type=click.IntRange(min=1), help="Stop after N sentences.")
 @click.option("--plugin", "plugin_names", multiple=True, default=["e5"], show_default=True)
-@click.option("--variant", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True)
+@variant_option
 @click.option(
     "--batch-size",
     type=click.IntRange(1, 4096),

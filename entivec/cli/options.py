@@ -26,6 +26,46 @@ def entivec_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+STORE_HELP = "A directory (Qdrant Edge) or http(s):// URL."
+
+
+def store_option(help: str = STORE_HELP) -> Callable[[F], F]:
+    """``--store``, required; ``help`` says what the store must hold for this verb."""
+    return click.option("--store", required=True, help=help)
+
+
+def collection_option(default: str = "entivec") -> Callable[[F], F]:
+    """``--collection``."""
+    return click.option("--collection", default=default, show_default=True)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+language_option = click.option(
+    "--language", help="Language of every sentence (default: from each path)."
+)
+variant_option = click.option(
+    "--variant", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True
+)
+adapters_option = click.option(
+    "--adapters",
+    type=click.Path(file_okay=False),
+    help="Adapter registry directory (default: the cache's adapters/default).",
+)
+engine_option = click.option(
+    "--engine",
+    type=click.Choice(["onnx", "torch"]),
+    default="onnx",
+    show_default=True,
+    help="onnxruntime with LoRA adapter files (after `entivec export ner`), or PyTorch+PEFT.",
+)
+
+
+def corpus_arguments(fn: F) -> F:
+    """FORMAT and PATHS: corpus files of one format."""
+    fn = click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))(fn)
+    return click.argument("format")(fn)
+
+
 def progress(as_json: bool) -> bool | None:
     """Progress bars follow the log level, except under ``--json`` (stdout stays JSON)."""
     return None if not as_json else False

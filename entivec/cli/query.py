@@ -6,14 +6,22 @@ import json
 
 import click
 
-from entivec.cli.options import entivec_errors
+from entivec.cli.options import (
+    adapters_option,
+    collection_option,
+    engine_option,
+    entivec_errors,
+    json_option,
+    store_option,
+    variant_option,
+)
 from entivec.errors import InvalidArgumentError
 
 
 @click.command()
 @click.argument("text")
-@click.option("--store", required=True, help="A directory (Qdrant Edge) or http(s):// URL.")
-@click.option("--collection", default="entivec", show_default=True)
+@store_option()
+@collection_option()
 @click.option("--vector", default="e5", show_default=True, help="Named vector to search.")
 @click.option(
     "--fuse-with",
@@ -32,8 +40,8 @@ from entivec.errors import InvalidArgumentError
     is_flag=True,
     help="With a sentence vector: also show hits whose text an earlier hit already has.",
 )
-@click.option("--variant", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@variant_option
+@json_option
 @entivec_errors
 def search(
     text: str,
@@ -103,8 +111,8 @@ def search(
 
 @click.command()
 @click.argument("texts", nargs=-1, required=True)
-@click.option("--store", required=True, help="A directory (Qdrant Edge) or http(s):// URL.")
-@click.option("--collection", default="entivec", show_default=True)
+@store_option()
+@collection_option()
 @click.option("--vector", default="lang", show_default=True, help="Named vector to route by.")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True)
 @click.option("--threshold", type=float, help="τ (default: the vector's calibrated one).")
@@ -113,7 +121,7 @@ def search(
     type=click.Choice(["lingua", "langdetect"]),
     help="Answer with this library when the neighbours cannot decide.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @entivec_errors
 def route(
     texts: tuple[str, ...],
@@ -143,21 +151,11 @@ def route(
 
 @click.command()
 @click.argument("texts", nargs=-1, required=True)
-@click.option("--store", required=True, help="Holds the sentences routing retrieves from.")
-@click.option("--collection", default="entivec", show_default=True)
-@click.option(
-    "--adapters",
-    type=click.Path(file_okay=False),
-    help="Adapter registry directory (default: the cache's adapters/default).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option(
-    "--engine",
-    type=click.Choice(["onnx", "torch"]),
-    default="onnx",
-    show_default=True,
-    help="onnxruntime with LoRA adapter files (after `entivec export ner`), or PyTorch+PEFT.",
-)
+@store_option("Holds the sentences routing retrieves from.")
+@collection_option()
+@adapters_option
+@json_option
+@engine_option
 @entivec_errors
 def extract(
     texts: tuple[str, ...],

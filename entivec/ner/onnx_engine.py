@@ -10,7 +10,6 @@ costs no copy and no graph change. Needs neither torch nor transformers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -19,10 +18,9 @@ import numpy.typing as npt
 from entivec.errors import AdapterError
 from entivec.ner.adapters import ONNX_ADAPTER_SUFFIX, ONNX_GRAPH, AdapterRegistry
 from entivec.ner.tagging import (
+    AdapterTagger,
     WordBatch,
     check_base_model,
-    tags_of_words,
-    token_logits,
     word_tokenizer,
 )
 from entivec.onnx_sessions import inference_session
@@ -30,7 +28,7 @@ from entivec.onnx_sessions import inference_session
 log = logging.getLogger(__name__)
 
 
-class OnnxNerModel:
+class OnnxNerModel(AdapterTagger):
     """The exported NER graph with the adapters of a registry, loaded on first use.
 
     Args:
@@ -96,20 +94,3 @@ class OnnxNerModel:
             run_options,
         )
         return np.asarray(logits, dtype=np.float32)
-
-    def logits(
-        self, name: str, sentences: Sequence[Sequence[str]]
-    ) -> list[npt.NDArray[np.float32]]:
-        """Sub-token logits of each sentence with adapter ``name``."""
-        self.set_adapter(name)
-        rows = token_logits(self._forward, self.tokenizer, sentences, self.batch_size)
-        return [logits for logits, _ in rows]
-
-    def predict(self, name: str, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """IOB2 tags per word of each sentence, with adapter ``name``."""
-        self.set_adapter(name)
-        rows = token_logits(self._forward, self.tokenizer, sentences, self.batch_size)
-        return [
-            tags_of_words(logits, word_ids, len(words), self.labels)
-            for (logits, word_ids), words in zip(rows, sentences, strict=True)
-        ]

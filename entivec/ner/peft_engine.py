@@ -20,11 +20,10 @@ from entivec.models import model_dir
 from entivec.ner.adapters import AdapterRegistry
 from entivec.ner.tagging import (
     BASE_MODEL,
+    AdapterTagger,
     WordBatch,
     base_model_identity,
     check_base_model,
-    tags_of_words,
-    token_logits,
     word_tokenizer,
 )
 
@@ -54,7 +53,7 @@ def load_base(labels: Sequence[str]) -> Any:
     return model
 
 
-class NerModel:
+class NerModel(AdapterTagger):
     """The PyTorch/PEFT model with the adapters of a registry, loaded on first use.
 
     Args:
@@ -104,22 +103,3 @@ class NerModel:
                 attention_mask=torch.from_numpy(batch.attention_mask),
             ).logits
         return np.asarray(logits.numpy(), dtype=np.float32)
-
-    def logits(
-        self, name: str, sentences: Sequence[Sequence[str]]
-    ) -> list[npt.NDArray[np.float32]]:
-        """Sub-token logits of each sentence with adapter ``name``."""
-        self.set_adapter(name)
-        return [
-            logits
-            for logits, _ in token_logits(self._forward, self.tokenizer, sentences, self.batch_size)
-        ]
-
-    def predict(self, name: str, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """IOB2 tags per word of each sentence, with adapter ``name``."""
-        self.set_adapter(name)
-        rows = token_logits(self._forward, self.tokenizer, sentences, self.batch_size)
-        return [
-            tags_of_words(logits, word_ids, len(words), self.labels)
-            for (logits, word_ids), words in zip(rows, sentences, strict=True)
-        ]

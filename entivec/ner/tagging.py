@@ -12,6 +12,7 @@ onnxruntime. Both tokenise with :class:`WordTokenizer` and decode with
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,6 +179,40 @@ class NerEngine(Protocol):
     def set_adapter(self, name: str) -> None: ...
 
     def predict(self, name: str, sentences: Sequence[Sequence[str]]) -> list[list[str]]: ...
+
+
+class AdapterTagger(ABC):
+    """What both engines share: tokenise, run the forward pass of the active adapter,
+    decode. An engine implements loading, activation and the forward pass."""
+
+    labels: list[str]
+    tokenizer: WordTokenizer
+    batch_size: int
+
+    @abstractmethod
+    def set_adapter(self, name: str) -> None:
+        """Make adapter ``name`` the one the next forward passes use."""
+
+    @abstractmethod
+    def _forward(self, batch: WordBatch) -> npt.NDArray[np.float32]:
+        """Logits ``(batch, tokens, labels)`` of ``batch`` with the active adapter."""
+
+    def logits(
+        self, name: str, sentences: Sequence[Sequence[str]]
+    ) -> list[npt.NDArray[np.float32]]:
+        """Sub-token logits of each sentence with adapter ``name``."""
+        self.set_adapter(name)
+        rows = token_logits(self._forward, self.tokenizer, sentences, self.batch_size)
+        return [logits for logits, _ in rows]
+
+    def predict(self, name: str, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        """IOB2 tags per word of each sentence, with adapter ``name``."""
+        self.set_adapter(name)
+        rows = token_logits(self._forward, self.tokenizer, sentences, self.batch_size)
+        return [
+            tags_of_words(logits, word_ids, len(words), self.labels)
+            for (logits, word_ids), words in zip(rows, sentences, strict=True)
+        ]
 
 
 def check_base_model(registry: AdapterRegistry) -> None:

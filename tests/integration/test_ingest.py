@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +15,7 @@ from entivec.api import Entivec
 from entivec.cli import cli
 from entivec.store import PointRecord
 from entivec.store.edge import EdgeStore
+from tests.integration.interrupt import kill_partway
 
 LIMIT = 1500
 BATCH = 64
@@ -42,23 +39,7 @@ def test_killed_ingestion_resumes_to_the_same_points(
     tmp_path: Path, data_dir: Path, e5_encoder: object
 ) -> None:
     interrupted = tmp_path / "interrupted"
-    process = subprocess.Popen(
-        _ingest_command(data_dir, interrupted), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
-    )
-    # a pipe with the default buffering: read1 returns what is there without waiting for more
-    stderr = process.stderr
-    assert isinstance(stderr, io.BufferedReader)
-    progress = b""
-    done = 0
-    while done < LIMIT // 3:  # kill it about a third of the way in
-        chunk = stderr.read1(4096)
-        if not chunk:
-            pytest.fail(f"ingestion ended before it could be interrupted: {progress[-500:]!r}")
-        progress += chunk
-        counts = re.findall(rb"(\d+)/%d" % LIMIT, progress)
-        done = int(counts[-1]) if counts else 0
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_partway(_ingest_command(data_dir, interrupted), LIMIT)
 
     result = subprocess.run(
         [*_ingest_command(data_dir, interrupted), "--json"], capture_output=True, text=True

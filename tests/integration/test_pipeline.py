@@ -7,12 +7,9 @@ quality, its artefacts) is tested beside each real plugin.
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +24,7 @@ from entivec.errors import InvalidArgumentError
 from entivec.store import PointRecord
 from entivec.store.edge import EdgeStore
 from tests.hashed_encoder import DELAY_VARIABLE
+from tests.integration.interrupt import kill_partway
 
 pytestmark = pytest.mark.usefixtures("hashed_plugins")
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,25 +148,7 @@ def test_killed_ingestion_resumes_to_the_same_points(tmp_path: Path, data_dir: P
     interrupted = tmp_path / "interrupted"
     # each window takes a little while, so the kill lands mid-run on any machine
     env = {**os.environ, DELAY_VARIABLE: "0.05"}
-    process = subprocess.Popen(
-        _hashed_cli(*_ingest_args(data_dir, interrupted)),
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        cwd=ROOT,
-        env=env,
-    )
-    stderr = process.stderr
-    assert isinstance(stderr, io.BufferedReader)
-    progress, done = b"", 0
-    while done < LIMIT // 3:
-        chunk = stderr.read1(4096)
-        if not chunk:
-            pytest.fail(f"ingestion ended before it could be interrupted: {progress[-500:]!r}")
-        progress += chunk
-        counts = re.findall(rb"(\d+)/%d" % LIMIT, progress)
-        done = int(counts[-1]) if counts else 0
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_partway(_hashed_cli(*_ingest_args(data_dir, interrupted)), LIMIT, cwd=ROOT, env=env)
 
     again = subprocess.run(
         _hashed_cli(*_ingest_args(data_dir, interrupted), "--json"),
