@@ -21,6 +21,7 @@ from entivec.cli.options import (
     integers,
     json_option,
     language_option,
+    plot_option,
     store_option,
     train_and_dev,
 )
@@ -45,6 +46,7 @@ def evaluate() -> None:
 )
 @click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
+@plot_option
 @json_option
 @entivec_errors
 def eval_routing(
@@ -55,6 +57,7 @@ def eval_routing(
     vectors: tuple[str, ...],
     k: int,
     limit: int | None,
+    plot: str | None,
     as_json: bool,
 ) -> None:
     """Route the sentences of PATHS and compare with lingua and langdetect."""
@@ -74,6 +77,10 @@ def eval_routing(
             limit=limit,
             show_progress=None if not as_json else False,
         )
+    if plot:
+        from entivec.evaluation.plots import plot_routing_by_length
+
+        plot_routing_by_length(result, Path(plot))
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -112,6 +119,7 @@ def eval_routing(
     show_default=True,
     help="Mentions sampled per entity type (one per sentence).",
 )
+@plot_option
 @json_option
 @entivec_errors
 def eval_layers(
@@ -120,6 +128,7 @@ def eval_layers(
     model: str,
     language: str | None,
     per_type: int,
+    plot: str | None,
     as_json: bool,
 ) -> None:
     """How well each block's raw value vectors separate the entity types of PATHS."""
@@ -134,6 +143,10 @@ def eval_layers(
     result = layer_sweep(
         model_dir(model), sentences, per_type=per_type, show_progress=None if not as_json else False
     )
+    if plot:
+        from entivec.evaluation.plots import plot_layer_sweep
+
+        plot_layer_sweep(result, Path(plot))
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

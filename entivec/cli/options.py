@@ -60,6 +60,13 @@ engine_option = click.option(
 )
 
 
+plot_option = click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    help="Also draw the result into this image file (PNG, SVG or PDF, by its suffix).",
+)
+
+
 def corpus_arguments(fn: F) -> F:
     """FORMAT and PATHS: corpus files of one format."""
     fn = click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))(fn)
