@@ -108,7 +108,20 @@ def main() -> None:
         "--per-language", type=int, default=10000, help="val sentences per language"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ingest.json")
+    parser.add_argument(
+        "--plot", type=Path, help="also draw the encoders' speed against PyTorch into this file"
+    )
+    parser.add_argument(
+        "--from-results",
+        type=Path,
+        help="draw --plot from a results file this benchmark wrote, without running it",
+    )
     args = parser.parse_args()
+    if args.from_results:
+        if not args.plot:
+            parser.error("--from-results needs --plot")
+        plot(json.loads(args.from_results.read_text()), args.plot)
+        return
 
     sentences = [
         s
@@ -215,6 +228,18 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
+    if args.plot:
+        plot(results, args.plot)
+
+
+def plot(results: dict[str, Any], out: Path) -> None:
+    """The encoding speeds as ratios to PyTorch, measured in the same run."""
+    from entivec.evaluation.plots import plot_ratios
+
+    machine = results["machine"]
+    cpu = machine.get("cpu", machine) if isinstance(machine, dict) else machine
+    rows = [(row["encoder"], row["speedup_vs_pytorch"]) for row in results["encoding"]]
+    plot_ratios(rows, f"e5 encoding speed, {results['sentences']} sentences ({cpu})", out)
 
 
 def print_table(results: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """Figures the lab writes beside its tables (``entivec eval ... --plot FILE``), for the
 results a reader would rather look at than read: the layer sweep by block, routing
-accuracy by input length. matplotlib comes with the ``eval`` extra.
+accuracy by input length, and a benchmark's speeds as ratios to the peer measured in the
+same run. matplotlib comes with the ``eval`` extra.
 """
 
 from __future__ import annotations
@@ -63,6 +64,26 @@ def plot_routing_by_length(result: dict[str, Any], out: Path) -> Path:
     axis.set_ylabel("accuracy (unrouted counts as wrong)")
     axis.set_title(f"Routing accuracy by input length, {result['sentences']} sentences")
     axis.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
+    figure.tight_layout()
+    figure.savefig(out, dpi=120)
+    plt.close(figure)
+    return out
+
+
+def plot_ratios(rows: list[tuple[str, float]], title: str, out: Path) -> Path:
+    """Horizontal bars of ``(name, ratio to the peer)``, the peer being the 1.0 line."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(7, 0.6 * len(rows) + 1.2))
+    names = [name for name, _ in rows]
+    values = [value for _, value in rows]
+    axis.barh(names, values, color="tab:blue")
+    axis.axvline(1.0, color="grey", linestyle=":")
+    for y, value in enumerate(values):
+        axis.text(value, y, f" {value:.2f}×", va="center")
+    axis.invert_yaxis()
+    axis.set_xlim(0, max(values) * 1.2)
+    axis.set_xlabel("ratio to the peer (1.0 = the peer)")
+    axis.set_title(title)
     figure.tight_layout()
     figure.savefig(out, dpi=120)
     plt.close(figure)
