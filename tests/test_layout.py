@@ -91,3 +91,12 @@ def test_ruff_and_mypy_are_clean(tmp_path: Path) -> None:
     assert mypy.returncode == 0, mypy.stdout
     sources = sum(len(list((ROOT / folder).rglob("*.py"))) for folder in FOLDERS)
     assert f"in {sources} source files" in mypy.stdout  # all of them, not just entivec/
+
+
+def test_the_docker_image_copies_every_package_folder() -> None:
+    copied = {
+        line.split()[1]
+        for line in (ROOT / "docker" / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+    }
+    assert set(FOLDERS) <= copied
