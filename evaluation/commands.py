@@ -22,6 +22,7 @@ from entivec.cli.options import (
     json_option,
     language_option,
     plot_option,
+    progress,
     store_option,
     train_and_dev,
 )
@@ -75,7 +76,7 @@ def eval_routing(
             vectors=vectors,
             k=k,
             limit=limit,
-            show_progress=None if not as_json else False,
+            show_progress=progress(as_json),
         )
     if plot:
         from entivec.evaluation.plots import plot_routing_by_length
@@ -141,7 +142,7 @@ def eval_layers(
 
     sentences = list(load(format, [Path(p) for p in paths], language=language))
     result = layer_sweep(
-        model_dir(model), sentences, per_type=per_type, show_progress=None if not as_json else False
+        model_dir(model), sentences, per_type=per_type, show_progress=progress(as_json)
     )
     if plot:
         from entivec.evaluation.plots import plot_layer_sweep
@@ -191,7 +192,7 @@ def eval_entity_retrieval(
             [Path(p) for p in paths],
             language=language,
             raw_blocks=not no_raw,
-            show_progress=None if not as_json else False,
+            show_progress=progress(as_json),
         )
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -235,7 +236,7 @@ def eval_xling(
             Path(folder),
             split=split,
             ablations=not no_ablations,
-            show_progress=None if not as_json else False,
+            show_progress=progress(as_json),
         )
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -302,7 +303,7 @@ def eval_ner(
             [Path(p) for p in paths],
             limit=limit,
             engine=engine,
-            show_progress=None if not as_json else False,
+            show_progress=progress(as_json),
         )
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -342,7 +343,7 @@ def eval_demo_formats(
         dev,
         inputs=inputs,
         candidates=candidates,
-        show_progress=None if not as_json else False,
+        show_progress=progress(as_json),
     )
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -404,7 +405,7 @@ def eval_demos(
         shots=integers("--shots", shots),
         methods=[m.strip() for m in methods.split(",") if m.strip()],
         completions=scores_dir() / "completions.jsonl",
-        show_progress=None if not as_json else False,
+        show_progress=progress(as_json),
     )
     if as_json:
         click.echo(json.dumps(result, indent=2))

@@ -46,7 +46,13 @@ def register_commands(group: click.Group) -> None:
         import_module(module).register_commands(group)
     for point in sorted(entry_points(group=COMMANDS_GROUP), key=lambda p: p.name):
         log.debug("loading commands %s from %s", point.name, point.value)
-        point.load()(group)
+        try:
+            register = point.load()
+        except ImportError as exc:
+            # one broken package must not take every other verb down with it
+            log.warning("commands %r (%s) not loaded: %s", point.name, point.value, exc)
+            continue
+        register(group)
 
 
 register_commands(cli)
