@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from entivec.errors import InvalidArgumentError
+
 PROVIDERS = ["CPUExecutionProvider"]
 # onnxruntime's warnings (level 2) include one per optional graph input that carries a
 # default initializer, which the NER graph has on purpose for its LoRA inputs
@@ -17,10 +19,18 @@ ERRORS_ONLY = 3
 
 
 def default_threads() -> int:
-    """Intra-op threads: ``$ENTIVEC_THREADS``, else one per CPU available to this process."""
-    configured = os.environ.get("ENTIVEC_THREADS")
+    """Intra-op threads: ``$ENTIVEC_THREADS``, else one per CPU available to this process.
+
+    Raises:
+        InvalidArgumentError: ``$ENTIVEC_THREADS`` is not a positive whole number.
+    """
+    configured = os.environ.get("ENTIVEC_THREADS", "").strip()
     if configured:
-        return max(1, int(configured))
+        if not configured.isascii() or not configured.isdigit() or int(configured) < 1:
+            raise InvalidArgumentError(
+                f"ENTIVEC_THREADS must be a positive whole number, got {configured!r}"
+            )
+        return int(configured)
     return max(1, len(os.sched_getaffinity(0)))
 
 

@@ -67,3 +67,15 @@ def test_a_missing_extra_names_the_pip_command(
         assert "needs the export extra (torch is missing): pip install 'entivec[export]'" in (
             result.output
         )
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "²"])
+def test_a_bad_thread_count_is_one_line(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from entivec.errors import InvalidArgumentError
+    from entivec.onnx_sessions import default_threads
+
+    monkeypatch.setenv("ENTIVEC_THREADS", value)
+    with pytest.raises(InvalidArgumentError, match="ENTIVEC_THREADS must be a positive whole"):
+        default_threads()
+    monkeypatch.setenv("ENTIVEC_THREADS", "3")
+    assert default_threads() == 3
