@@ -1,5 +1,6 @@
-"""A verb that needs what is not built, or an extra that is not installed, stops with one
-line naming the command that builds or installs it: never a traceback."""
+"""What the machine lacks is one line, never a traceback: an artefact that is not built
+names the command that builds it, a missing extra its pip command, a bad setting its
+expected form."""
 
 from __future__ import annotations
 
