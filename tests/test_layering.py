@@ -13,14 +13,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-PACKAGE_OF_FOLDER = {
-    "entivec": "entivec",
-    "plugins": "entivec.plugins",
-    "loaders": "entivec.loaders",
-    "encoders": "entivec.encoders",
-    "evaluation": "entivec.evaluation",
-}
+from tests.test_layout import FOLDERS as PACKAGE_OF_FOLDER
+from tests.test_layout import ROOT
+
 PRODUCT = ("entivec", "plugins", "loaders")
 WINGS = ("entivec.encoders", "entivec.evaluation")
 TORCH_STACK = ("torch", "transformers", "peft", "optimum", "accelerate", "sentence_transformers")
