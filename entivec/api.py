@@ -31,7 +31,7 @@ from entivec.query.search import (
     search_until,
 )
 from entivec.registry import Encoder, EncoderSpec, MentionEncoder, get_registry
-from entivec.store import DEFAULT_COLLECTION, Hit, Store, open_store
+from entivec.store import DEFAULT_COLLECTION, Hit, ServerOptions, Store, open_store
 
 NER_ENGINES = ("onnx", "torch")
 
@@ -44,6 +44,8 @@ class Entivec:
             :class:`~entivec.store.Store`.
         collection: Collection name.
         variant: Encoder artefact variant (``fp32`` or ``int8``) for every plugin.
+        server: How to reach a Qdrant server: gRPC port, whether the API key may travel
+            over plain http, request timeout (:class:`~entivec.store.ServerOptions`).
     """
 
     def __init__(
@@ -52,9 +54,10 @@ class Entivec:
         *,
         collection: str = DEFAULT_COLLECTION,
         variant: str = "fp32",
+        server: ServerOptions | None = None,
     ) -> None:
         if isinstance(store, str | Path):
-            self.store: Store = open_store(str(store), collection=collection)
+            self.store: Store = open_store(str(store), collection=collection, server=server)
         elif hasattr(store, "search"):
             self.store = store
         else:

@@ -23,6 +23,7 @@ from entivec.cli.options import (
     language_option,
     plot_option,
     progress,
+    server_options,
     store_option,
     train_and_dev,
 )
@@ -68,7 +69,7 @@ def eval_routing(
 
     from entivec.api import Entivec
 
-    with Entivec(store, collection=collection) as ev:
+    with Entivec(store, collection=collection, server=server_options()) as ev:
         result = evaluate_routing(
             ev,
             format,
@@ -185,7 +186,7 @@ def eval_entity_retrieval(
 
     from entivec.api import Entivec
 
-    with Entivec(store, collection=collection) as ev:
+    with Entivec(store, collection=collection, server=server_options()) as ev:
         result = evaluate_entity_retrieval(
             ev,
             format,
@@ -230,7 +231,7 @@ def eval_xling(
 
     from entivec.api import Entivec
 
-    with Entivec(store, collection=collection) as ev:
+    with Entivec(store, collection=collection, server=server_options()) as ev:
         result = evaluate_xling(
             ev,
             Path(folder),
@@ -295,7 +296,7 @@ def eval_ner(
     from entivec.api import Entivec
     from entivec.models import adapters_dir
 
-    with Entivec(store, collection=collection) as ev:
+    with Entivec(store, collection=collection, server=server_options()) as ev:
         result = evaluate_ner(
             ev,
             Path(adapters) if adapters else adapters_dir(),

@@ -11,6 +11,7 @@ from entivec.cli.options import (
     corpus_arguments,
     entivec_errors,
     language_option,
+    server_options,
     store_option,
     variant_option,
 )
@@ -60,7 +61,7 @@ def ingest(
     """Read corpus files (FORMAT: wikiann, conll, jsonl) into STORE."""
     from entivec.api import Entivec
 
-    with Entivec(store, collection=collection, variant=variant) as ev:
+    with Entivec(store, collection=collection, server=server_options(), variant=variant) as ev:
         report, stats = ev.ingest(
             format,
             paths,

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from entivec.errors import EntivecError, InvalidArgumentError
+from entivec.store import ServerOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,9 +30,62 @@ def entivec_errors(fn: F) -> F:
 STORE_HELP = "A directory (Qdrant Edge) or http(s):// URL."
 
 
+SERVER_OPTIONS = "entivec.server"
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    ctx.meta.setdefault(SERVER_OPTIONS, {})[param.name] = value
+    return value
+
+
 def store_option(help: str = STORE_HELP) -> Callable[[F], F]:
-    """``--store``, required; ``help`` says what the store must hold for this verb."""
-    return click.option("--store", required=True, help=help)
+    """``--store``, required (``help`` says what it must hold for this verb), and how to
+    reach a server: ``--grpc-port``, ``--allow-insecure``, ``--timeout``
+    (:func:`server_options` reads them)."""
+
+    def decorate(fn: F) -> F:
+        for option in (
+            click.option(
+                "--timeout",
+                type=click.IntRange(1, 3600),
+                default=10,
+                show_default=True,
+                expose_value=False,
+                callback=_remember,
+                help="With a server: seconds one request may take.",
+            ),
+            click.option(
+                "--allow-insecure",
+                is_flag=True,
+                expose_value=False,
+                callback=_remember,
+                help="With a server: send $QDRANT_API_KEY over plain http to a host that is "
+                "not loopback.",
+            ),
+            click.option(
+                "--grpc-port",
+                type=click.IntRange(1, 65535),
+                expose_value=False,
+                callback=_remember,
+                help="With a server: its gRPC port (default 6334 beside a REST 6333, else REST "
+                "only).",
+            ),
+            click.option("--store", required=True, help=help),
+        ):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def server_options() -> ServerOptions:
+    """The server options of the running command (see :func:`store_option`)."""
+    given = click.get_current_context().meta.get(SERVER_OPTIONS, {})
+    return ServerOptions(
+        grpc_port=given.get("grpc_port"),
+        allow_insecure=bool(given.get("allow_insecure")),
+        timeout=int(given.get("timeout") or 10),
+    )
 
 
 def collection_option(default: str = "entivec") -> Callable[[F], F]:

@@ -12,6 +12,7 @@ from entivec.cli.options import (
     engine_option,
     entivec_errors,
     json_option,
+    server_options,
     store_option,
     variant_option,
 )
@@ -75,7 +76,7 @@ def search(
             raise InvalidArgumentError(
                 f"{flag} is for an entity-type search; {vector!r} is not an entity vector"
             )
-    with Entivec(store, collection=collection, variant=variant) as ev:
+    with Entivec(store, collection=collection, server=server_options(), variant=variant) as ev:
         if vector == "demo":
             hits = ev.demonstrations(text, k=k, language=language, vector=vector)
         elif mentions:
@@ -136,7 +137,7 @@ def route(
     """The language of each TEXT: the mode of its neighbours' `language` payloads."""
     from entivec.api import Entivec
 
-    with Entivec(store, collection=collection) as ev:
+    with Entivec(store, collection=collection, server=server_options()) as ev:
         routes = ev.route(texts, vector=vector, k=k, threshold=threshold, fallback=fallback)
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in routes], ensure_ascii=False))
@@ -168,7 +169,7 @@ def extract(
     """Entities in each TEXT, with the LoRA adapter of the language it is routed to."""
     from entivec.api import Entivec
 
-    with Entivec(store, collection=collection) as ev:
+    with Entivec(store, collection=collection, server=server_options()) as ev:
         results = ev.extract(texts, adapters=adapters, engine=engine)  # None: the default registry
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False))

@@ -135,23 +135,54 @@ class Store(Protocol):
         ...
 
 
-def open_store(location: str, *, collection: str = DEFAULT_COLLECTION) -> Store:
+@dataclass(frozen=True)
+class ServerOptions:
+    """How to reach a Qdrant server (ignored for a directory).
+
+    Attributes:
+        grpc_port: The gRPC port, when it is not 6334 beside a REST 6333.
+        allow_insecure: Send ``$QDRANT_API_KEY`` over plain http to a host that is not
+            loopback.
+        timeout: Seconds one request may take.
+    """
+
+    grpc_port: int | None = None
+    allow_insecure: bool = False
+    timeout: int = 10
+
+
+def open_store(
+    location: str,
+    *,
+    collection: str = DEFAULT_COLLECTION,
+    server: ServerOptions | None = None,
+) -> Store:
     """Open the store ``location``: a directory (Qdrant Edge) or an http(s) URL (a server).
 
     Raises:
-        InvalidStoreError: ``location`` is empty or a URL of another scheme.
+        InvalidStoreError: ``location`` is empty or a URL of another scheme, or a server
+            URL that :meth:`entivec.store.server.ServerStore.connect` refuses.
         StoreLockedError: Another process has the directory open.
     """
     if not location:
         raise InvalidStoreError("STORE is empty; give a directory or an http(s):// URL")
     if "://" in location:
         if not location.startswith(("http://", "https://")):
+            scheme = location.split("://", 1)[0]
             raise InvalidStoreError(
-                f"STORE {location!r}: expected a directory or an http(s):// URL of a Qdrant server"
+                f"STORE {scheme}://...: expected a directory or an http(s):// URL of a Qdrant "
+                "server"
             )
         from entivec.store.server import ServerStore
 
-        return ServerStore.connect(location, collection=collection)
+        options = server or ServerOptions()
+        return ServerStore.connect(
+            location,
+            collection=collection,
+            grpc_port=options.grpc_port,
+            allow_insecure=options.allow_insecure,
+            timeout=options.timeout,
+        )
     from entivec.store.edge import EdgeStore
 
     return EdgeStore(location, collection=collection)

@@ -1,29 +1,45 @@
 """A Qdrant server (or ``qdrant-client``'s local mode) through ``qdrant-client``.
 
-Writes are retried with exponential backoff on errors a server recovers from (429,
-502-504, gRPC UNAVAILABLE/DEADLINE_EXCEEDED, dropped connections); anything else
-fails at once. Upserts of the same uuid5 ids are idempotent, so a retried batch that
-had in fact landed does no harm.
+Addresses: the URL's port is the REST port (6333 when it names none). gRPC is preferred
+on 6334 when the REST port is Qdrant's 6333, on ``grpc_port`` when given, and not used
+otherwise (a server behind a proxy on another port speaks REST there). An API key
+(``$QDRANT_API_KEY``) is never sent over plain ``http://`` to a host that is not loopback
+unless the caller allows it, and a URL with credentials is refused: messages never
+contain them, nor the key.
+
+Retries: idempotent operations (reads, searches, upserts and vector updates of uuid5
+ids, whose repeat does no harm) are retried with exponential backoff on errors a server
+recovers from (429, 502-504, gRPC UNAVAILABLE/DEADLINE_EXCEEDED/RESOURCE_EXHAUSTED,
+dropped connections), for at most :data:`RETRY_ATTEMPTS` attempts and
+:data:`RETRY_BUDGET` seconds; a refused or timed-out connection is retried only once the
+server has answered (one that never answered is not there, or does not speak Qdrant).
+Creating a collection, a named vector or a payload index is not retried. Each request
+waits at most ``timeout`` seconds (:data:`DEFAULT_TIMEOUT`), so a host that never
+answers fails after one timeout.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from tenacity import (
-    before_sleep_log,
+    RetryCallState,
     retry,
     retry_if_exception,
     stop_after_attempt,
+    stop_after_delay,
     wait_exponential,
 )
 
-from entivec.errors import StoreError
+from entivec.errors import InvalidStoreError, StoreError
 from entivec.store import KEYWORD_INDEXES, Hit, PointRecord, VectorSchema, missing_vectors
 
 log = logging.getLogger(__name__)
@@ -54,19 +70,159 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-# Attempts and the longest wait between them; tests lower them.
+def is_refused(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps) is a refused connection, on either transport."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        if (
+            "connection refused" in str(seen).lower()
+            or "connecterror" in type(seen).__name__.lower()
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps) is a request that ran out of time."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        code = getattr(seen, "code", None)
+        if isinstance(seen, TimeoutError) or "timeout" in type(seen).__name__.lower():
+            return True
+        if callable(code) and getattr(code(), "name", "") == "DEADLINE_EXCEEDED":
+            return True
+        if "timed out" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def failure(exc: BaseException) -> str:
+    """What went wrong, in a few words: the transport's status, never a repr."""
+    from qdrant_client.http.exceptions import UnexpectedResponse
+
+    if is_refused(exc):
+        return "connection refused"
+    if is_timeout(exc):
+        return "timed out"
+    if isinstance(exc, UnexpectedResponse):
+        return f"HTTP {exc.status_code} {exc.reason_phrase}".rstrip()
+    code = getattr(exc, "code", None)
+    if callable(code):
+        details = getattr(exc, "details", lambda: "")() or ""
+        return f"gRPC {code().name}: {details}".rstrip(": ")
+    return f"{type(exc).__name__}: {exc}"
+
+
+# Attempts, the longest wait between two and the time budget of one operation's
+# retries, in seconds; tests lower them.
 RETRY_ATTEMPTS = 6
-RETRY_MAX_WAIT = 10.0
+RETRY_MAX_WAIT = 8.0
+RETRY_BUDGET = 20.0
+DEFAULT_TIMEOUT = 10
+QDRANT_REST_PORT = 6333
+QDRANT_GRPC_PORT = 6334
 
 
-def _retrying(fn: Callable[[], T]) -> Callable[[], T]:
+def _retrying(fn: Callable[[], T], *, answered: bool, what: str) -> Callable[[], T]:
+    """``fn`` retried on transient errors; before the server has ever answered, a refused
+    or timed-out connection is final (nothing is listening, or nothing that answers)."""
+
+    def worth_retrying(exc: BaseException) -> bool:
+        return is_transient(exc) and (answered or not (is_refused(exc) or is_timeout(exc)))
+
+    def say(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0
+        log.warning("%s: %s; retrying in %.1f s", what, failure(exc) if exc else "?", wait)
+
     return retry(
-        retry=retry_if_exception(is_transient),
+        retry=retry_if_exception(worth_retrying),
         wait=wait_exponential(multiplier=0.5, max=RETRY_MAX_WAIT),
-        stop=stop_after_attempt(RETRY_ATTEMPTS),
-        before_sleep=before_sleep_log(log, logging.WARNING),
+        stop=stop_after_attempt(RETRY_ATTEMPTS) | stop_after_delay(RETRY_BUDGET),
+        before_sleep=say,
         reraise=True,
     )(fn)
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    """Where a Qdrant server listens, read from a STORE URL (no credentials kept).
+
+    Attributes:
+        https: Whether the URL is ``https://``.
+        host: Host name or address.
+        port: The REST port.
+        grpc_port: The gRPC port, or ``None`` to talk REST only.
+    """
+
+    https: bool
+    host: str
+    port: int
+    grpc_port: int | None
+
+    @classmethod
+    def parse(cls, url: str, *, grpc_port: int | None = None) -> ServerAddress:
+        """Read ``url``; ``grpc_port`` overrides the gRPC port the URL implies.
+
+        Raises:
+            InvalidStoreError: Not an http(s) URL with a host, a bad port, or credentials
+                in the URL (the message never repeats them).
+        """
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidStoreError(
+                "STORE: expected an http(s)://host[:port] URL of a Qdrant server"
+            )
+        host = parts.hostname
+        if parts.username is not None or parts.password is not None:
+            raise InvalidStoreError(
+                f"STORE {parts.scheme}://{host}: credentials in the URL are not used by Qdrant; "
+                f"remove them and put the API key in ${API_KEY_ENV}"
+            )
+        try:
+            port = parts.port or QDRANT_REST_PORT
+        except ValueError:
+            raise InvalidStoreError(
+                f"STORE {parts.scheme}://{host}: the port is not a number in 1..65535"
+            ) from None
+        if grpc_port is None and port == QDRANT_REST_PORT:
+            grpc_port = QDRANT_GRPC_PORT
+        return cls(parts.scheme == "https", host, port, grpc_port)
+
+    @property
+    def loopback(self) -> bool:
+        """Whether the host is this machine."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def __str__(self) -> str:
+        scheme = "https" if self.https else "http"
+        grpc = f", gRPC {self.grpc_port}" if self.grpc_port else ", REST only"
+        return f"{scheme}://{self.host}:{self.port}{grpc}"
+
+
+def check_key_transport(
+    address: ServerAddress, api_key: str | None, *, allow_insecure: bool = False
+) -> None:
+    """Refuse to send ``api_key`` in cleartext (plain http to a host that is not loopback)
+    unless ``allow_insecure``.
+
+    Raises:
+        InvalidStoreError: The key would travel in cleartext.
+    """
+    if api_key and not address.https and not address.loopback and not allow_insecure:
+        raise InvalidStoreError(
+            f"refusing to send ${API_KEY_ENV} in cleartext to {address.host} over http://: "
+            "use https://, or pass --allow-insecure on a network you trust"
+        )
 
 
 class ServerStore:
@@ -78,32 +234,94 @@ class ServerStore:
         description: How to name the store in messages (never includes the API key).
     """
 
-    def __init__(self, client: Any, *, collection: str, description: str) -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        collection: str,
+        description: str,
+        address: ServerAddress | None = None,
+        secrets: Sequence[str] = (),
+    ) -> None:
         self.client = client
         self.collection = collection
         self.description = description
+        self.address = address
+        self._secrets = [secret for secret in secrets if secret]
+        self._answered = address is None  # local mode is always there
 
     @classmethod
-    def connect(cls, url: str, *, collection: str) -> ServerStore:
-        """Connect to the server at ``url`` (gRPC preferred), API key from ``$QDRANT_API_KEY``."""
+    def connect(
+        cls,
+        url: str,
+        *,
+        collection: str,
+        grpc_port: int | None = None,
+        allow_insecure: bool = False,
+        timeout: int = DEFAULT_TIMEOUT,
+    ) -> ServerStore:
+        """Connect to the server at ``url`` (see the module docstring for the ports), with
+        the API key of ``$QDRANT_API_KEY`` if set.
+
+        Args:
+            url: ``http(s)://host[:port]``; the port is the REST port.
+            collection: Collection name.
+            grpc_port: The server's gRPC port, when it is not 6334 beside a REST 6333.
+            allow_insecure: Send the API key over plain http to a host that is not
+                loopback (anyone on the path can read it).
+            timeout: Seconds one request may take.
+
+        Raises:
+            InvalidStoreError: A bad URL, or an API key that would travel in cleartext.
+        """
         from qdrant_client import QdrantClient
 
-        client = QdrantClient(
-            url=url, api_key=os.environ.get(API_KEY_ENV) or None, prefer_grpc=True, timeout=60
-        )
+        address = ServerAddress.parse(url, grpc_port=grpc_port)
+        api_key = os.environ.get(API_KEY_ENV) or None
+        check_key_transport(address, api_key, allow_insecure=allow_insecure)
+        with warnings.catch_warnings():
+            # the insecure case is decided above; qdrant-client would warn on every open
+            warnings.filterwarnings("ignore", message="Api key is used with an insecure connection")
+            client = QdrantClient(
+                host=address.host,
+                port=address.port,
+                grpc_port=address.grpc_port or QDRANT_GRPC_PORT,
+                prefer_grpc=address.grpc_port is not None,
+                https=address.https,
+                api_key=api_key,
+                timeout=timeout,
+            )
         return cls(
             client,
             collection=collection,
-            description=f"Qdrant server {url}, collection {collection}",
+            description=f"Qdrant server {address}, collection {collection}",
+            address=address,
+            secrets=[api_key or ""],
         )
 
-    def _call(self, action: str, fn: Callable[[], T]) -> T:
+    def _call(self, action: str, fn: Callable[[], T], *, idempotent: bool = True) -> T:
+        where = ""
+        if self.address is not None:
+            where = f" at {self.address.host}:{self.address.grpc_port or self.address.port}"
         try:
-            return _retrying(fn)()
+            if idempotent:
+                what = self._scrub(f"{self.description}: {action}{where}")
+                result = _retrying(fn, answered=self._answered, what=what)()
+            else:
+                result = fn()
         except StoreError:
             raise
         except Exception as exc:
-            raise StoreError(f"{self.description}: could not {action}: {exc}") from exc
+            message = f"{self.description}: could not {action}: {failure(exc)}{where}"
+            raise StoreError(self._scrub(message)) from exc
+        self._answered = True
+        return result
+
+    def _scrub(self, message: str) -> str:
+        """One line, with no secret in it."""
+        for secret in self._secrets:
+            message = message.replace(secret, "***")
+        return " ".join(message.split())
 
     def ensure_schema(self, vectors: Sequence[VectorSchema]) -> None:
         """See :meth:`entivec.store.Store.ensure_schema`."""
@@ -134,6 +352,7 @@ class ServerStore:
                 self._call(
                     "add a named vector",
                     partial(self.client.create_vector_name, self.collection, v.name, params),
+                    idempotent=False,
                 )
             return
         config = {
@@ -143,6 +362,7 @@ class ServerStore:
         self._call(
             "create the collection",
             lambda: self.client.create_collection(self.collection, vectors_config=config),
+            idempotent=False,
         )
         with warnings.catch_warnings():
             # qdrant-client's local mode warns that it ignores payload indexes.
@@ -153,6 +373,7 @@ class ServerStore:
                     lambda n=name: self.client.create_payload_index(  # type: ignore[misc]
                         self.collection, n, models.PayloadSchemaType.KEYWORD, wait=True
                     ),
+                    idempotent=False,
                 )
 
     def upsert(self, points: Sequence[PointRecord]) -> None:
