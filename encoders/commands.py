@@ -17,6 +17,7 @@ from entivec.cli.options import (
     adapters_option,
     corpus_arguments,
     demo_corpus_options,
+    dev_option,
     entivec_errors,
     language_option,
     train_and_dev,
@@ -176,14 +177,7 @@ def train_e5(folder: str, sampling: str, exclude: tuple[str, ...], no_ship: bool
 
 @train.command("entity")
 @corpus_arguments
-@click.option(
-    "--dev",
-    "dev_paths",
-    multiple=True,
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Annotated sentences to report R-Precision on (repeat for several files).",
-)
+@dev_option("Annotated sentences to report R-Precision on (repeat for several files).")
 @click.option(
     "--block",
     "blocks",

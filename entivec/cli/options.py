@@ -154,27 +154,19 @@ def train_and_dev(
     )
 
 
+def dev_option(help: str) -> Callable[[F], F]:
+    """``--dev``, required and repeated: one annotated file each time."""
+    return click.option(
+        "--dev", "dev_paths", multiple=True, required=True, type=click.Path(dir_okay=False),
+        help=help,
+    )  # fmt: skip
+
+
 def demo_corpus_options(fn: F) -> F:
     """FORMAT PATHS (the demonstration pool), --dev and --language."""
-    for option in reversed(
-        (
-            click.argument("format"),
-            click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False)),
-            click.option(
-                "--dev",
-                "dev_paths",
-                multiple=True,
-                required=True,
-                type=click.Path(dir_okay=False),
-                help="Dev sentences: half train the retriever, half are held back (repeatable).",
-            ),
-            click.option(
-                "--language", help="Language of every sentence (default: from each path)."
-            ),
-        )
-    ):
-        fn = option(fn)
-    return fn
+    fn = language_option(fn)
+    fn = dev_option("Dev sentences: half train the retriever, half are held back (repeatable).")(fn)
+    return corpus_arguments(fn)
 
 
 def integers(option: str, text: str) -> list[int]:
