@@ -23,13 +23,13 @@ class CorpusFormatError(EntivecError, ValueError):
 
     Attributes:
         path: The file.
-        line: 1-based line number of the offending line.
+        line: 1-based line number of the offending line (``None`` for the whole file).
     """
 
-    def __init__(self, path: str, line: int, message: str) -> None:
+    def __init__(self, path: str, line: int | None, message: str) -> None:
         self.path = path
         self.line = line
-        super().__init__(f"{path}:{line}: {message}")
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
 
 
 class UnknownFormatError(EntivecError, KeyError):

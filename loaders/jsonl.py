@@ -1,8 +1,10 @@
 """JSON Lines corpora: one ``{"id", "tokens", "tags" | "spans", "language"}`` per line.
 
 ``spans`` items are ``{"start", "end", "type"}`` objects or ``[start, end, type]``
-lists over token indices, end exclusive. ``id`` and ``language`` are optional: the
-line number and the ``--language`` flag (or the path) stand in for them.
+lists over token indices, end exclusive; a span listed twice is an error, two spans of
+different types over the same tokens are two mentions. ``id`` and ``language`` are
+optional: the line number and the ``--language`` flag (or the path) stand in for them.
+``true`` and ``false`` are not numbers here (Python would read them as 1 and 0).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from typing import Any
 
 from entivec.loaders.base import (
     LoadStats,
+    check_token,
     corpus_key,
+    excerpt,
     language_from_path,
     numbered_lines,
     split_from_path,
@@ -23,6 +27,8 @@ from entivec.loaders.iob import decode_iob2, parse_tag
 
 from entivec.errors import CorpusFormatError
 from entivec.records import Sentence, Span
+
+MAX_TYPE_CHARS = 100
 
 
 def load_jsonl(
@@ -35,16 +41,7 @@ def load_jsonl(
     for number, line in numbered_lines(path):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CorpusFormatError(
-                str(path), number, f"expected a JSON object: {exc.msg}"
-            ) from None
-        if not isinstance(record, dict):
-            raise CorpusFormatError(
-                str(path), number, f"expected a JSON object, got {type(record).__name__}"
-            )
+        record = _record(line, str(path), number)
         tokens = record.get("tokens")
         if (
             not isinstance(tokens, list)
@@ -54,13 +51,19 @@ def load_jsonl(
             raise CorpusFormatError(
                 str(path), number, 'expected "tokens": a non-empty list of non-empty strings'
             )
+        for token in tokens:
+            check_token(token, path, number)
         spans, repaired = _spans(record, len(tokens), str(path), number)
         record_language = record.get("language")
         if record_language is not None and not isinstance(record_language, str):
             raise CorpusFormatError(str(path), number, 'expected "language" to be a string')
         sentence_id = record.get("id", number)
-        if not isinstance(sentence_id, str | int):
-            raise CorpusFormatError(str(path), number, 'expected "id" to be a string or integer')
+        if isinstance(sentence_id, bool) or not isinstance(sentence_id, str | int):
+            raise CorpusFormatError(
+                str(path),
+                number,
+                f'expected "id" to be a string or integer, got {excerpt(sentence_id)}',
+            )
         stats.sentences += 1
         stats.spans += len(spans)
         stats.repaired_tags += repaired
@@ -71,7 +74,24 @@ def load_jsonl(
             spans=tuple(spans),
             corpus=corpus,
             split=split,
+            line=number,
         )
+
+
+def _record(line: str, path: str, number: int) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise CorpusFormatError(path, number, f"expected a JSON object: {exc.msg}") from None
+    except RecursionError:
+        raise CorpusFormatError(
+            path, number, "expected a JSON object, got one nested too deeply to read"
+        ) from None
+    if not isinstance(record, dict):
+        raise CorpusFormatError(
+            path, number, f"expected a JSON object, got {type(record).__name__}"
+        )
+    return record
 
 
 def _spans(record: dict[str, Any], length: int, path: str, number: int) -> tuple[list[Span], int]:
@@ -87,29 +107,42 @@ def _spans(record: dict[str, Any], length: int, path: str, number: int) -> tuple
         bad = [t for t, p in zip(tags, parsed, strict=True) if p is None]
         if bad:
             raise CorpusFormatError(
-                path, number, f"expected IOB2 tags (O, B-TYPE, I-TYPE), got {bad[0]!r}"
+                path, number, f"expected IOB2 tags (O, B-TYPE, I-TYPE), got {excerpt(bad[0])}"
             )
         return decode_iob2([p for p in parsed if p is not None])
+    items = record.get("spans", [])
+    if not isinstance(items, list):
+        raise CorpusFormatError(
+            path, number, f'expected "spans": a list of spans, got {excerpt(items)}'
+        )
     spans: list[Span] = []
-    for item in record.get("spans", []):
-        if isinstance(item, dict):
-            start, end, kind = item.get("start"), item.get("end"), item.get("type")
-        elif isinstance(item, list) and len(item) == 3:
-            start, end, kind = item
-        else:
-            start = end = kind = None
-        if not (
-            isinstance(start, int)
-            and isinstance(end, int)
-            and isinstance(kind, str)
-            and kind
-            and 0 <= start < end <= length
-        ):
+    for item in items:
+        span = _span(item, length)
+        if span is None:
             raise CorpusFormatError(
                 path,
                 number,
-                f"expected a span {{start, end, type}} with 0 <= start < end <= {length}, "
-                f"got {item!r}",
+                f"expected a span {{start, end, type}} with integers 0 <= start < end <= "
+                f"{length} and a type of 1 to {MAX_TYPE_CHARS} characters, got {excerpt(item)}",
             )
-        spans.append(Span(start, end, kind))
+        if span in spans:
+            raise CorpusFormatError(path, number, f"span {excerpt(item)} is listed twice")
+        spans.append(span)
     return spans, 0
+
+
+def _span(item: object, length: int) -> Span | None:
+    if isinstance(item, dict):
+        start, end, kind = item.get("start"), item.get("end"), item.get("type")
+    elif isinstance(item, list) and len(item) == 3:
+        start, end, kind = item
+    else:
+        return None
+    if isinstance(start, bool) or isinstance(end, bool):
+        return None
+    if not (isinstance(start, int) and isinstance(end, int) and isinstance(kind, str)):
+        return None
+    kind = kind.strip()
+    if not 0 < len(kind) <= MAX_TYPE_CHARS or not 0 <= start < end <= length:
+        return None
+    return Span(start, end, kind)

@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from entivec.loaders.base import LoadStats, language_from_path, numbered_lines, split_from_path
+from entivec.loaders.base import (
+    LoadStats,
+    check_token,
+    language_from_path,
+    numbered_lines,
+    split_from_path,
+)
 
 from entivec.records import Sentence
 
@@ -27,5 +33,7 @@ def load_text(
         tokens = tuple(line.split())
         if not tokens:
             continue
+        for token in tokens:
+            check_token(token, path, number)
         stats.sentences += 1
-        yield Sentence(f"{key}:{number}", tokens, language, (), corpus, split)
+        yield Sentence(f"{key}:{number}", tokens, language, (), corpus, split, line=number)

@@ -1,7 +1,9 @@
 """Token-per-line corpora: WikiANN/PAN-X ``.conllu`` and CoNLL/CrossNER files.
 
 Both put one token per line and a blank line between sentences; WikiANN lines are
-``index<TAB>token<TAB>tag``, CoNLL lines ``token<TAB>tag``.
+``index<TAB>token<TAB>tag``, CoNLL lines ``token<TAB>tag``. A sentence's id is the file's
+folder and stem and the sentence's number in the file (``de/val#12``); its ``line`` is the
+line of its first token.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from pathlib import Path
 
 from entivec.loaders.base import (
     LoadStats,
+    check_token,
     corpus_key,
+    excerpt,
     language_from_path,
     numbered_lines,
     split_from_path,
@@ -33,10 +37,13 @@ def _read(
     tokens: list[str] = []
     tags: list[tuple[str, str]] = []
     index = 0  # sentence number within this file: the stable part of the id
+    first_line = 0
     for number, line in numbered_lines(path):
         if not line.strip():
             if tokens:
-                yield _sentence(tokens, tags, f"{key}#{index}", lang, corpus, split, stats)
+                yield _sentence(
+                    tokens, tags, f"{key}#{index}", lang, corpus, split, first_line, stats
+                )
                 index += 1
                 tokens, tags = [], []
             continue
@@ -45,24 +52,27 @@ def _read(
             raise CorpusFormatError(
                 str(path), number, f"expected {layout} ({columns} fields), got {len(fields)}"
             )
-        if with_index and (not fields[0].isdigit() or int(fields[0]) != len(tokens)):
+        if with_index and fields[0] != str(len(tokens)):
             raise CorpusFormatError(
                 str(path),
                 number,
-                f"expected token index {len(tokens)} in the first field, got {fields[0]!r}",
+                f"expected token index {len(tokens)} in the first field, got {excerpt(fields[0])}",
             )
         token, tag = fields[-2], fields[-1]
         parsed = parse_tag(tag)
         if parsed is None:
             raise CorpusFormatError(
-                str(path), number, f"expected an IOB2 tag (O, B-TYPE or I-TYPE), got {tag!r}"
+                str(path), number, f"expected an IOB2 tag (O, B-TYPE or I-TYPE), got {excerpt(tag)}"
             )
         if not token.strip():
             raise CorpusFormatError(str(path), number, "expected a token, got an empty field")
+        check_token(token, path, number)
+        if not tokens:
+            first_line = number
         tokens.append(token)
         tags.append(parsed)
     if tokens:
-        yield _sentence(tokens, tags, f"{key}#{index}", lang, corpus, split, stats)
+        yield _sentence(tokens, tags, f"{key}#{index}", lang, corpus, split, first_line, stats)
 
 
 def _sentence(
@@ -72,13 +82,14 @@ def _sentence(
     language: str,
     corpus: str,
     split: str,
+    line: int,
     stats: LoadStats,
 ) -> Sentence:
     spans, repaired = decode_iob2(tags)
     stats.sentences += 1
     stats.spans += len(spans)
     stats.repaired_tags += repaired
-    return Sentence(sentence_id, tuple(tokens), language, tuple(spans), corpus, split)
+    return Sentence(sentence_id, tuple(tokens), language, tuple(spans), corpus, split, line=line)
 
 
 def load_wikiann(

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from entivec.plugins.onnx_sentence import OnnxSentenceEncoder
 
 from entivec.errors import InvalidArgumentError, UnknownPluginError
-from entivec.models import MANIFEST, artefact_dir
+from entivec.models import artefact_dir, read_manifest
 from entivec.query.prompts import demonstration_text, retriever_query
 from entivec.registry import EncoderSpec
 
@@ -51,13 +51,10 @@ class DemoEncoder:
         self, folder: Path | None = None, *, batch_size: int = 32, threads: int | None = None
     ) -> None:
         folder = folder or artefact_dir(NAME)
-        self.sentences = OnnxSentenceEncoder(
-            folder / MODEL,
-            folder / "tokenizer.json",
-            batch_size=batch_size,
-            threads=threads,
-            build_command=BUILD_COMMAND,
+        self.sentences = OnnxSentenceEncoder.from_artefact(
+            folder, MODEL, build_command=BUILD_COMMAND, batch_size=batch_size, threads=threads
         )
+        self.version = self.sentences.version
         self.text_form = _text_form(folder)
 
     def embed_queries(self, texts: list[str]) -> npt.NDArray[np.float32]:
@@ -91,12 +88,7 @@ class DemoEncoder:
 
 def _text_form(folder: Path) -> str:
     """The text form the artefact's student was trained with (its manifest's recipe)."""
-    import json
-
-    manifest = folder / MANIFEST
-    if not manifest.is_file():
-        return "sentence"
-    budget = json.loads(manifest.read_text(encoding="utf-8")).get("recipe", {}).get("budget", {})
+    budget = read_manifest(folder, build_command=BUILD_COMMAND).get("recipe", {}).get("budget", {})
     return str(budget.get("text_form", "sentence"))
 
 

@@ -37,10 +37,10 @@ def load(
         raise UnknownPluginError(
             f"e5 has no variant {variant!r}; expected one of: {', '.join(VARIANTS)}"
         )
-    folder = artefact_dir(NAME)
-    return OnnxSentenceEncoder(
-        folder / VARIANTS[variant],
-        folder / "tokenizer.json",
+    return OnnxSentenceEncoder.from_artefact(
+        artefact_dir(NAME),
+        VARIANTS[variant],
+        build_command="entivec models prepare",
         query_prefix=QUERY_PREFIX,
         passage_prefix=PASSAGE_PREFIX,
         batch_size=batch_size,

@@ -30,15 +30,14 @@ def load(
     """The fine-tuned e5 from its artefact (``fp32`` only)."""
     if variant != "fp32":
         raise UnknownPluginError(f"e5_xling has no variant {variant!r}; expected one of: fp32")
-    folder = artefact_dir(NAME)
-    return OnnxSentenceEncoder(
-        folder / MODEL,
-        folder / "tokenizer.json",
+    return OnnxSentenceEncoder.from_artefact(
+        artefact_dir(NAME),
+        MODEL,
+        build_command="entivec train e5 ../shared/data/tatoeba",
         query_prefix=QUERY_PREFIX,
         passage_prefix=PASSAGE_PREFIX,
         batch_size=batch_size,
         threads=threads,
-        build_command="entivec train e5 ../shared/data/tatoeba",
     )
 
 

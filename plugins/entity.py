@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from entivec.errors import ModelNotPreparedError, UnknownPluginError
 from entivec.mentions import SpanInput, last_token_index, query_input
-from entivec.models import MANIFEST, artefact_dir, read_manifest
+from entivec.models import MANIFEST, artefact_dir, artefact_version, verified_manifest
 from entivec.onnx_sessions import inference_session
 from entivec.registry import EncoderSpec
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 NAME = "entity"
 MODEL = "model.onnx"
+TOKENIZER = "tokenizer.json"
 SIZE = 500
 BUILD_COMMAND = (
     "entivec train entity conll ../shared/data/crossner/*/train.txt "
@@ -46,17 +47,18 @@ class OnnxEntityEncoder:
     def __init__(self, folder: Path, *, batch_size: int = 32, threads: int | None = None) -> None:
         from tokenizers import Tokenizer
 
-        for path in (folder / MODEL, folder / "tokenizer.json", folder / MANIFEST):
+        for path in (folder / MODEL, folder / TOKENIZER, folder / MANIFEST):
             if not path.is_file():
                 raise ModelNotPreparedError(f"{path} is missing; run `{BUILD_COMMAND}`")
-        manifest = read_manifest(folder)
+        manifest = verified_manifest(folder, [MODEL, TOKENIZER], build_command=BUILD_COMMAND)
+        self.version = artefact_version(manifest, MODEL)
         self.session = inference_session(folder / MODEL, threads=threads)
         if "is_query" not in {graph_input.name for graph_input in self.session.get_inputs()}:
             raise ModelNotPreparedError(
                 f"{folder / MODEL} was exported by an older entivec (no query input); "
                 f"rebuild it with `{BUILD_COMMAND}`"
             )
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
         self.tokenizer.no_padding()
         prefix = self.tokenizer.token_to_id(manifest["prefix_token"])
         if prefix is None:

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from entivec.errors import ModelNotPreparedError, ModelPreparationError
-from entivec.models import MANIFEST, artefact_dir, read_manifest
+from entivec.models import MANIFEST, artefact_dir, artefact_version, verified_manifest
 from entivec.registry import EncoderSpec
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 NAME = "lang"
 LANGUAGE_SLOTS = 32
 WEIGHTS = "model.safetensors"
+BUILD_COMMAND = "entivec train routing wikiann ../shared/data/wikiann/*/train.conllu"
 HASH_BITS = 18
 CHAR_NGRAMS = (1, 5)
 WORD_NGRAMS = (1, 2)
@@ -92,10 +93,10 @@ class LanguageVectorEncoder:
         weights = folder / WEIGHTS
         if not weights.is_file() or not (folder / MANIFEST).is_file():
             raise ModelNotPreparedError(
-                f"no language vector in {folder}; train one with `entivec train routing "
-                "wikiann ../shared/data/wikiann/*/train.conllu`"
+                f"no language vector in {folder}; train one with `{BUILD_COMMAND}`"
             )
-        manifest = read_manifest(folder)
+        manifest = verified_manifest(folder, [WEIGHTS], build_command=BUILD_COMMAND)
+        self.version = artefact_version(manifest, WEIGHTS)
         if manifest.get("features") != FEATURES:
             raise ModelNotPreparedError(
                 f"the language vector in {folder} was trained on other features than this "

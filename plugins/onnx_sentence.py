@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from entivec.errors import ModelNotPreparedError
+from entivec.models import artefact_version, verified_manifest
 from entivec.onnx_sessions import inference_session
+
+TOKENIZER = "tokenizer.json"
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,32 @@ class OnnxSentenceEncoder:
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
         self.batch_size = batch_size
+        # what ingestion records per vector; set from the manifest by from_artefact
+        self.version = model.name
+
+    @classmethod
+    def from_artefact(
+        cls, folder: Path, model_file: str, *, build_command: str, **options: Any
+    ) -> OnnxSentenceEncoder:
+        """The encoder of an artefact folder, after checking the files it loads against
+        the folder's manifest (:func:`entivec.models.verified_manifest`).
+
+        Args:
+            folder: The artefact folder.
+            model_file: The graph to run (a variant's file).
+            build_command: The command that builds the folder, named when it is missing.
+            options: Passed to the constructor (prefixes, ``batch_size``, ``threads``).
+        """
+        if not (folder / model_file).is_file():
+            raise ModelNotPreparedError(
+                f"{folder / model_file} is missing; run `{build_command}` to build it"
+            )
+        manifest = verified_manifest(folder, [model_file, TOKENIZER], build_command=build_command)
+        encoder = cls(
+            folder / model_file, folder / TOKENIZER, build_command=build_command, **options
+        )
+        encoder.version = artefact_version(manifest, model_file)
+        return encoder
 
     def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Vectors of ``texts`` as given (no prefix), one L2-normalised row per text."""

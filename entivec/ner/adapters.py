@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from entivec.errors import AdapterError
-from entivec.models import sha256
+from entivec.errors import AdapterError, ModelNotPreparedError, ModelPreparationError
+from entivec.models import checked_file_table, sha256, verify_files
 
 MANIFEST = "entivec-adapters.json"
 JOINT = "joint"
@@ -31,6 +31,9 @@ ONNX_FOLDER = "onnx"
 ONNX_GRAPH = "ner.onnx"
 ONNX_LAYOUT = "lora-inputs.json"
 ONNX_ADAPTER_SUFFIX = ".onnx_adapter"
+# What PEFT reads from an adapter folder; the manifest lists exactly these (PEFT would
+# fall back to a pickled adapter_model.bin if the safetensors file were not there)
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 _FOLDER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _ONNX_FILE = re.compile(r"^[a-z][a-z0-9_-]{0,31}(\.onnx|\.onnx_adapter|\.json)$")
 
@@ -48,34 +51,94 @@ class AdapterEntry:
 class AdapterRegistry:
     """Read access to an adapter directory.
 
+    The manifest is checked when the registry opens: its shape, every folder and file
+    name (plain names inside the registry), every checksum's form, and that each adapter
+    lists exactly the files PEFT loads (:data:`ADAPTER_FILES`) and the ONNX export its
+    graph and layout. Files are hashed when they are loaded.
+
     Args:
         root: The registry directory.
 
     Raises:
-        AdapterError: No manifest, or a manifest that names a folder outside ``root``.
+        AdapterError: No manifest, or one that is damaged or names anything outside
+            ``root``; the message names the manifest and the entry.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        manifest = self.root / MANIFEST
-        if not manifest.is_file():
+        self.manifest_path = self.root / MANIFEST
+        if not self.manifest_path.is_file():
             raise AdapterError(
                 f"{self.root} is not an adapter registry (no {MANIFEST}); train one with "
                 "`entivec train lora`"
             )
-        self.manifest: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))
-        self.labels: list[str] = list(self.manifest["labels"])
-        self.base_model: dict[str, Any] = dict(self.manifest["base_model"])
+        self.manifest = self._read()
+        labels, base_model = self.manifest.get("labels"), self.manifest.get("base_model")
+        if (
+            not isinstance(labels, list)
+            or not labels
+            or not all(isinstance(x, str) for x in labels)
+        ):
+            raise self._damaged('expected "labels": a list of tag names')
+        if not isinstance(base_model, dict):
+            raise self._damaged('expected "base_model": an object')
+        self.labels: list[str] = labels
+        self.base_model: dict[str, Any] = base_model
+        adapters = self.manifest.get("adapters", {})
+        if not isinstance(adapters, dict):
+            raise self._damaged('expected "adapters": an object of name -> entry')
         self._entries: dict[str, AdapterEntry] = {}
-        for name, entry in self.manifest.get("adapters", {}).items():
-            folder = str(entry["folder"])
-            if not _FOLDER.match(folder):
-                raise AdapterError(
-                    f"{manifest}: adapter {name!r} names an invalid folder {folder!r}"
-                )
-            self._entries[name] = AdapterEntry(
-                name, self.root / folder, dict(entry["files"]), dict(entry.get("info", {}))
+        for name, entry in adapters.items():
+            self._entries[name] = self._entry(name, entry)
+        export = self.manifest.get("onnx", {})
+        if not isinstance(export, dict):
+            raise self._damaged('expected "onnx": an object')
+        if export:
+            files = self._files(export.get("files"), "the ONNX export")
+            for required in (ONNX_GRAPH, ONNX_LAYOUT):
+                if required not in files:
+                    raise self._damaged(f"the ONNX export does not list {required}")
+            for file in files:
+                if not _ONNX_FILE.match(file):
+                    raise self._damaged(f"invalid ONNX file name {file[:80]!r}")
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise self._damaged(f"not JSON: {exc.msg} at line {exc.lineno}") from None
+        except (UnicodeDecodeError, RecursionError):
+            raise self._damaged("not UTF-8 JSON") from None
+        if not isinstance(data, dict):
+            raise self._damaged("not a JSON object")
+        return data
+
+    def _damaged(self, what: str) -> AdapterError:
+        return AdapterError(
+            f"{self.manifest_path} is damaged ({what}); retrain with `entivec train lora` "
+            "into an empty directory"
+        )
+
+    def _files(self, table: object, whose: str) -> dict[str, str]:
+        try:
+            return checked_file_table(table, whose)
+        except ModelPreparationError as exc:
+            raise self._damaged(str(exc)) from None
+
+    def _entry(self, name: str, entry: object) -> AdapterEntry:
+        if not isinstance(entry, dict):
+            raise self._damaged(f"adapter {name[:40]!r} is not an object")
+        folder = entry.get("folder")
+        if not isinstance(folder, str) or not _FOLDER.match(folder):
+            raise self._damaged(f"adapter {name[:40]!r} names an invalid folder {folder!r:.60}")
+        files = self._files(entry.get("files"), f"adapter {name!r}")
+        if set(files) != set(ADAPTER_FILES):
+            raise self._damaged(
+                f"adapter {name!r} lists {', '.join(sorted(files)) or 'no files'}; expected "
+                f"exactly {', '.join(ADAPTER_FILES)}"
             )
+        info = entry.get("info", {})
+        return AdapterEntry(name, self.root / folder, files, info if isinstance(info, dict) else {})
 
     @property
     def names(self) -> list[str]:
@@ -97,21 +160,22 @@ class AdapterRegistry:
             ) from None
 
     def verified_folder(self, name: str) -> Path:
-        """The folder of adapter ``name`` after checking every file's sha256.
+        """The folder of adapter ``name`` after checking the sha256 of every file PEFT reads.
 
         Raises:
             AdapterError: Unregistered, a file missing, or a checksum mismatch.
         """
         entry = self.entry(name)
-        for file, expected in entry.files.items():
-            path = entry.folder / file
-            if not path.is_file():
-                raise AdapterError(f"adapter {name!r}: {path} is missing")
-            if sha256(path) != expected:
-                raise AdapterError(
-                    f"adapter {name!r}: {path} does not match its checksum in {MANIFEST} "
-                    "(corrupt or replaced); retrain it with `entivec train lora`"
-                )
+        try:
+            verify_files(
+                entry.folder,
+                entry.files,
+                ADAPTER_FILES,
+                where=self.manifest_path,
+                rebuild="entivec train lora",
+            )
+        except (ModelPreparationError, ModelNotPreparedError) as exc:
+            raise AdapterError(f"adapter {name!r}: {exc}") from None
         return entry.folder
 
     @property
@@ -142,17 +206,18 @@ class AdapterRegistry:
         """
         if file not in self.onnx_files():
             raise AdapterError(f"the ONNX export in {self.root} has no file {file!r}")
-        if not _ONNX_FILE.match(file):
-            raise AdapterError(f"{self.root / MANIFEST}: invalid ONNX file name {file!r}")
-        path = self.root / ONNX_FOLDER / file
-        if not path.is_file():
-            raise AdapterError(f"the ONNX export is incomplete: {path} is missing")
-        if sha256(path) != self.onnx_export["files"][file]:
-            raise AdapterError(
-                f"{path} does not match its checksum in {MANIFEST} (corrupt or replaced); "
-                f"rebuild it with `entivec export ner --adapters {self.root} --force`"
+        folder = self.root / ONNX_FOLDER
+        try:
+            verify_files(
+                folder,
+                self.onnx_export["files"],
+                [file],
+                where=self.manifest_path,
+                rebuild=f"entivec export ner --adapters {self.root} --force",
             )
-        return path
+        except (ModelPreparationError, ModelNotPreparedError) as exc:
+            raise AdapterError(f"the ONNX export: {exc}") from None
+        return folder / file
 
     def verified_onnx_files(self) -> dict[str, Path]:
         """Every file of the ONNX export by name, each checked against its checksum."""
@@ -195,7 +260,7 @@ def write_entry(
         raise AdapterError(
             f"{root} holds adapters for another base model or label set; use another directory"
         )
-    files = {p.name: sha256(p) for p in sorted(folder.iterdir()) if p.is_file()}
+    files = {file: sha256(folder / file) for file in ADAPTER_FILES}
     manifest["adapters"][name] = {"folder": name, "files": files, "info": info}
     # the ONNX export no longer matches the adapters; `entivec export ner` redoes it
     manifest.pop("onnx", None)
