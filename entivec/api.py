@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from entivec.errors import InvalidArgumentError, InvalidStoreError
-from entivec.ingest import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, IngestReport, ingest
+from entivec.ingest import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, IngestReport, ingest, survey
 from entivec.loaders import LoadStats, load
 from entivec.models import adapters_dir
 from entivec.ner.adapters import AdapterRegistry
@@ -22,7 +22,7 @@ from entivec.ner.tagging import NerEngine, entities_from_tags, words_with_offset
 from entivec.query.exemplars import ExemplarWriter, expanded_queries
 from entivec.query.extraction import Extraction, choose_adapter
 from entivec.query.langid import identifier as language_identifier
-from entivec.query.routing import DEFAULT_K, Route, Router
+from entivec.query.routing import DEFAULT_K, DEFAULT_MIN_VOTES, Route, Router
 from entivec.query.search import (
     FUSION_DEPTH,
     fuse_by_sentence,
@@ -90,29 +90,42 @@ class Entivec:
         window: int = DEFAULT_WINDOW,
         resume: bool = True,
         show_progress: bool | None = None,
+        root: str | Path | None = None,
     ) -> tuple[IngestReport, LoadStats]:
-        """Read corpus files and store one point per sentence.
+        """Read corpus files and store one point per sentence (and per mention).
 
-        The files are read once up front to count and validate them (a malformed line
-        fails before anything is encoded), then streamed again for ingestion.
+        The files are read once up front to count and validate them (a malformed line or
+        an id used twice fails before anything is encoded), then streamed again for
+        ingestion. After a run without ``limit``, points that the files no longer yield
+        are removed: the collection holds what a clean ingest of the files would.
+
+        Args:
+            root: Sentences' ``source`` (part of their ids) is their file's path relative
+                to this folder; by default the file's absolute path. Give one to keep ids
+                when the corpus moves.
 
         Returns:
             What was stored, and what the loader counted (sentences, spans, repaired tags).
         """
         paths = [Path(p) for p in paths]
-        total = sum(1 for _ in load(format, paths, language=language, corpus=corpus, limit=limit))
-        stats = LoadStats()
-        stream = load(format, paths, language=language, corpus=corpus, limit=limit, stats=stats)
+        options: dict[str, Any] = {
+            "language": language,
+            "corpus": corpus,
+            "limit": limit,
+            "root": root,
+        }
+        surveyed = survey(load(format, paths, **options), complete=limit is None)
         encoders = [self.encoder(p) for p in plugins]
+        stats = LoadStats()
         report = ingest(
-            stream,
+            load(format, paths, stats=stats, **options),
             self.store,
             encoders,
             batch_size=batch_size,
             window=window,
             resume=resume,
             show_progress=show_progress,
-            total=total,
+            surveyed=surveyed,
         )
         return report, stats
 
@@ -281,6 +294,7 @@ class Entivec:
         k: int = DEFAULT_K,
         threshold: float | None = None,
         fallback: str | None = None,
+        min_votes: int = DEFAULT_MIN_VOTES,
     ) -> Router:
         """A :class:`~entivec.query.routing.Router` over this store.
 
@@ -292,6 +306,7 @@ class Entivec:
             fallback: ``lingua`` or ``langdetect`` to answer when the neighbours cannot
                 decide, restricted to the router's languages; ``None`` leaves such texts
                 unrouted.
+            min_votes: Agreeing neighbours above τ a route needs (at most ``k``).
         """
         spec = get_registry().encoder_for_vector(vector)
         _, encoder = self.encoder(spec.name)
@@ -300,7 +315,13 @@ class Entivec:
             languages = getattr(encoder, "languages", None) or self.languages()
             identifier = language_identifier(fallback, languages)
         return Router(
-            self.store, encoder, vector=vector, k=k, threshold=threshold, fallback=identifier
+            self.store,
+            encoder,
+            vector=vector,
+            k=k,
+            threshold=threshold,
+            fallback=identifier,
+            min_votes=min_votes,
         )
 
     def route(
@@ -311,6 +332,7 @@ class Entivec:
         k: int = DEFAULT_K,
         threshold: float | None = None,
         fallback: str | None = None,
+        min_votes: int = DEFAULT_MIN_VOTES,
     ) -> list[Route]:
         """Route each text to a language by its neighbours in the store.
 
@@ -318,7 +340,9 @@ class Entivec:
         """
         if isinstance(texts, str):
             texts = [texts]
-        router = self.router(vector=vector, k=k, threshold=threshold, fallback=fallback)
+        router = self.router(
+            vector=vector, k=k, threshold=threshold, fallback=fallback, min_votes=min_votes
+        )
         return router.route(texts)
 
     def ner_model(self, adapters: str | Path | None = None, engine: str = "onnx") -> NerEngine:

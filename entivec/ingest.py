@@ -1,37 +1,58 @@
-"""Ingestion: sentences in, points out, resumable.
+"""Ingestion: sentences in, points out, resumable and in step with the files.
 
-Sentences are cut into fixed windows in stream order (1,024 by default). Before a
-window is encoded, its point ids (uuid5 of corpus, sentence id) are looked up: a window
-whose points are all stored is skipped; any other window is encoded whole (the
-encoder sorts it by length, so little is padded) and upserted in batches of 128. So a
-run that was killed and is started again encodes only what is missing, each sentence
-with the same batch-mates as before, and ends with the same points, ids, payloads and
-vectors as one clean run. A writer thread stores window *n* while the encoder works
-on window *n + 1*.
+**Ids.** A sentence point's id is the uuid5 of (corpus, source file, sentence id in the
+file); a mention point's adds the span and its type, so two types over the same tokens
+are two points and two files never share one.
 
-Sentence encoders give one point per sentence; mention encoders (``embeds="mention"``,
-the ``entity`` plugin) one point per annotated span, id uuid5 of (corpus, sentence id,
-span), in the same window as its sentence.
+**What is skipped.** Every point carries a ``fingerprint`` (sha256 of the rest of its
+payload: text, spans, language, corpus, split, source) and ``encoded_by``, the version of
+the encoder behind each of its named vectors. Sentences are cut into fixed windows in
+stream order (1,024 by default) and a window's points are looked up before it is encoded:
 
-A point already stored without some of the requested vectors (a collection ingested
-with ``e5``, now ingested with ``e5_xling``) gains them through ``update_vectors``: its
-payload and the vectors other plugins wrote stay as they are.
+- stored with the same fingerprint and every requested vector at the same version:
+  skipped;
+- stored with the same fingerprint, but a requested vector missing or from another
+  encoder version: that vector is set with ``update_vectors`` (the payload and the
+  vectors other plugins wrote stay);
+- anything else (new, or its content changed since it was stored) is written whole.
+
+A window with anything to do is encoded whole (the encoder sorts it by length, so little
+is padded), so each sentence has the same batch-mates as in a clean run and a run that
+was killed and started again ends with the same ids, payloads and vectors. A writer
+thread stores window *n* while the encoder works on window *n + 1*.
+
+**What is removed.** :func:`survey` reads the stream once before anything is written:
+it refuses an id used twice in a file (naming both lines) and records each file's ids.
+After an ingestion that read its files to the end, the points of those files that the
+files no longer yield (a sentence was deleted, the lines moved) are deleted, for the
+kinds of point this run wrote. So the store after any sequence of ingests of the same
+files equals a clean ingest of their final versions. Points of the other kind that no
+longer match their file are counted in the report (``out_of_date``), not touched: only
+the plugins that wrote them can redo them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from entivec.errors import EntivecError
+from entivec.errors import CorpusFormatError, EntivecError
 from entivec.records import Sentence
 from entivec.registry import Encoder, EncoderSpec
-from entivec.store import PointRecord, Store, VectorSchema, point_id
+from entivec.store import (
+    PointRecord,
+    Store,
+    VectorSchema,
+    mention_point_id,
+    sentence_point_id,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,11 +64,27 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 128
 DEFAULT_WINDOW = 1024
+Kind = Literal["sentence", "mention"]
+# payload keys that describe how a point was made rather than what it holds
+BOOKKEEPING = ("fingerprint", "encoded_by")
 
 
 @dataclass
 class IngestReport:
-    """What an ingestion did."""
+    """What an ingestion did.
+
+    Attributes:
+        sentences: Sentences read.
+        encoded: Sentences whose points were written or gained vectors.
+        skipped: Sentences whose points were all stored as asked.
+        points: Points in the store afterwards.
+        updated: Stored points that gained (or renewed) vectors.
+        mentions: Mention points written or updated.
+        changed: Stored points rewritten because their content changed.
+        removed: Points deleted because their file no longer yields them.
+        out_of_date: Points of a kind this run did not write that no longer match their
+            file (ingest again with the plugins that wrote them).
+    """
 
     sentences: int = 0
     encoded: int = 0
@@ -55,6 +92,9 @@ class IngestReport:
     points: int = 0
     updated: int = 0
     mentions: int = 0
+    changed: int = 0
+    removed: int = 0
+    out_of_date: int = 0
 
     def __str__(self) -> str:
         text = (
@@ -65,12 +105,103 @@ class IngestReport:
             text += f"; {self.mentions} mention points written"
         if self.updated:
             text += f" ({self.updated} stored points gained the new vectors)"
+        if self.changed:
+            text += f"; {self.changed} points rewritten because their file changed"
+        if self.removed:
+            text += f"; {self.removed} points removed that their files no longer hold"
+        if self.out_of_date:
+            text += (
+                f"; {self.out_of_date} points written by other plugins no longer match their "
+                "files: ingest the files again with those plugins"
+            )
         return text
 
 
+@dataclass
+class FileIds:
+    """The point ids one file yields, by kind."""
+
+    sentences: set[str] = field(default_factory=set)
+    mentions: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Survey:
+    """What the validation pass found.
+
+    Attributes:
+        sentences: Sentences in the stream.
+        files: Point ids per ``(corpus, source)``.
+        complete: Every file was read to its end (no limit cut the stream), so points
+            its files no longer yield can be removed.
+    """
+
+    sentences: int = 0
+    files: dict[tuple[str, str], FileIds] = field(default_factory=dict)
+    complete: bool = True
+
+
+def survey(sentences: Iterable[Sentence], *, complete: bool) -> Survey:
+    """Read the stream once: count it, collect its ids, refuse an id used twice in a file.
+
+    Args:
+        sentences: The stream (it is consumed).
+        complete: Whether the stream holds its files whole (no ``limit``).
+
+    Raises:
+        CorpusFormatError: A sentence id (or a span with its type) occurs twice in a file;
+            the message names the file and both lines.
+    """
+    result = Survey(complete=complete)
+    first_line: dict[str, int] = {}
+    current: tuple[str, str] | None = None
+    for sentence in sentences:
+        key = (sentence.corpus, sentence.source)
+        if key != current:
+            first_line, current = {}, key
+        ids = result.files.setdefault(key, FileIds())
+        sid = sentence_id_of(sentence)
+        if sid in ids.sentences:
+            earlier = first_line.get(sid, 0)
+            raise CorpusFormatError(
+                sentence.source,
+                sentence.line or None,
+                f"sentence id {sentence.id!r} is used again"
+                + (f" (first at line {earlier})" if earlier else "")
+                + "; ids must be unique within a file",
+            )
+        ids.sentences.add(sid)
+        first_line[sid] = sentence.line
+        for span in sentence.spans:
+            mid = mention_point_id(sentence.corpus, sentence.source, sentence.id, span)
+            if mid in ids.mentions:
+                raise CorpusFormatError(
+                    sentence.source,
+                    sentence.line or None,
+                    f"the span {span.start}:{span.end} of type {span.type!r} is listed twice",
+                )
+            ids.mentions.add(mid)
+        result.sentences += 1
+    return result
+
+
+def sentence_id_of(sentence: Sentence) -> str:
+    """The id of a sentence's point."""
+    return sentence_point_id(sentence.corpus, sentence.source, sentence.id)
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    """The content fingerprint of a payload: sha256 of everything but the bookkeeping."""
+    content = {k: v for k, v in payload.items() if k not in BOOKKEEPING}
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
 def sentence_payload(sentence: Sentence) -> dict[str, Any]:
-    """The payload of a sentence point (the schema in the README, "What gets stored")."""
+    """The payload of a sentence point (the schema in the README, "What gets stored"),
+    without the bookkeeping that ingestion adds."""
     return {
+        "kind": "sentence",
         "text": sentence.text,
         "sentence_id": sentence.id,
         "language": sentence.language,
@@ -78,6 +209,7 @@ def sentence_payload(sentence: Sentence) -> dict[str, Any]:
         "spans": [{"start": s.start, "end": s.end, "type": s.type} for s in sentence.spans],
         "corpus": sentence.corpus,
         "split": sentence.split,
+        "source": sentence.source,
     }
 
 
@@ -86,6 +218,7 @@ def mention_payload(mention: Mention) -> dict[str, Any]:
     sentence, span = mention.sentence, mention.span
     start, end = sentence.char_offsets(span)
     return {
+        "kind": "mention",
         "text": mention.text,
         "sentence_text": sentence.text,
         "sentence_id": sentence.id,
@@ -94,19 +227,34 @@ def mention_payload(mention: Mention) -> dict[str, Any]:
         "span": {"start": start, "end": end, "token_start": span.start, "token_end": span.end},
         "corpus": sentence.corpus,
         "split": sentence.split,
+        "source": sentence.source,
     }
+
+
+def encoder_version(spec: EncoderSpec, encoder: Encoder) -> str:
+    """What identifies the vectors an encoder computes: its ``version`` attribute (the
+    built-in plugins give their model file's checksum), else the plugin's name."""
+    return f"{spec.name}:{getattr(encoder, 'version', '') or 'unversioned'}"
 
 
 @dataclass
 class _Unit:
     """Points of one window for one kind of encoder (sentence or mention)."""
 
+    kind: Kind
     ids: list[str]
-    payload: Callable[[int], dict[str, Any]]
-    vectors: list[str]
-    encode: Callable[[], dict[str, np.ndarray]]
-    counts_sentences: bool
-    mentions: bool
+    payloads: list[dict[str, Any]]
+    versions: dict[str, str]  # vector name -> encoder version
+    encode: Callable[[list[str]], dict[str, np.ndarray]]  # vector names -> matrices
+
+
+@dataclass
+class _Job:
+    """One write for the writer thread."""
+
+    action: Literal["upsert", "update"]
+    points: list[PointRecord]
+    sentences_done: int = 0  # the window's sentences, on its last job
 
 
 def _units(chunk: list[Sentence], encoders: Sequence[tuple[EncoderSpec, Encoder]]) -> list[_Unit]:
@@ -117,33 +265,33 @@ def _units(chunk: list[Sentence], encoders: Sequence[tuple[EncoderSpec, Encoder]
     mention_encoders = [(s, e) for s, e in encoders if s.embeds == "mention"]
     if sentence_encoders:
         texts = [s.text for s in chunk]
+        sentence_by_vector = {spec.vector: encoder for spec, encoder in sentence_encoders}
         units.append(
             _Unit(
-                [point_id(s.corpus, s.id) for s in chunk],
-                lambda row: sentence_payload(chunk[row]),
-                [spec.vector for spec, _ in sentence_encoders],
-                lambda: {s.vector: e.embed_passages(texts) for s, e in sentence_encoders},
-                counts_sentences=True,
-                mentions=False,
+                "sentence",
+                [sentence_id_of(s) for s in chunk],
+                [sentence_payload(s) for s in chunk],
+                {s.vector: encoder_version(s, e) for s, e in sentence_encoders},
+                lambda names: {n: sentence_by_vector[n].embed_passages(texts) for n in names},
             )
         )
     if mention_encoders:
         mentions = mentions_of(chunk)
         inputs = [m.input for m in mentions]
+        mention_by_vector = {spec.vector: encoder for spec, encoder in mention_encoders}
         units.append(
             _Unit(
+                "mention",
                 [
-                    point_id(m.sentence.corpus, m.sentence.id, (m.span.start, m.span.end))
+                    mention_point_id(m.sentence.corpus, m.sentence.source, m.sentence.id, m.span)
                     for m in mentions
                 ],
-                lambda row: mention_payload(mentions[row]),
-                [spec.vector for spec, _ in mention_encoders],
-                lambda: {
-                    s.vector: cast("MentionEncoder", e).embed_mentions(inputs)
-                    for s, e in mention_encoders
+                [mention_payload(m) for m in mentions],
+                {s.vector: encoder_version(s, e) for s, e in mention_encoders},
+                lambda names: {
+                    n: cast("MentionEncoder", mention_by_vector[n]).embed_mentions(inputs)
+                    for n in names
                 },
-                counts_sentences=not sentence_encoders,
-                mentions=True,
             )
         )
     return units
@@ -165,6 +313,7 @@ def ingest(
     resume: bool = True,
     show_progress: bool | None = None,
     total: int | None = None,
+    surveyed: Survey | None = None,
 ) -> IngestReport:
     """Encode ``sentences`` with every encoder and upsert their points.
 
@@ -177,14 +326,17 @@ def ingest(
         encoders: ``(spec, loaded encoder)`` pairs; each fills its named vector.
         batch_size: Points per upsert (64-256 suits both engines).
         window: Sentences encoded together, the unit a resumed run skips or redoes.
-        resume: Skip windows whose points are all stored with every requested vector
-            (see the module docstring); ``False`` re-encodes everything and rewrites
-            the requested vectors of stored points.
+        resume: Skip points stored as asked (see the module docstring); ``False``
+            re-encodes everything and rewrites the requested vectors of stored points.
         show_progress: Show a progress bar; by default when logging is at INFO or lower.
-        total: Number of sentences, for the progress bar.
+        total: Number of sentences, for the progress bar (the survey's by default).
+        surveyed: The stream's :func:`survey`; with it, points the files no longer yield
+            are removed at the end. Without it a duplicate id is only found within a
+            window, and nothing is removed.
 
     Raises:
         SchemaMismatchError: The store's vectors differ from the encoders'.
+        CorpusFormatError: A sentence id occurs twice in one window.
     """
     from tqdm.auto import tqdm
 
@@ -195,109 +347,195 @@ def ingest(
     store.ensure_schema([VectorSchema(s.vector, s.size, s.distance) for s, _ in encoders])
     if show_progress is None:
         show_progress = logging.getLogger("entivec").getEffectiveLevel() <= logging.INFO
+    if total is None and surveyed is not None:
+        total = surveyed.sentences
     report = IngestReport()
-    pending: queue.Queue[tuple[str, list[PointRecord], int] | None] = queue.Queue(
-        maxsize=2 * window // batch_size + 1
-    )
+    pending: queue.Queue[_Job | None] = queue.Queue(maxsize=2 * window // batch_size + 1)
     failure: list[BaseException] = []
+    bar = tqdm(total=total, unit="sent", desc="ingest", disable=not show_progress)
 
     def write() -> None:
         while (job := pending.get()) is not None:
             if failure:
                 continue  # drain so the producer never blocks
-            action, points, sentences_done = job
             try:
-                if action == "upsert":
-                    store.upsert(points)
-                else:
-                    store.update_vectors(points)
-                bar.update(sentences_done)  # the bar counts stored sentences, not queued ones
+                _store(store, job)
+                bar.update(job.sentences_done)  # counts stored sentences, not queued ones
             except BaseException as exc:  # re-raised in the caller's thread
                 failure.append(exc)
 
-    bar = tqdm(total=total, unit="sent", desc="ingest", disable=not show_progress)
+    kinds: set[str] = {spec.embeds for spec, _ in encoders}
     writer = threading.Thread(target=write, name="entivec-upsert", daemon=True)
     writer.start()
     try:
         for chunk in _windows(sentences, window):
             if failure:
                 break
-            seen_ids = [s.id for s in chunk]
-            if len(set(seen_ids)) != len(seen_ids):
-                dup = next(i for i in seen_ids if seen_ids.count(i) > 1)
-                raise EntivecError(f"sentence id {dup!r} occurs twice in one corpus")
+            _refuse_repeated_ids(chunk)
             report.sentences += len(chunk)
+            jobs: list[_Job] = []
+            busy = False
             for unit in _units(chunk, encoders):
-                _queue_unit(unit, len(chunk), store, resume, batch_size, pending, report, bar)
+                unit_jobs, rows_done = _plan_unit(unit, store, resume, batch_size, report)
+                jobs += unit_jobs
+                busy = busy or bool(unit_jobs)
+                if unit.kind == "sentence":
+                    report.encoded += rows_done
+                    report.skipped += len(chunk) - rows_done
+            if "sentence" not in kinds:
+                report.encoded += len(chunk) if busy else 0
+                report.skipped += 0 if busy else len(chunk)
+            report.out_of_date += _out_of_date(chunk, store, kinds)
+            if jobs:
+                jobs[-1].sentences_done = len(chunk)
+                for job in jobs:
+                    pending.put(job)
+            else:
+                bar.update(len(chunk))
     finally:
         pending.put(None)
         writer.join()
         bar.close()
     if failure:
         raise failure[0]
+    if surveyed is not None and surveyed.complete:
+        _remove_stale(store, surveyed, kinds, report)
     store.finish()
     report.points = store.count()
     return report
 
 
-def _queue_unit(
-    unit: _Unit,
-    sentences: int,
-    store: Store,
-    resume: bool,
-    batch_size: int,
-    pending: queue.Queue[tuple[str, list[PointRecord], int] | None],
-    report: IngestReport,
-    bar: Any,
-) -> None:
-    """Encode one window's points unless all are complete, and queue their writes.
+def _refuse_repeated_ids(chunk: list[Sentence]) -> None:
+    seen: set[str] = set()
+    for sentence in chunk:
+        sid = sentence_id_of(sentence)
+        if sid in seen:
+            raise CorpusFormatError(
+                sentence.source,
+                sentence.line or None,
+                f"sentence id {sentence.id!r} is used twice in one file",
+            )
+        seen.add(sid)
 
-    The progress bar and the report count sentences: a sentence unit counts each of its
-    points; a mention unit that stands for the window (no sentence encoder) counts the
-    window's ``sentences`` when its last batch is stored, and nothing otherwise.
+
+def _plan_unit(
+    unit: _Unit, store: Store, resume: bool, batch_size: int, report: IngestReport
+) -> tuple[list[_Job], int]:
+    """The writes one window's points need (see the module docstring), encoded.
+
+    Returns:
+        The jobs, and the number of rows written or updated.
     """
-    ids = unit.ids
-    present = store.existing(ids) if ids else set()
-    complete = store.existing(ids, vectors=unit.vectors) if resume and present else set()
-    log.debug("window of %d points: %d stored, %d complete", len(ids), len(present), len(complete))
-    if len(complete) == len(ids):
-        if unit.counts_sentences:
-            report.skipped += sentences
-            bar.update(sentences)
-        return
-    vectors = unit.encode()
-    jobs: list[tuple[str, list[PointRecord], int]] = []
-    for start in range(0, len(ids), batch_size):
-        rows = range(start, min(start + batch_size, len(ids)))
-        records = [
+    for payload in unit.payloads:
+        payload["fingerprint"] = fingerprint(payload)
+    stored = store.payloads(unit.ids, BOOKKEEPING) if unit.ids else {}
+    whole: list[int] = []
+    partial: dict[int, list[str]] = {}
+    for row, point in enumerate(unit.ids):
+        have = stored.get(point)
+        if have is None or have.get("fingerprint") != unit.payloads[row]["fingerprint"]:
+            whole.append(row)
+            report.changed += have is not None
+            continue
+        encoded_by = have.get("encoded_by") or {}
+        missing = [
+            name
+            for name, version in unit.versions.items()
+            if not resume or encoded_by.get(name) != version
+        ]
+        if missing:
+            partial[row] = missing
+    log.debug(
+        "window of %d %s points: %d to write, %d to update",
+        len(unit.ids),
+        unit.kind,
+        len(whole),
+        len(partial),
+    )
+    if not whole and not partial:
+        return [], 0
+    needed = (
+        list(unit.versions) if whole else sorted({n for names in partial.values() for n in names})
+    )
+    vectors = unit.encode(needed)
+    rewrite = set(whole)
+    jobs: list[_Job] = []
+    for start in range(0, len(unit.ids), batch_size):
+        rows = range(start, min(start + batch_size, len(unit.ids)))
+        new = [
             PointRecord(
-                ids[row],
-                {name: matrix[row].tolist() for name, matrix in vectors.items()},
-                unit.payload(row),
+                unit.ids[row],
+                {name: vectors[name][row].tolist() for name in unit.versions},
+                {**unit.payloads[row], "encoded_by": dict(unit.versions)},
             )
             for row in rows
-            if ids[row] not in complete
+            if row in rewrite
         ]
-        # a stored point gains or renews only these vectors: the vectors other
-        # plugins wrote stay, and nothing is encoded twice
-        new = [r for r in records if r.id not in present]
-        old = [r for r in records if r.id in present]
-        per_point = 1 if unit.counts_sentences and not unit.mentions else 0
-        for action, points in (("upsert", new), ("update", old)):
-            if points:
-                jobs.append((action, points, per_point * len(points)))
+        old = [
+            PointRecord(
+                unit.ids[row],
+                {name: vectors[name][row].tolist() for name in partial[row]},
+                {
+                    "encoded_by": {
+                        **(stored[unit.ids[row]].get("encoded_by") or {}),
+                        **{name: unit.versions[name] for name in partial[row]},
+                    }
+                },
+            )
+            for row in rows
+            if row in partial
+        ]
+        jobs += [_Job("upsert", new)] if new else []
+        jobs += [_Job("update", old)] if old else []
         report.updated += len(old)
-        if unit.mentions:
-            report.mentions += len(records)
-        elif unit.counts_sentences:
-            report.skipped += len(rows) - len(records)
-            bar.update(len(rows) - len(records))
-    if unit.counts_sentences:
-        if unit.mentions:
-            report.encoded += sentences
-            action, points, _ = jobs[-1]
-            jobs[-1] = (action, points, sentences)
-        else:
-            report.encoded += len(ids) - len(complete)
-    for job in jobs:
-        pending.put(job)
+        if unit.kind == "mention":
+            report.mentions += len(new) + len(old)
+    return jobs, len(whole) + len(partial)
+
+
+def _store(store: Store, job: _Job) -> None:
+    if job.action == "upsert":
+        store.upsert(job.points)
+        return
+    # vectors first: a run killed in between re-encodes, it never trusts a vector
+    # that was not written
+    store.update_vectors(job.points)
+    groups: dict[str, list[str]] = {}
+    for point in job.points:
+        groups.setdefault(json.dumps(point.payload, sort_keys=True), []).append(point.id)
+    for payload, ids in groups.items():
+        store.set_payload(ids, json.loads(payload))
+
+
+def _out_of_date(chunk: list[Sentence], store: Store, kinds: set[str]) -> int:
+    """Stored points of the kind this run does not write whose content no longer matches."""
+    expected: dict[str, str] = {}
+    if "sentence" not in kinds:
+        for sentence in chunk:
+            expected[sentence_id_of(sentence)] = fingerprint(sentence_payload(sentence))
+    if "mention" not in kinds:
+        from entivec.mentions import mentions_of
+
+        for mention in mentions_of(chunk):
+            sentence = mention.sentence
+            point = mention_point_id(sentence.corpus, sentence.source, sentence.id, mention.span)
+            expected[point] = fingerprint(mention_payload(mention))
+    if not expected:
+        return 0
+    stored = store.payloads(list(expected), ["fingerprint"])
+    return sum(1 for point, have in stored.items() if have.get("fingerprint") != expected[point])
+
+
+def _remove_stale(store: Store, surveyed: Survey, kinds: set[str], report: IngestReport) -> None:
+    """Delete the points of the surveyed files that the files no longer yield."""
+    for (corpus, source), ids in surveyed.files.items():
+        for kind, keep in (("sentence", ids.sentences), ("mention", ids.mentions)):
+            where = {"corpus": corpus, "source": source, "kind": kind}
+            stale = [point for point in store.ids(where) if point not in keep]
+            if kind in kinds:
+                if stale:
+                    log.info("removing %d points that %s no longer holds", len(stale), source)
+                store.delete(stale)
+                report.removed += len(stale)
+            else:
+                report.out_of_date += len(stale)

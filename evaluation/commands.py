@@ -47,6 +47,13 @@ def evaluate() -> None:
     help="Named vector to route by (repeat to compare, e.g. --vector lang --vector e5).",
 )
 @click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True)
+@click.option(
+    "--min-votes",
+    type=click.IntRange(1, 100),
+    default=2,
+    show_default=True,
+    help="Agreeing neighbours above τ a route needs (at most k).",
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
 @plot_option
 @json_option
@@ -58,6 +65,7 @@ def eval_routing(
     collection: str,
     vectors: tuple[str, ...],
     k: int,
+    min_votes: int,
     limit: int | None,
     plot: str | None,
     as_json: bool,
@@ -76,6 +84,7 @@ def eval_routing(
             [Path(p) for p in paths],
             vectors=vectors,
             k=k,
+            min_votes=min_votes,
             limit=limit,
             show_progress=progress(as_json),
         )

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from entivec.errors import CorpusNotFoundError, StoreError
 from entivec.query.langid import IDENTIFIERS, identifier
-from entivec.query.routing import DEFAULT_K, Route
+from entivec.query.routing import DEFAULT_K, DEFAULT_MIN_VOTES, Route
 
 if TYPE_CHECKING:
     from entivec.api import Entivec
@@ -67,6 +67,7 @@ def evaluate_routing(
     *,
     vectors: Sequence[str] = ("lang",),
     k: int = DEFAULT_K,
+    min_votes: int = DEFAULT_MIN_VOTES,
     limit: int | None = None,
     baselines: Sequence[str] = tuple(IDENTIFIERS),
     show_progress: bool | None = None,
@@ -79,6 +80,7 @@ def evaluate_routing(
         paths: Sentences to route; their language (from the path) is the gold label.
         vectors: Named vectors to route by, each a method of its own.
         k: Neighbours per sentence.
+        min_votes: Agreeing neighbours a route needs.
         limit: Sentences read per file.
         baselines: Language-ID libraries run on the same sentences (and, for the
             first one, used as a fallback for unrouted sentences).
@@ -114,7 +116,7 @@ def evaluate_routing(
         results.append(_score(name, answers, gold, buckets, time.perf_counter() - start))
 
     for vector in vectors:
-        router = ev.router(vector=vector, k=k)
+        router = ev.router(vector=vector, k=k, min_votes=min_votes)
         start = time.perf_counter()
         routes: list[Route] = []
         with tqdm(

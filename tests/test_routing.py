@@ -34,6 +34,14 @@ def test_vote_refuses_ties_and_low_similarity() -> None:
     assert vote([_n("de", 0.6), _n("de", 0.5)], 0.7) == ("below_threshold", None, 0.0, 0)
 
 
+def test_one_neighbour_above_tau_is_not_a_route_when_two_must_agree() -> None:
+    # the emoji-only text of the issue: one Russian neighbour above τ, the rest below
+    lone = [_n("ru", 0.8), _n("de", 0.3), _n("en", 0.2)]
+    assert vote(lone, 0.5, min_votes=2) == ("too_few_votes", None, 0.0, 1)
+    assert vote(lone, 0.5, min_votes=1) == ("routed", "ru", 1.0, 1)
+    assert vote([_n("ru", 0.8), _n("ru", 0.7), _n("de", 0.6)], 0.5, 2)[:2] == ("routed", "ru")
+
+
 def test_length_buckets_follow_the_issue() -> None:
     assert [length_bucket(n) for n in (1, 3, 4, 8, 9, 40)] == [
         "1-3", "1-3", "4-8", "4-8", "9+", "9+"

@@ -23,6 +23,12 @@ from entivec.cli.options import (
 @collection_option()
 @language_option
 @click.option("--corpus", help="Corpus name in the payload (default: FORMAT).")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, exists=True),
+    help="Name each file by its path relative to this folder (part of the point ids: the "
+    "same ids after the corpus moves). Default: its absolute path.",
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Stop after N sentences.")
 @click.option("--plugin", "plugin_names", multiple=True, default=["e5"], show_default=True)
 @variant_option
@@ -50,6 +56,7 @@ def ingest(
     collection: str,
     language: str | None,
     corpus: str | None,
+    root: str | None,
     limit: int | None,
     plugin_names: tuple[str, ...],
     variant: str,
@@ -58,7 +65,11 @@ def ingest(
     no_resume: bool,
     as_json: bool,
 ) -> None:
-    """Read corpus files (FORMAT: wikiann, conll, jsonl) into STORE."""
+    """Read corpus files (FORMAT: wikiann, conll, jsonl, text) into STORE.
+
+    Run it again after editing a file: changed sentences are encoded again and those the
+    file no longer holds are removed (unless --limit stops the reading early).
+    """
     from entivec.api import Entivec
 
     with Entivec(store, collection=collection, server=server_options(), variant=variant) as ev:
@@ -72,6 +83,7 @@ def ingest(
             batch_size=batch_size,
             window=window,
             resume=not no_resume,
+            root=root,
         )
         if as_json:
             click.echo(

@@ -118,6 +118,13 @@ def search(
 @click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True)
 @click.option("--threshold", type=float, help="τ (default: the vector's calibrated one).")
 @click.option(
+    "--min-votes",
+    type=click.IntRange(1, 100),
+    default=2,
+    show_default=True,
+    help="Agreeing neighbours above τ a route needs (at most k).",
+)
+@click.option(
     "--fallback",
     type=click.Choice(["lingua", "langdetect"]),
     help="Answer with this library when the neighbours cannot decide.",
@@ -131,6 +138,7 @@ def route(
     vector: str,
     k: int,
     threshold: float | None,
+    min_votes: int,
     fallback: str | None,
     as_json: bool,
 ) -> None:
@@ -138,7 +146,14 @@ def route(
     from entivec.api import Entivec
 
     with Entivec(store, collection=collection, server=server_options()) as ev:
-        routes = ev.route(texts, vector=vector, k=k, threshold=threshold, fallback=fallback)
+        routes = ev.route(
+            texts,
+            vector=vector,
+            k=k,
+            threshold=threshold,
+            fallback=fallback,
+            min_votes=min_votes,
+        )
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in routes], ensure_ascii=False))
         return

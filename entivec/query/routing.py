@@ -2,8 +2,11 @@
 
 As in RetrieveAll (arXiv 2505.19128): retrieve the top-k stored sentences, keep those at
 least τ similar, and return the most common ``language`` among them with its share of
-the votes as confidence. When nothing is kept, the vote is tied, or the collection is
-empty, the result is *unrouted* with the reason; an optional
+the votes as confidence. The winner needs :data:`DEFAULT_MIN_VOTES` agreeing neighbours
+(at most k): a single neighbour above τ is a coincidence as often as a route (an
+emoji-only text had one Russian neighbour above τ and was routed ``ru`` with confidence
+1.0). When nothing is kept, the winner has too few votes, the vote is tied, or the
+collection is empty, the result is *unrouted* with the reason; an optional
 :class:`~entivec.query.langid.LanguageIdentifier` fallback then answers, and the result says so.
 
 Which vector: ``lang`` (see :mod:`entivec.plugins.lang`), made for language identity.
@@ -25,9 +28,12 @@ from entivec.registry import Encoder
 from entivec.store import Store
 
 DEFAULT_K = 5
+DEFAULT_MIN_VOTES = 2
 PAPER_THRESHOLD = 0.7  # τc of the paper; used only when the vector brings no calibrated one
 
-Outcome = Literal["routed", "below_threshold", "tie", "empty_collection", "no_features"]
+Outcome = Literal[
+    "routed", "below_threshold", "too_few_votes", "tie", "empty_collection", "no_features"
+]
 
 
 @dataclass(frozen=True)
@@ -85,9 +91,10 @@ class Route:
 
 
 def vote(
-    neighbours: Sequence[Neighbour], threshold: float
+    neighbours: Sequence[Neighbour], threshold: float, min_votes: int = 1
 ) -> tuple[Outcome, str | None, float, int]:
-    """The mode of the ``language`` of neighbours at least ``threshold`` similar.
+    """The mode of the ``language`` of neighbours at least ``threshold`` similar, if at
+    least ``min_votes`` of them chose it.
 
     Returns:
         Outcome, winning language, its share of the kept votes, number kept.
@@ -99,6 +106,8 @@ def vote(
     if len(counts) > 1 and counts[0][1] == counts[1][1]:
         return "tie", None, 0.0, len(kept)
     language, votes = counts[0]
+    if votes < min_votes:
+        return "too_few_votes", None, 0.0, len(kept)
     return "routed", language, votes / len(kept), len(kept)
 
 
@@ -113,6 +122,7 @@ class Router:
         threshold: τ; by default the encoder's calibrated ``threshold`` if it has one,
             else the paper's 0.7.
         fallback: Answers when the neighbours cannot decide; the result names it.
+        min_votes: Agreeing neighbours above τ a route needs (capped at ``k``).
     """
 
     def __init__(
@@ -124,9 +134,13 @@ class Router:
         k: int = DEFAULT_K,
         threshold: float | None = None,
         fallback: LanguageIdentifier | None = None,
+        min_votes: int = DEFAULT_MIN_VOTES,
     ) -> None:
         if k < 1:
             raise InvalidArgumentError(f"k must be at least 1, got {k}")
+        if min_votes < 1:
+            raise InvalidArgumentError(f"min_votes must be at least 1, got {min_votes}")
+        self.min_votes = min(min_votes, k)
         self.store = store
         self.encoder = encoder
         self.vector = vector
@@ -177,7 +191,9 @@ class Router:
             if not neighbours:
                 outcome, language, confidence, kept = "empty_collection", None, 0.0, 0
             else:
-                outcome, language, confidence, kept = vote(neighbours, self.threshold)
+                outcome, language, confidence, kept = vote(
+                    neighbours, self.threshold, self.min_votes
+                )
         source = "neighbours" if outcome == "routed" else None
         if outcome != "routed" and self.fallback is not None:
             language = self.fallback.identify(text)

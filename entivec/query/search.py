@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
-from entivec.store import Hit, Store, point_id
+from entivec.store import Hit, Store, sentence_point_id
 
 ENTITY_OVERFETCH = 4
 # Fusing mention search with a sentence vector: each ranking is read FUSION_DEPTH × k
@@ -23,7 +23,10 @@ FUSION_RANK_CONSTANT = 60
 
 def sentence_of(hit: Hit) -> str:
     """The id of the sentence point a hit belongs to (itself, or its mention's sentence)."""
-    return point_id(str(hit.payload.get("corpus")), str(hit.payload.get("sentence_id")))
+    payload = hit.payload
+    return sentence_point_id(
+        str(payload.get("corpus")), str(payload.get("source", "")), str(payload.get("sentence_id"))
+    )
 
 
 def one_per_sentence(hits: list[Hit]) -> list[Hit]:

@@ -8,23 +8,52 @@ implement :class:`Store`, so ingestion and queries do not care which is behind.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from entivec.errors import InvalidStoreError, SchemaMismatchError
+from entivec.records import Span
 
 DEFAULT_COLLECTION = "entivec"
 # Keyword indexes created before any upload, so the engine indexes as it ingests.
-KEYWORD_INDEXES = ("language", "entity_type", "sentence_id", "corpus")
+KEYWORD_INDEXES = ("language", "entity_type", "sentence_id", "corpus", "source", "kind")
 POINT_NAMESPACE = uuid.UUID("6f1d4c2e-4b0a-5d8e-9a51-2f0c8d6e7a13")
+# Qdrant's own rule for collection names, minus what would leave the store's directory
+_COLLECTION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 
 
-def point_id(corpus: str, sentence_id: str, span: tuple[int, int] | None = None) -> str:
-    """The uuid5 of a point: the same sentence (and span) always gets the same id."""
-    key = f"{corpus}\x1f{sentence_id}\x1f{'' if span is None else f'{span[0]}:{span[1]}'}"
-    return str(uuid.uuid5(POINT_NAMESPACE, key))
+def point_id(*parts: str) -> str:
+    """The uuid5 of a point named by its parts: the same parts always give the same id."""
+    return str(uuid.uuid5(POINT_NAMESPACE, "\x1f".join(parts)))
+
+
+def sentence_point_id(corpus: str, source: str, sentence_id: str) -> str:
+    """The id of a sentence point: its corpus, file and id in the file."""
+    return point_id(corpus, source, sentence_id)
+
+
+def mention_point_id(corpus: str, source: str, sentence_id: str, span: Span) -> str:
+    """The id of a mention point: its sentence's parts, then the span with its type (two
+    types over the same tokens are two mentions)."""
+    return point_id(corpus, source, sentence_id, f"{span.start}:{span.end}:{span.type}")
+
+
+def check_collection_name(name: str) -> str:
+    """``name`` if it can name a collection (and a folder inside the store), else an error.
+
+    Raises:
+        InvalidStoreError: Empty, too long, ``..`` or a character outside letters, digits,
+            ``_``, ``-`` and ``.``.
+    """
+    if not _COLLECTION.match(name) or ".." in name:
+        raise InvalidStoreError(
+            f"collection {name[:60]!r}: expected letters, digits, '_', '-' or '.', starting "
+            "with a letter or digit (it names a folder inside the store)"
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -99,13 +128,25 @@ class Store(Protocol):
         """Insert or overwrite points (retrying transient server errors)."""
         ...
 
-    def existing(self, ids: Sequence[str], vectors: Sequence[str] = ()) -> set[str]:
-        """Which of ``ids`` are stored (with every named vector in ``vectors``)."""
+    def payloads(self, ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The payload ``keys`` of the points of ``ids`` that are stored, by id."""
         ...
 
     def update_vectors(self, points: Sequence[PointRecord]) -> None:
         """Set the named vectors of stored points, leaving their other vectors and payload
         as they are (``payload`` of the records is ignored)."""
+        ...
+
+    def set_payload(self, ids: Sequence[str], payload: dict[str, Any]) -> None:
+        """Set these payload keys on stored points; their other keys stay."""
+        ...
+
+    def ids(self, where: dict[str, str]) -> Iterator[str]:
+        """The id of every point whose keyword payloads match ``where``."""
+        ...
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Delete the points of ``ids`` (ids not stored are ignored)."""
         ...
 
     def search(
@@ -160,12 +201,14 @@ def open_store(
     """Open the store ``location``: a directory (Qdrant Edge) or an http(s) URL (a server).
 
     Raises:
-        InvalidStoreError: ``location`` is empty or a URL of another scheme, or a server
-            URL that :meth:`entivec.store.server.ServerStore.connect` refuses.
+        InvalidStoreError: ``location`` is empty or a URL of another scheme, ``collection``
+            is not a valid name (:func:`check_collection_name`), or a server URL that
+            :meth:`entivec.store.server.ServerStore.connect` refuses.
         StoreLockedError: Another process has the directory open.
     """
     if not location:
         raise InvalidStoreError("STORE is empty; give a directory or an http(s):// URL")
+    check_collection_name(collection)
     if "://" in location:
         if not location.startswith(("http://", "https://")):
             scheme = location.split("://", 1)[0]

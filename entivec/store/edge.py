@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from entivec.errors import SchemaMismatchError, StoreError, StoreLockedError
-from entivec.store import KEYWORD_INDEXES, Hit, PointRecord, VectorSchema, missing_vectors
+from entivec.store import (
+    KEYWORD_INDEXES,
+    Hit,
+    PointRecord,
+    VectorSchema,
+    check_collection_name,
+    missing_vectors,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,7 +63,7 @@ class EdgeStore:
         import qdrant_edge as qe
 
         self._qe = qe
-        self.path = Path(directory) / collection
+        self.path = Path(directory) / check_collection_name(collection)
         self.description = f"Qdrant Edge at {self.path}"
         self._shard: Any = None
         if (self.path / _CONFIG_FILE).is_file():
@@ -120,16 +127,61 @@ class EdgeStore:
         batch = [qe.Point(id=p.id, vector=p.vectors, payload=p.payload) for p in points]
         self._call("upsert points", lambda: shard.update(qe.UpdateOperation.upsert_points(batch)))
 
-    def existing(self, ids: Sequence[str], vectors: Sequence[str] = ()) -> set[str]:
-        """See :meth:`entivec.store.Store.existing`."""
+    def payloads(self, ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """See :meth:`entivec.store.Store.payloads`."""
         if self._shard is None or not ids:
-            return set()
+            return {}
         shard = self._shard
         records = self._call(
             "retrieve points",
-            lambda: shard.retrieve(list(ids), with_payload=False, with_vector=bool(vectors)),
+            lambda: shard.retrieve(list(ids), with_payload=list(keys), with_vector=False),
         )
-        return {str(r.id) for r in records if set(vectors) <= set(r.vector or {})}
+        return {str(r.id): dict(r.payload or {}) for r in records}
+
+    def set_payload(self, ids: Sequence[str], payload: dict[str, Any]) -> None:
+        """See :meth:`entivec.store.Store.set_payload`."""
+        qe = self._qe
+        shard = self._require()
+        operation = qe.UpdateOperation.set_payload(list(ids), payload)
+        self._call("set payloads", lambda: shard.update(operation))
+
+    def ids(self, where: dict[str, str]) -> Iterator[str]:
+        """See :meth:`entivec.store.Store.ids`."""
+        if self._shard is None:
+            return
+        qe, shard = self._qe, self._shard
+        offset = None
+        while True:
+            request = qe.ScrollRequest(
+                limit=1024,
+                offset=offset,
+                filter=self._filter(where),
+                with_payload=False,
+                with_vector=False,
+            )
+            records, offset = self._call("scroll", lambda r=request: shard.scroll(r))  # type: ignore[misc]
+            yield from (str(r.id) for r in records)
+            if offset is None:
+                return
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """See :meth:`entivec.store.Store.delete`."""
+        if self._shard is None or not ids:
+            return
+        qe, shard = self._qe, self._shard
+        operation = qe.UpdateOperation.delete_points(list(ids))
+        self._call("delete points", lambda: shard.update(operation))
+
+    def _filter(self, where: dict[str, str] | None) -> Any:
+        if not where:
+            return None
+        qe = self._qe
+        return qe.Filter(
+            must=[
+                qe.FieldCondition(key=key, match=qe.MatchValue(value))
+                for key, value in where.items()
+            ]
+        )
 
     def update_vectors(self, points: Sequence[PointRecord]) -> None:
         """See :meth:`entivec.store.Store.update_vectors`."""
@@ -144,18 +196,10 @@ class EdgeStore:
         """See :meth:`entivec.store.Store.search`."""
         qe = self._qe
         shard = self._require()
-        condition = None
-        if where:
-            condition = qe.Filter(
-                must=[
-                    qe.FieldCondition(key=key, match=qe.MatchValue(value))
-                    for key, value in where.items()
-                ]
-            )
         request = qe.QueryRequest(
             limit=k,
             query=qe.Query.Nearest([float(x) for x in query], using=vector),
-            filter=condition,
+            filter=self._filter(where),
             with_payload=True,
         )
         found = self._call("search", lambda: shard.query(request))

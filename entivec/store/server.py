@@ -386,25 +386,58 @@ class ServerStore:
         ]
         self._call("upsert points", lambda: self.client.upsert(self.collection, batch, wait=True))
 
-    def existing(self, ids: Sequence[str], vectors: Sequence[str] = ()) -> set[str]:
-        """See :meth:`entivec.store.Store.existing`."""
+    def payloads(self, ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """See :meth:`entivec.store.Store.payloads`."""
         if not ids:
-            return set()
+            return {}
         if not self._call(
             "check the collection", lambda: self.client.collection_exists(self.collection)
         ):
-            return set()
+            return {}
         found = self._call(
             "retrieve points",
             lambda: self.client.retrieve(
-                self.collection, list(ids), with_payload=False, with_vectors=list(vectors) or False
+                self.collection, list(ids), with_payload=list(keys), with_vectors=False
             ),
         )
-        return {
-            str(r.id)
-            for r in found
-            if set(vectors) <= set(r.vector if isinstance(r.vector, dict) else {})
-        }
+        return {str(r.id): dict(r.payload or {}) for r in found}
+
+    def set_payload(self, ids: Sequence[str], payload: dict[str, Any]) -> None:
+        """See :meth:`entivec.store.Store.set_payload`."""
+        self._call(
+            "set payloads",
+            lambda: self.client.set_payload(self.collection, payload, list(ids), wait=True),
+        )
+
+    def ids(self, where: dict[str, str]) -> Iterator[str]:
+        """See :meth:`entivec.store.Store.ids`."""
+        offset = None
+        while True:
+            records, offset = self._call(
+                "scroll",
+                lambda o=offset: self.client.scroll(  # type: ignore[misc]
+                    self.collection,
+                    scroll_filter=_filter(where),
+                    limit=1024,
+                    offset=o,
+                    with_payload=False,
+                    with_vectors=False,
+                ),
+            )
+            yield from (str(r.id) for r in records)
+            if offset is None:
+                return
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """See :meth:`entivec.store.Store.delete`."""
+        from qdrant_client import models
+
+        if ids:
+            selector = models.PointIdsList(points=list(ids))
+            self._call(
+                "delete points",
+                lambda: self.client.delete(self.collection, selector, wait=True),
+            )
 
     def update_vectors(self, points: Sequence[PointRecord]) -> None:
         """See :meth:`entivec.store.Store.update_vectors`."""
@@ -420,16 +453,7 @@ class ServerStore:
         self, vector: str, query: Sequence[float], k: int, where: dict[str, str] | None = None
     ) -> list[Hit]:
         """See :meth:`entivec.store.Store.search`."""
-        from qdrant_client import models
-
-        condition = None
-        if where:
-            condition = models.Filter(
-                must=[
-                    models.FieldCondition(key=key, match=models.MatchValue(value=value))
-                    for key, value in where.items()
-                ]
-            )
+        condition = _filter(where)
         response = self._call(
             "search",
             lambda: self.client.query_points(
@@ -484,3 +508,17 @@ class ServerStore:
     def close(self) -> None:
         """Close the client."""
         self.client.close()
+
+
+def _filter(where: dict[str, str] | None) -> Any:
+    """Keyword conditions, all of which must match."""
+    from qdrant_client import models
+
+    if not where:
+        return None
+    return models.Filter(
+        must=[
+            models.FieldCondition(key=key, match=models.MatchValue(value=value))
+            for key, value in where.items()
+        ]
+    )

@@ -114,9 +114,19 @@ def test_routing_takes_the_neighbours_language(three_languages: Path, data_dir: 
         routes = ev.route([p["text"] for p in stored], vector="hashed", k=1)
         assert [r.language for r in routes] == [p["language"] for p in stored]
         assert all(r.routed and r.source == "neighbours" and r.kept == 1 for r in routes)
-        # k neighbours, each vote recorded with its payload's language
-        route = ev.route(stored[0]["text"], vector="hashed", k=5)[0]
-        assert len(route.neighbours) == 5 and route.neighbours[0].language == route.language
+        # k neighbours, each vote recorded with its payload's language; the longest text
+        # is its own nearest neighbour (short ones, names, recur in other languages)
+        longest = max(stored, key=lambda p: len(p["text"]))
+        route = ev.route(longest["text"], vector="hashed", k=5, threshold=0.0)[0]
+        assert len(route.neighbours) == 5 and route.neighbours[0].text == longest["text"]
+        assert route.kept == 5 and route.confidence == pytest.approx(
+            sum(n.language == route.language for n in route.neighbours) / 5
+        )
+        # one agreeing neighbour is not enough for a route unless asked for
+        alone = ev.route(longest["text"], vector="hashed", k=1, min_votes=2)[0]
+        assert alone.routed  # min_votes is capped at k
+        lone = ev.route(longest["text"], vector="hashed", k=5, threshold=0.999)[0]
+        assert (lone.outcome, lone.language, lone.kept) == ("too_few_votes", None, 1)
         # a threshold above every similarity leaves texts unrouted, none guessed
         high = ev.route("Berlin Hauptstadt", vector="hashed", threshold=1.01)[0]
         assert (high.language, high.outcome, high.source) == (None, "below_threshold", None)

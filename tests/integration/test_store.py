@@ -50,7 +50,25 @@ def test_upsert_is_idempotent_and_search_filters(store: Store) -> None:
     assert store.count() == 10
     hits = store.search("e5", [1.0, 0.0, 0.0, 0.5], 3, {"language": "de"})
     assert len(hits) == 3 and {h.payload["language"] for h in hits} == {"de"}
-    assert store.existing([point_id("t", "s1"), point_id("t", "nope")]) == {point_id("t", "s1")}
+    found = store.payloads([point_id("t", "s1"), point_id("t", "nope")], ["text"])
+    assert found == {point_id("t", "s1"): {"text": "s1"}}
+
+
+def test_ids_by_keyword_then_delete_and_set_payload(store: Store) -> None:
+    store.ensure_schema([E5])
+    store.upsert(_points(6))
+    german = sorted(store.ids({"language": "de"}))
+    assert german == sorted(point_id("t", f"s{i}") for i in (1, 3, 5))
+    store.delete([*german[:2], point_id("t", "never stored")])
+    assert store.count() == 4 and list(store.ids({"language": "de"})) == german[2:]
+    store.set_payload([german[2]], {"language": "nl", "note": "x"})
+    assert store.payloads([german[2]], ["language", "note", "text"]) == {
+        german[2]: {
+            "language": "nl",
+            "note": "x",
+            "text": store.payloads([german[2]], ["text"])[german[2]]["text"],
+        }
+    }
 
 
 def test_a_keyword_filter_matches_one_value_of_a_list_payload(store: Store) -> None:
@@ -86,12 +104,13 @@ def test_a_new_named_vector_joins_an_existing_collection(store: Store) -> None:
     extra = VectorSchema("e5_xling", 2, "cosine")
     store.ensure_schema([E5, extra])  # adds the vector, keeps the points
     assert store.count() == 4
-    assert store.existing(ids) == set(ids)
-    assert store.existing(ids, vectors=["e5_xling"]) == set()
+    assert set(store.payloads(ids, ["text"])) == set(ids)
+    assert all("e5_xling" not in p.vectors for p in store.points())
     store.update_vectors([PointRecord(ids[0], {"e5_xling": [1.0, 0.0]}, {})])
     store.update_vectors([PointRecord(ids[1], {"e5_xling": [0.0, 1.0]}, {})])
     store.finish()
-    assert store.existing(ids, vectors=["e5", "e5_xling"]) == {ids[0], ids[1]}
+    with_both = {p.id for p in store.points() if {"e5", "e5_xling"} <= set(p.vectors)}
+    assert with_both == {ids[0], ids[1]}
     [hit] = store.search("e5_xling", [0.1, 1.0], 1)
     assert hit.id == ids[1] and hit.payload["text"] == "s1"  # payload untouched
     stored = {p.id: p for p in store.points()}
