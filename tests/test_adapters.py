@@ -7,6 +7,7 @@ checksums, selection, switching), not quality; tests/test_extract.py uses the ad
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -138,6 +139,22 @@ def test_word_tokenizer_matches_transformers_on_real_sentences(data_dir: Path) -
     assert got.input_ids.tolist() == expected["input_ids"]
     assert got.attention_mask.tolist() == expected["attention_mask"]
     assert got.word_ids == [expected.word_ids(b) for b in range(len(sentences))]
+
+
+def test_long_word_lists_are_cut_into_overlapping_windows() -> None:
+    from entivec.ner.tagging import stitch, word_windows
+
+    lengths = [1, 3, 2, 40, 1, 1, 5, 2, 2, 1] * 30
+    windows = word_windows(lengths, budget=50, overlap=8)
+    assert windows[0][0] == 0 and windows[-1][1] == len(lengths)
+    for (start, end), (next_start, _) in itertools.pairwise(windows):
+        assert sum(lengths[start:end]) <= 50 or end - start == 1
+        assert start < next_start <= end  # overlapping or touching, always moving on
+    # a word longer than the budget is a window of its own
+    assert word_windows([3, 90, 3], budget=50) == [(0, 1), (1, 2), (2, 3)]
+    # each word keeps the tag of the window where it sits farthest from an edge
+    tags = stitch([(0, 4), (2, 6)], [["a0", "a1", "a2", "a3"], ["b2", "b3", "b4", "b5"]])
+    assert tags == ["a0", "a1", "a2", "b3", "b4", "b5"]
 
 
 @pytest.fixture(scope="module")

@@ -56,6 +56,20 @@ def test_extract_routes_groups_and_finds_entities(routed_store: Entivec, adapter
     assert [r.entities for r in with_torch] == [r.entities for r in results]
 
 
+def test_a_long_text_is_tagged_to_its_end(routed_store: Entivec, adapters: Path) -> None:
+    # 10,000 characters: far more than the model's 256 sub-tokens, the entities at the end
+    sentence = "Angela Merkel besuchte am Montag die Stadt Hamburg ."
+    filler = " ".join(["Die Sitzung dauerte lange und niemand sagte etwas ."] * 200)
+    text = f"{filler} {sentence}"
+    assert len(text) > 10_000
+    [long] = routed_store.extract([text], adapters=adapters)
+    [short] = routed_store.extract([sentence], adapters=adapters)
+    offset = len(filler) + 1
+    tail = [(e.start - offset, e.end - offset, e.type) for e in long.entities if e.start >= offset]
+    assert tail == [(e.start, e.end, e.type) for e in short.entities]
+    assert {e.text for e in short.entities} >= {"Angela Merkel", "Hamburg"}
+
+
 def test_monolingual_adapters_and_routing_costs_on_val(
     routed_store: Entivec, adapters: Path, data_dir: Path
 ) -> None:

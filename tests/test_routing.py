@@ -111,6 +111,15 @@ def test_text_without_known_ngrams_is_not_routed(indexed: Entivec) -> None:
     assert route.outcome == "no_features" and route.language is None
 
 
+def test_text_without_letters_or_with_one_neighbour_is_not_routed(indexed: Entivec) -> None:
+    # the emoji-only text; a lone neighbour above τ (the "!!!" of WikiANN ru)
+    emoji, digits, marks = indexed.route(["😀😀😀", "12345", "!!!"])
+    assert (emoji.outcome, emoji.language) == ("no_letters", None)
+    assert digits.language is None and marks.language is None
+    [word] = indexed.route("Berlin")
+    assert word.routed
+
+
 def test_an_empty_collection_routes_nothing(tmp_path: Path, lang_encoder: object) -> None:
     with Entivec(tmp_path / "empty") as ev:
         ev._encoders["lang"] = lang_encoder  # type: ignore[assignment]

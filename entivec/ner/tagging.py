@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 BASE_MODEL = "multilingual-e5-small"
 WIKIANN_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 MAX_TOKENS = 256
+# sub-tokens of context that consecutive windows of a long text share: a word near a
+# window's edge is tagged by the window where it has the most context on both sides
+WINDOW_OVERLAP = 32
 
 
 def tags_from_spans(length: int, spans: Sequence[Span]) -> list[str]:
@@ -89,10 +92,30 @@ class WordTokenizer:
     def __init__(self, path: Path, max_tokens: int = MAX_TOKENS) -> None:
         from tokenizers import Tokenizer
 
+        self.max_tokens = max_tokens
         self._tokenizer = Tokenizer.from_file(str(path))
         self._tokenizer.enable_truncation(max_tokens)
         pad_id = self._tokenizer.token_to_id("<pad>")
         self._tokenizer.enable_padding(pad_id=pad_id, pad_token="<pad>")
+        self._counter = Tokenizer.from_file(str(path))
+        self._counter.no_truncation()
+        self._counter.no_padding()
+        # <s> and </s> around every sequence
+        self.special_tokens = self._counter.post_processor.num_special_tokens_to_add(False)
+
+    def word_lengths(self, sentences: Sequence[Sequence[str]]) -> list[list[int]]:
+        """Sub-tokens per word of each sentence, nothing cut off."""
+        encodings = self._counter.encode_batch(
+            [list(words) for words in sentences], is_pretokenized=True, add_special_tokens=False
+        )
+        lengths = []
+        for words, encoding in zip(sentences, encodings, strict=True):
+            counts = [0] * len(words)
+            for word in encoding.word_ids:
+                if word is not None:
+                    counts[word] += 1
+            lengths.append(counts)
+        return lengths
 
     def __call__(self, sentences: Sequence[Sequence[str]]) -> WordBatch:
         encodings = self._tokenizer.encode_batch(
@@ -147,6 +170,41 @@ def token_logits(
             length = int(batch.attention_mask[b].sum())
             out[row] = (logits[b, :length], batch.word_ids[b][:length])
     return out
+
+
+def word_windows(
+    lengths: Sequence[int], budget: int, overlap: int = WINDOW_OVERLAP
+) -> list[tuple[int, int]]:
+    """Word ranges ``[start, end)`` of at most ``budget`` sub-tokens each (a single longer
+    word is a window of its own), consecutive ones sharing about ``overlap`` sub-tokens."""
+    windows: list[tuple[int, int]] = []
+    start = 0
+    while True:
+        end, used = start, 0
+        while end < len(lengths) and (end == start or used + lengths[end] <= budget):
+            used += lengths[end]
+            end += 1
+        windows.append((start, end))
+        if end >= len(lengths):
+            return windows
+        back, shared = end, 0
+        while back > start + 1 and shared + lengths[back - 1] <= overlap:
+            back -= 1
+            shared += lengths[back]
+        start = back
+
+
+def stitch(windows: Sequence[tuple[int, int]], tags: Sequence[Sequence[str]]) -> list[str]:
+    """One tag per word from overlapping windows: each word's from the window where it
+    sits farthest from an edge."""
+    words = windows[-1][1]
+    best: list[tuple[int, str]] = [(-1, "O")] * words
+    for (start, end), window_tags in zip(windows, tags, strict=True):
+        for i in range(start, end):
+            margin = min(i - start, end - 1 - i)
+            if margin > best[i][0]:
+                best[i] = (margin, window_tags[i - start])
+    return [tag for _, tag in best]
 
 
 def tags_of_words(
@@ -206,13 +264,30 @@ class AdapterTagger(ABC):
         return [logits for logits, _ in rows]
 
     def predict(self, name: str, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """IOB2 tags per word of each sentence, with adapter ``name``."""
+        """IOB2 tags per word of each sentence, with adapter ``name``.
+
+        A sentence longer than the model's window (:data:`MAX_TOKENS` sub-tokens) is cut
+        into overlapping windows (:func:`word_windows`), each tagged, the tags stitched
+        back: every word is tagged, however long the text.
+        """
         self.set_adapter(name)
-        rows = token_logits(self._forward, self.tokenizer, sentences, self.batch_size)
-        return [
+        budget = self.tokenizer.max_tokens - self.tokenizer.special_tokens
+        pieces: list[list[str]] = []
+        layout: list[list[tuple[int, int]]] = []
+        for words, lengths in zip(sentences, self.tokenizer.word_lengths(sentences), strict=True):
+            windows = word_windows(lengths, budget) if sum(lengths) > budget else [(0, len(words))]
+            layout.append(windows)
+            pieces += [list(words[start:end]) for start, end in windows]
+        rows = token_logits(self._forward, self.tokenizer, pieces, self.batch_size)
+        tagged = [
             tags_of_words(logits, word_ids, len(words), self.labels)
-            for (logits, word_ids), words in zip(rows, sentences, strict=True)
+            for (logits, word_ids), words in zip(rows, pieces, strict=True)
         ]
+        out, at = [], 0
+        for windows in layout:
+            out.append(stitch(windows, tagged[at : at + len(windows)]))
+            at += len(windows)
+        return out
 
 
 def check_base_model(registry: AdapterRegistry) -> None:

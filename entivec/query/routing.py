@@ -5,8 +5,10 @@ least τ similar, and return the most common ``language`` among them with its sh
 the votes as confidence. The winner needs :data:`DEFAULT_MIN_VOTES` agreeing neighbours
 (at most k): a single neighbour above τ is a coincidence as often as a route (an
 emoji-only text had one Russian neighbour above τ and was routed ``ru`` with confidence
-1.0). When nothing is kept, the winner has too few votes, the vote is tied, or the
-collection is empty, the result is *unrouted* with the reason; an optional
+1.0). A text without a single letter (emoji, digits, punctuation) is written in no
+language: it is not routed at all (the ``lang`` vector put five Russian neighbours above
+τ for "😀😀😀"). When nothing is kept, the winner has too few votes, the vote is tied, or
+the collection is empty, the result is *unrouted* with the reason; an optional
 :class:`~entivec.query.langid.LanguageIdentifier` fallback then answers, and the result says so.
 
 Which vector: ``lang`` (see :mod:`entivec.plugins.lang`), made for language identity.
@@ -32,7 +34,13 @@ DEFAULT_MIN_VOTES = 2
 PAPER_THRESHOLD = 0.7  # τc of the paper; used only when the vector brings no calibrated one
 
 Outcome = Literal[
-    "routed", "below_threshold", "too_few_votes", "tie", "empty_collection", "no_features"
+    "routed",
+    "below_threshold",
+    "too_few_votes",
+    "tie",
+    "empty_collection",
+    "no_features",
+    "no_letters",
 ]
 
 
@@ -177,6 +185,8 @@ class Router:
             language, confidence, kept = None, 0.0, 0
         elif not np.any(query):
             outcome, language, confidence, kept = "no_features", None, 0.0, 0
+        elif not any(character.isalpha() for character in text):
+            outcome, language, confidence, kept = "no_letters", None, 0.0, 0
         else:
             hits = self.store.search(self.vector, query.tolist(), self.k)
             neighbours = tuple(
