@@ -32,10 +32,16 @@ from entivec.plugins.e5 import SPEC as E5_SPEC
 from entivec.plugins.e5 import load as load_e5
 from machine import describe, headline
 
-from entivec.ingest import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, ingest, sentence_payload
+from entivec.ingest import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_WINDOW,
+    ingest,
+    sentence_id_of,
+    sentence_payload,
+)
 from entivec.models import model_dir
 from entivec.registry import Encoder
-from entivec.store import PointRecord, Store, VectorSchema, point_id
+from entivec.store import PointRecord, Store, VectorSchema
 from entivec.store.edge import EdgeStore
 from entivec.store.server import ServerStore
 
@@ -185,9 +191,7 @@ def main() -> None:
     print("  quality:", json.dumps(results["quality"]), flush=True)
 
     points = [
-        PointRecord(
-            point_id(s.corpus, s.id), {"e5": vectors[fp32][i].tolist()}, sentence_payload(s)
-        )
+        PointRecord(sentence_id_of(s), {"e5": vectors[fp32][i].tolist()}, sentence_payload(s))
         for i, s in enumerate(sentences)
     ]
     languages = [s.language for s in query_sentences]
