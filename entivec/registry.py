@@ -35,7 +35,12 @@ Distance = Literal["cosine", "dot", "euclid"]
 
 
 class Encoder(Protocol):
-    """What the store and the query layer need from a loaded encoder."""
+    """What the store and the query layer need from a loaded encoder.
+
+    An encoder may also have a ``version`` attribute, a string that changes whenever its
+    vectors would (the built-in plugins give their model file's checksum): ingestion
+    records it per vector in ``encoded_by`` and re-encodes points another version wrote.
+    """
 
     def embed_passages(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Vectors for texts to be stored, one row per text."""

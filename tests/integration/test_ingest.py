@@ -82,18 +82,23 @@ def test_ingesting_twice_adds_nothing(tmp_path: Path, data_dir: Path, e5_encoder
 def test_payload_schema_of_a_sentence_point(
     tmp_path: Path, data_dir: Path, e5_encoder: object
 ) -> None:
+    path = data_dir / "wikiann" / "de" / "val.conllu"
     with Entivec(tmp_path) as ev:
         ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]
-        ev.ingest("wikiann", [data_dir / "wikiann" / "de" / "val.conllu"], limit=20)
+        ev.ingest("wikiann", [path], limit=20)
         payloads = [p.payload for p in ev.store.points()]
     assert len(payloads) == 20
     for payload in payloads:
         assert set(payload) == {
-            "text", "sentence_id", "language", "entity_type", "spans", "corpus", "split",
+            "kind", "text", "sentence_id", "language", "entity_type", "spans", "corpus",
+            "split", "source", "fingerprint", "encoded_by",
         }  # fmt: skip
         assert payload["language"] == "de" and payload["corpus"] == "wikiann"
         assert payload["split"] == "val" and payload["sentence_id"].startswith("de/val#")
+        assert payload["kind"] == "sentence" and payload["source"] == path.resolve().as_posix()
         assert sorted({s["type"] for s in payload["spans"]}) == payload["entity_type"]
+        # the real artefact's version: its model file's checksum, from the manifest
+        assert payload["encoded_by"] == {"e5": "e5:model.onnx@5ef691f4c799fda3"}
 
 
 def test_cli_errors_are_one_line_with_file_and_line(tmp_path: Path) -> None:
@@ -149,7 +154,11 @@ def test_a_new_plugin_adds_its_vector_to_stored_points_only(
     assert report.updated == 40 and report.encoded == 50 and len(after) == 50
     for point_id, point in before.items():
         assert after[point_id].vectors["e5"] == point.vectors["e5"]
-        assert after[point_id].payload == point.payload
+        # the payload is untouched but for the record of who wrote which vector
+        payload, earlier = dict(after[point_id].payload), dict(point.payload)
+        gained, had = payload.pop("encoded_by"), earlier.pop("encoded_by")
+        assert payload == earlier
+        assert set(gained) == {"e5", "lang"} and gained["e5"] == had["e5"]
         assert set(after[point_id].vectors) == {"e5", "lang"}
     assert again.skipped == 50 and again.encoded == 0
 
