@@ -21,6 +21,7 @@ from entivec.cli.options import (
     integers,
     json_option,
     language_option,
+    min_votes_option,
     plot_option,
     progress,
     server_options,
@@ -47,13 +48,7 @@ def evaluate() -> None:
     help="Named vector to route by (repeat to compare, e.g. --vector lang --vector e5).",
 )
 @click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True)
-@click.option(
-    "--min-votes",
-    type=click.IntRange(1, 100),
-    default=2,
-    show_default=True,
-    help="Agreeing neighbours above τ a route needs (at most k).",
-)
+@min_votes_option
 @click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
 @plot_option
 @json_option

@@ -97,6 +97,13 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 language_option = click.option(
     "--language", help="Language of every sentence (default: from each path)."
 )
+min_votes_option = click.option(
+    "--min-votes",
+    type=click.IntRange(1, 100),
+    default=2,
+    show_default=True,
+    help="Agreeing neighbours above τ a route needs (at most k).",
+)
 variant_option = click.option(
     "--variant", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True
 )

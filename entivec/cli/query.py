@@ -12,6 +12,7 @@ from entivec.cli.options import (
     engine_option,
     entivec_errors,
     json_option,
+    min_votes_option,
     server_options,
     store_option,
     variant_option,
@@ -117,13 +118,7 @@ def search(
 @click.option("--vector", default="lang", show_default=True, help="Named vector to route by.")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True)
 @click.option("--threshold", type=float, help="τ (default: the vector's calibrated one).")
-@click.option(
-    "--min-votes",
-    type=click.IntRange(1, 100),
-    default=2,
-    show_default=True,
-    help="Agreeing neighbours above τ a route needs (at most k).",
-)
+@min_votes_option
 @click.option(
     "--fallback",
     type=click.Choice(["lingua", "langdetect"]),

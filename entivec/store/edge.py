@@ -147,20 +147,25 @@ class EdgeStore:
 
     def ids(self, where: dict[str, str]) -> Iterator[str]:
         """See :meth:`entivec.store.Store.ids`."""
+        records = self._scroll(1024, self._filter(where), with_data=False)
+        yield from (str(r.id) for r in records)
+
+    def _scroll(self, page: int, condition: Any, *, with_data: bool) -> Iterator[Any]:
+        """Every record matching ``condition``, a page at a time."""
         if self._shard is None:
             return
         qe, shard = self._qe, self._shard
         offset = None
         while True:
             request = qe.ScrollRequest(
-                limit=1024,
+                limit=page,
                 offset=offset,
-                filter=self._filter(where),
-                with_payload=False,
-                with_vector=False,
+                filter=condition,
+                with_payload=with_data,
+                with_vector=with_data,
             )
             records, offset = self._call("scroll", lambda r=request: shard.scroll(r))  # type: ignore[misc]
-            yield from (str(r.id) for r in records)
+            yield from records
             if offset is None:
                 return
 
@@ -216,19 +221,8 @@ class EdgeStore:
 
     def points(self) -> Iterator[PointRecord]:
         """See :meth:`entivec.store.Store.points`."""
-        if self._shard is None:
-            return
-        qe, shard = self._qe, self._shard
-        offset = None
-        while True:
-            request = qe.ScrollRequest(
-                limit=256, offset=offset, with_payload=True, with_vector=True
-            )
-            records, offset = self._call("scroll", lambda r=request: shard.scroll(r))  # type: ignore[misc]
-            for r in records:
-                yield PointRecord(str(r.id), dict(r.vector or {}), dict(r.payload or {}))
-            if offset is None:
-                return
+        for r in self._scroll(256, None, with_data=True):
+            yield PointRecord(str(r.id), dict(r.vector or {}), dict(r.payload or {}))
 
     def distinct(self, key: str, limit: int = 1000) -> list[str]:
         """See :meth:`entivec.store.Store.distinct`."""
