@@ -103,12 +103,24 @@ def train_routing(
     help="Training sentences per language (the budget).",
 )
 @click.option("--no-joint", is_flag=True, help="Skip the joint adapter on all languages.")
+@click.option(
+    "--from-scratch",
+    is_flag=True,
+    help="Train each language's adapter from a fresh start instead of specialising the "
+    "joint one (the first recipe; lower F1).",
+)
 @entivec_errors
 @needs_export("LoRA training")
 def train_lora_command(
-    format: str, paths: tuple[str, ...], out: str | None, per_language: int, no_joint: bool
+    format: str,
+    paths: tuple[str, ...],
+    out: str | None,
+    per_language: int,
+    no_joint: bool,
+    from_scratch: bool,
 ) -> None:
-    """Train one NER LoRA adapter per language of PATHS, plus a joint one, into OUT."""
+    """Train a joint NER LoRA adapter on every language of PATHS, then one per language
+    (each specialising the joint one), into OUT."""
     from pathlib import Path
 
     from entivec.encoders.lora_train import train_lora
@@ -121,6 +133,7 @@ def train_lora_command(
         Path(out) if out else adapters_dir(),
         per_language=per_language,
         joint=not no_joint,
+        from_scratch=from_scratch,
     )
     for name, info in trained.items():
         click.echo(

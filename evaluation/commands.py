@@ -433,6 +433,47 @@ def _mean_std(row: dict[str, Any], sign: str = "") -> str:
     return f"{row['mean']:>{sign}10.3f} ± {row['std']:.3f}"
 
 
+@evaluate.command("segmentation")
+@click.argument("tatoeba", type=click.Path(file_okay=False, exists=True))
+@click.argument("crossner", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--per-corpus",
+    type=click.IntRange(min=8),
+    default=400,
+    show_default=True,
+    help="Gold sentences per corpus (joined four to a document).",
+)
+@json_option
+@entivec_errors
+def eval_segmentation(
+    tatoeba: str, crossner: tuple[str, ...], per_corpus: int, as_json: bool
+) -> None:
+    """Sentence segmenters (sentencex, pysbd) on documents of known sentences: Tatoeba's
+    six languages (folder TATOEBA) and CrossNER's English (CoNLL files CROSSNER)."""
+    from pathlib import Path
+
+    from entivec.evaluation.segmentation import corpora, evaluate_segmenters
+
+    from entivec.extras import require_extra
+
+    require_extra("eval", ("pysbd",), "the segmenter comparison")
+    gold = corpora(Path(tatoeba), [Path(p) for p in crossner], per_corpus)
+    result = evaluate_segmenters(gold)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    names = list(result["corpora"])
+    click.echo(
+        f"boundary recall (extra boundaries per 100 sentences); {result['per_document']} "
+        "sentences per document"
+    )
+    click.echo(f"{'segmenter':28}" + "".join(f"{n:>16}" for n in names) + f"{'sent/s':>10}")
+    for row in result["rows"]:
+        cells = "".join(f"{row[n]['recall']:>9.3f} ({row[n]['extra']:>4.1f})" for n in names)
+        label = f"{row['segmenter']}, {row['rules']} rules"
+        click.echo(f"{label:28}{cells}{row['sentences_per_second']:>10,}")
+
+
 def register_commands(cli: click.Group) -> None:
     """Attach ``eval`` and its verbs."""
     cli.add_command(evaluate)
