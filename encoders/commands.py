@@ -68,24 +68,43 @@ def train() -> None:
 @language_option
 @click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
 @click.option("--force", is_flag=True, help="Retrain even if trained on the same data.")
+@click.option(
+    "--no-index",
+    is_flag=True,
+    help="Do not build the routing index (the files' lang vectors, which routing votes "
+    "with when a collection holds no labelled sentences).",
+)
 @entivec_errors
 def train_routing(
-    format: str, paths: tuple[str, ...], language: str | None, limit: int | None, force: bool
+    format: str,
+    paths: tuple[str, ...],
+    language: str | None,
+    limit: int | None,
+    force: bool,
+    no_index: bool,
 ) -> None:
-    """Train the `lang` routing vector on language-labelled corpus files."""
+    """Train the `lang` routing vector on language-labelled corpus files, then index them
+    as the routing index shipped with the models."""
     from pathlib import Path
 
     from entivec.encoders.lang_train import train_language_vector
+    from entivec.encoders.routing_index import build_routing_index
 
-    manifest = train_language_vector(
-        format, [Path(p) for p in paths], language=language, limit=limit, force=force
-    )
+    from entivec.models import routing_index_dir
+
+    files = [Path(p) for p in paths]
+    manifest = train_language_vector(format, files, language=language, limit=limit, force=force)
     checks = manifest["checks"]
     click.echo(
         f"lang vector: {', '.join(manifest['languages'])}; held-out accuracy "
         f"{checks['held_out_accuracy_top5_mode']:.3f} (top-5 mode), threshold "
         f"{checks['threshold']:.4f}"
     )
+    if no_index or limit is not None:
+        return
+    index = build_routing_index(format, files, language=language, force=force)
+    counts = ", ".join(f"{lang} {n:,}" for lang, n in sorted(index["sentences"].items()))
+    click.echo(f"routing index: {counts} sentences ({routing_index_dir()})")
 
 
 @train.command("lora")

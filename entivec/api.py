@@ -15,7 +15,7 @@ from typing import Any, cast
 from entivec.errors import InvalidArgumentError, InvalidStoreError
 from entivec.ingest import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, IngestReport, ingest, survey
 from entivec.loaders import LoadStats, load
-from entivec.models import adapters_dir
+from entivec.models import MANIFEST, adapters_dir, routing_index_dir
 from entivec.ner.adapters import AdapterRegistry
 from entivec.ner.onnx_engine import OnnxNerModel
 from entivec.ner.tagging import NerEngine, entities_from_tags, words_with_offsets
@@ -68,6 +68,7 @@ class Entivec:
         self._encoders: dict[str, Encoder] = {}
         self._ner: dict[tuple[str, str], NerEngine] = {}
         self._exemplar_writer: ExemplarWriter | None = None
+        self._indexes: dict[str, Store] = {}
 
     def encoder(self, plugin: str) -> tuple[EncoderSpec, Encoder]:
         """The spec and the loaded encoder of ``plugin`` (loaded once, then reused)."""
@@ -295,6 +296,7 @@ class Entivec:
         threshold: float | None = None,
         fallback: str | None = None,
         min_votes: int = DEFAULT_MIN_VOTES,
+        index: str | Path | Store | None = None,
     ) -> Router:
         """A :class:`~entivec.query.routing.Router` over this store.
 
@@ -307,6 +309,10 @@ class Entivec:
                 decide, restricted to the router's languages; ``None`` leaves such texts
                 unrouted.
             min_votes: Agreeing neighbours above τ a route needs (at most ``k``).
+            index: The store whose labelled sentences vote (a directory, a URL or a
+                :class:`~entivec.store.Store`). By default this collection when it holds
+                ``vector`` and ``language`` payloads, else the routing index shipped with
+                the models (``entivec train routing`` builds it).
         """
         spec = get_registry().encoder_for_vector(vector)
         _, encoder = self.encoder(spec.name)
@@ -315,7 +321,7 @@ class Entivec:
             languages = getattr(encoder, "languages", None) or self.languages()
             identifier = language_identifier(fallback, languages)
         return Router(
-            self.store,
+            self._routing_store(vector, index),
             encoder,
             vector=vector,
             k=k,
@@ -323,6 +329,22 @@ class Entivec:
             fallback=identifier,
             min_votes=min_votes,
         )
+
+    def _routing_store(self, vector: str, index: str | Path | Store | None) -> Store:
+        """Where routing retrieves neighbours from (see :meth:`router`)."""
+        if index is None:
+            if vector in self.store.vectors() and self.store.distinct("language", limit=1):
+                return self.store
+            shipped = routing_index_dir()
+            if vector != "lang" or not (shipped / MANIFEST).is_file():
+                return self.store  # routes say empty_collection; the docs say what to build
+            index = shipped
+        if not isinstance(index, str | Path):
+            return index
+        key = str(index)
+        if key not in self._indexes:
+            self._indexes[key] = open_store(key)
+        return self._indexes[key]
 
     def route(
         self,
@@ -333,6 +355,7 @@ class Entivec:
         threshold: float | None = None,
         fallback: str | None = None,
         min_votes: int = DEFAULT_MIN_VOTES,
+        index: str | Path | Store | None = None,
     ) -> list[Route]:
         """Route each text to a language by its neighbours in the store.
 
@@ -341,7 +364,12 @@ class Entivec:
         if isinstance(texts, str):
             texts = [texts]
         router = self.router(
-            vector=vector, k=k, threshold=threshold, fallback=fallback, min_votes=min_votes
+            vector=vector,
+            k=k,
+            threshold=threshold,
+            fallback=fallback,
+            min_votes=min_votes,
+            index=index,
         )
         return router.route(texts)
 
@@ -381,10 +409,12 @@ class Entivec:
         adapters: str | Path | None = None,
         router: Router | None = None,
         engine: str = "onnx",
+        index: str | Path | Store | None = None,
     ) -> list[Extraction]:
         """Entities of each text, with the LoRA adapter of the language it is routed to.
 
-        Texts are routed (by :meth:`router`'s defaults unless ``router`` is given),
+        Texts are routed (by :meth:`router`'s defaults, against ``index`` when given,
+        unless ``router`` is given),
         grouped by adapter, and each group runs with its adapter active. A text the
         neighbours cannot route, or routed to a language without an adapter, uses the
         ``joint`` adapter when the registry has one.
@@ -395,7 +425,7 @@ class Entivec:
         if isinstance(texts, str):
             texts = [texts]
         model = self.ner_model(adapters, engine)
-        routes = (router or self.router()).route(texts)
+        routes = (router or self.router(index=index)).route(texts)
         names = [choose_adapter(model.registry, r) for r in routes]
         tags: dict[int, list[str]] = {}
         for name in sorted(set(names)):
@@ -420,7 +450,10 @@ class Entivec:
         return self.store.distinct("language")
 
     def close(self) -> None:
-        """Close the store."""
+        """Close the store (and the routing indexes it opened)."""
+        for index in self._indexes.values():
+            index.close()
+        self._indexes.clear()
         self.store.close()
 
     def __enter__(self) -> Entivec:

@@ -89,6 +89,13 @@ def artefact_dir(plugin: str) -> Path:
     return cache_dir() / "artefacts" / plugin
 
 
+def routing_index_dir() -> Path:
+    """The shipped routing index: a Qdrant Edge store of labelled ``lang`` vectors that
+    routing falls back on when a collection holds none (``entivec train routing`` builds
+    it from the files it trains on)."""
+    return cache_dir() / "routing-index"
+
+
 def adapters_dir() -> Path:
     """The default LoRA adapter registry (``entivec train lora`` writes it)."""
     return cache_dir() / "adapters" / "default"

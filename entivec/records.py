@@ -21,7 +21,8 @@ class Sentence:
     Attributes:
         id: Identifier unique within its corpus and split (stable across runs).
         tokens: The tokens, as the corpus gives them.
-        language: ISO 639-1 code (``"en"``), or ``""`` when unknown.
+        language: ISO 639 code (``"en"``), or ``""`` when unknown (a raw sentence before
+            routing, or one routing could not place).
         spans: Entity mentions decoded from the corpus tags.
         corpus: Corpus name (``"wikiann"``, ``"crossner-politics"``, ...).
         split: ``"train"``, ``"val"``, ``"dev"``, ``"test"`` or ``""``.
@@ -29,6 +30,14 @@ class Sentence:
             (relative to the root it was given, else absolute); part of the point id, so
             two files never share points.
         line: 1-based line where the sentence starts in its file (``0`` when unknown).
+        document: For a sentence cut from a raw document, the document's id.
+        doc_span: Its character offsets ``[start, end)`` in that document.
+        language_source: Where ``language`` came from: ``given`` (a flag or the record),
+            ``path``, ``routed``, or a fallback's name; ``""`` when unknown.
+        language_confidence: The route's confidence, for a routed language.
+        span_source: ``gold`` for spans from the corpus, ``ner`` for predicted ones, ``""``
+            for a raw sentence not tagged (yet).
+        ner_adapter: The LoRA adapter that predicted the spans.
     """
 
     id: str
@@ -39,6 +48,12 @@ class Sentence:
     split: str = ""
     source: str = ""
     line: int = 0
+    document: str = ""
+    doc_span: tuple[int, int] | None = None
+    language_source: str = ""
+    language_confidence: float | None = None
+    span_source: str = ""
+    ner_adapter: str = ""
 
     @property
     def text(self) -> str:

@@ -117,7 +117,12 @@ def evaluate_xling(
     kb_files = [folder / f"tatoeba.{lang}-eng.eng" for lang in languages]
     # the plugins are named like their vectors
     ev.ingest(
-        "text", kb_files, plugins=vectors, language="en", corpus=CORPUS, show_progress=show_progress
+        "lines",
+        kb_files,
+        plugins=vectors,
+        language="en",
+        corpus=CORPUS,
+        show_progress=show_progress,
     )
     methods: dict[str, Any] = {}
     for vector in vectors:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from entivec.loaders.base import LoadStats
 from entivec.loaders.jsonl import load_jsonl
-from entivec.loaders.text import load_text
+from entivec.loaders.text import load_lines, load_text
 from entivec.loaders.tsv import load_conll, load_wikiann
 
 from entivec.errors import CorpusFormatError, CorpusNotFoundError, InvalidArgumentError
@@ -28,6 +28,7 @@ __all__ = [
     "load",
     "load_conll",
     "load_jsonl",
+    "load_lines",
     "load_text",
     "load_wikiann",
     "source_name",
@@ -64,6 +65,8 @@ def load(
     limit: int | None = None,
     stats: LoadStats | None = None,
     root: str | Path | None = None,
+    require_language: bool = True,
+    document_per_file: bool = False,
 ) -> Iterator[Sentence]:
     """Stream the sentences of ``paths`` read as ``format``.
 
@@ -76,6 +79,9 @@ def load(
         stats: Filled with counts as the stream is consumed.
         root: Sentences' ``source`` is each path relative to this folder (see
             :func:`source_name`).
+        require_language: Refuse a sentence whose language neither the flag, the record
+            nor the path gives; ``False`` leaves it ``""`` for routing.
+        document_per_file: Read each file as one document (the ``text`` format).
 
     Raises:
         UnknownFormatError: ``format`` is not registered.
@@ -100,15 +106,27 @@ def load(
             raise CorpusNotFoundError(f"{path}: no such corpus file")
         source = source_name(path, root_path)
         in_file = 0
-        for sentence in loader(path, language=language, corpus=corpus or format, stats=stats):
+        options: dict[str, object] = {"document_per_file": True} if document_per_file else {}
+        try:
+            sentences = loader(
+                path, language=language, corpus=corpus or format, stats=stats, **options
+            )
+        except TypeError:
+            if not options:
+                raise
+            raise InvalidArgumentError(
+                f"document_per_file (--document-per-file) applies to the text format, not {format}"
+            ) from None
+        for sentence in sentences:
             if not sentence.language:
-                raise CorpusFormatError(
-                    str(path),
-                    sentence.line or None,
-                    "cannot tell the language from the path (expected a folder or file named "
-                    "like 'de' or 'en'); pass language='xx' (CLI: --language xx)",
-                )
-            if problem := language_problem(sentence.language):
+                if require_language:
+                    raise CorpusFormatError(
+                        str(path),
+                        sentence.line or None,
+                        "cannot tell the language from the path (expected a folder or file "
+                        "named like 'de' or 'en'); pass language='xx' (CLI: --language xx)",
+                    )
+            elif problem := language_problem(sentence.language):
                 raise CorpusFormatError(str(path), sentence.line or None, problem)
             yield dataclasses.replace(sentence, source=source)
             emitted += 1
@@ -127,3 +145,4 @@ def register(registry: Registry) -> None:
     registry.add_loader("conll", load_conll)
     registry.add_loader("jsonl", load_jsonl)
     registry.add_loader("text", load_text)
+    registry.add_loader("lines", load_lines)

@@ -1,14 +1,21 @@
-"""JSON Lines corpora: one ``{"id", "tokens", "tags" | "spans", "language"}`` per line.
+"""JSON Lines corpora: one ``{"id", "tokens", "tags" | "spans", "language"}`` per line,
+or raw documents, one ``{"id", "text", "language"}`` per line.
 
 ``spans`` items are ``{"start", "end", "type"}`` objects or ``[start, end, type]``
 lists over token indices, end exclusive; a span listed twice is an error, two spans of
 different types over the same tokens are two mentions. ``id`` and ``language`` are
 optional: the line number and the ``--language`` flag (or the path) stand in for them.
 ``true`` and ``false`` are not numbers here (Python would read them as 1 and 0).
+
+A ``text`` record is cut into sentences (:mod:`entivec.segmentation`), each with the
+record's id as its document and its offsets in the text. A ``tokens`` record without
+``tags`` or ``spans`` is unannotated (its spans can be predicted); ``"spans": []`` says
+it has none.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +34,7 @@ from entivec.loaders.iob import decode_iob2, parse_tag
 
 from entivec.errors import CorpusFormatError
 from entivec.records import Sentence, Span
+from entivec.segmentation import sentence_spans
 
 MAX_TYPE_CHARS = 100
 
@@ -42,18 +50,6 @@ def load_jsonl(
         if not line.strip():
             continue
         record = _record(line, str(path), number)
-        tokens = record.get("tokens")
-        if (
-            not isinstance(tokens, list)
-            or not tokens
-            or not all(isinstance(t, str) and t.strip() for t in tokens)
-        ):
-            raise CorpusFormatError(
-                str(path), number, 'expected "tokens": a non-empty list of non-empty strings'
-            )
-        for token in tokens:
-            check_token(token, path, number)
-        spans, repaired = _spans(record, len(tokens), str(path), number)
         record_language = record.get("language")
         if record_language is not None and not isinstance(record_language, str):
             raise CorpusFormatError(str(path), number, 'expected "language" to be a string')
@@ -64,17 +60,68 @@ def load_jsonl(
                 number,
                 f'expected "id" to be a string or integer, got {excerpt(sentence_id)}',
             )
+        chosen = language or record_language or fallback_language
+        source = "given" if language or record_language else ("path" if chosen else "")
+        if "text" in record:
+            shared = Sentence(
+                "", (), chosen, (), corpus, split, line=number, language_source=source
+            )
+            for sentence in _document(record, f"{key}#{sentence_id}", path, number, shared):
+                stats.sentences += 1
+                yield sentence
+            continue
+        tokens = record.get("tokens")
+        if (
+            not isinstance(tokens, list)
+            or not tokens
+            or not all(isinstance(t, str) and t.strip() for t in tokens)
+        ):
+            raise CorpusFormatError(
+                str(path),
+                number,
+                'expected "tokens": a non-empty list of non-empty strings, or "text": a document',
+            )
+        for token in tokens:
+            check_token(token, path, number)
+        spans, repaired = _spans(record, len(tokens), str(path), number)
         stats.sentences += 1
         stats.spans += len(spans)
         stats.repaired_tags += repaired
         yield Sentence(
             id=f"{key}#{sentence_id}",
             tokens=tuple(tokens),
-            language=language or record_language or fallback_language,
+            language=chosen,
             spans=tuple(spans),
             corpus=corpus,
             split=split,
             line=number,
+            language_source=source,
+            span_source="gold" if "tags" in record or "spans" in record else "",
+        )
+
+
+def _document(
+    record: dict[str, Any], document: str, path: Path, number: int, sentence: Sentence
+) -> Iterator[Sentence]:
+    """The sentences of a ``text`` record; ``sentence`` carries the fields they share."""
+    text = record["text"]
+    if not isinstance(text, str) or not text.strip():
+        raise CorpusFormatError(
+            str(path), number, f'expected "text": a non-empty string, got {excerpt(text)}'
+        )
+    for other in ("tokens", "tags", "spans"):
+        if other in record:
+            raise CorpusFormatError(str(path), number, f'expected "text" or "{other}", not both')
+    for index, (start, end) in enumerate(sentence_spans(text, sentence.language or None)):
+        words = tuple(text[start:end].split())
+        for token in words:
+            check_token(token, path, number)
+        yield dataclasses.replace(
+            sentence,
+            id=f"{document}.{index}",
+            tokens=words,
+            document=document,
+            doc_span=(start, end),
         )
 
 

@@ -30,6 +30,7 @@ def _read(
     path: Path, *, with_index: bool, language: str | None, corpus: str, stats: LoadStats
 ) -> Iterator[Sentence]:
     lang = language or language_from_path(path)
+    given = "given" if language else ("path" if lang else "")
     key = corpus_key(path)
     split = split_from_path(path)
     layout = "index<TAB>token<TAB>tag" if with_index else "token<TAB>tag"
@@ -42,7 +43,7 @@ def _read(
         if not line.strip():
             if tokens:
                 yield _sentence(
-                    tokens, tags, f"{key}#{index}", lang, corpus, split, first_line, stats
+                    tokens, tags, f"{key}#{index}", lang, corpus, split, first_line, given, stats
                 )
                 index += 1
                 tokens, tags = [], []
@@ -72,7 +73,9 @@ def _read(
         tokens.append(token)
         tags.append(parsed)
     if tokens:
-        yield _sentence(tokens, tags, f"{key}#{index}", lang, corpus, split, first_line, stats)
+        yield _sentence(
+            tokens, tags, f"{key}#{index}", lang, corpus, split, first_line, given, stats
+        )
 
 
 def _sentence(
@@ -83,6 +86,7 @@ def _sentence(
     corpus: str,
     split: str,
     line: int,
+    language_source: str,
     stats: LoadStats,
 ) -> Sentence:
     spans, repaired = decode_iob2(tags)

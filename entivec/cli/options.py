@@ -104,6 +104,11 @@ min_votes_option = click.option(
     show_default=True,
     help="Agreeing neighbours above τ a route needs (at most k).",
 )
+routing_index_option = click.option(
+    "--routing-index",
+    help="A store (directory or URL) of labelled `lang` vectors to route by (default: "
+    "the collection if it holds them, else the index shipped with the models).",
+)
 variant_option = click.option(
     "--variant", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True
 )

@@ -13,6 +13,7 @@ from entivec.cli.options import (
     entivec_errors,
     json_option,
     min_votes_option,
+    routing_index_option,
     server_options,
     store_option,
     variant_option,
@@ -119,6 +120,7 @@ def search(
 @click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True)
 @click.option("--threshold", type=float, help="τ (default: the vector's calibrated one).")
 @min_votes_option
+@routing_index_option
 @click.option(
     "--fallback",
     type=click.Choice(["lingua", "langdetect"]),
@@ -134,6 +136,7 @@ def route(
     k: int,
     threshold: float | None,
     min_votes: int,
+    routing_index: str | None,
     fallback: str | None,
     as_json: bool,
 ) -> None:
@@ -148,6 +151,7 @@ def route(
             threshold=threshold,
             fallback=fallback,
             min_votes=min_votes,
+            index=routing_index,
         )
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in routes], ensure_ascii=False))
@@ -165,6 +169,7 @@ def route(
 @store_option("Holds the sentences routing retrieves from.")
 @collection_option()
 @adapters_option
+@routing_index_option
 @json_option
 @engine_option
 @entivec_errors
@@ -173,6 +178,7 @@ def extract(
     store: str,
     collection: str,
     adapters: str | None,
+    routing_index: str | None,
     engine: str,
     as_json: bool,
 ) -> None:
@@ -180,7 +186,8 @@ def extract(
     from entivec.api import Entivec
 
     with Entivec(store, collection=collection, server=server_options()) as ev:
-        results = ev.extract(texts, adapters=adapters, engine=engine)  # None: the default registry
+        # adapters None: the default registry, loaded (and checked) before the router
+        results = ev.extract(texts, adapters=adapters, engine=engine, index=routing_index)
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False))
         return

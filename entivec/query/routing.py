@@ -67,6 +67,8 @@ class Route:
         source: ``neighbours``, the fallback's name, or ``None``.
         neighbours: The retrieved neighbours, nearest first; ``kept`` of them voted.
         kept: How many neighbours reached the threshold.
+        index: The store the neighbours came from (the collection itself, or the routing
+            index shipped with the models), as its description names it.
     """
 
     text: str
@@ -76,6 +78,7 @@ class Route:
     source: str | None
     neighbours: tuple[Neighbour, ...] = field(default=())
     kept: int = 0
+    index: str | None = None
 
     @property
     def routed(self) -> bool:
@@ -91,6 +94,7 @@ class Route:
             "outcome": self.outcome,
             "source": self.source,
             "kept": self.kept,
+            "index": self.index,
             "neighbours": [
                 {"id": n.id, "language": n.language, "score": round(n.score, 4), "text": n.text}
                 for n in self.neighbours
@@ -208,4 +212,6 @@ class Router:
         if outcome != "routed" and self.fallback is not None:
             language = self.fallback.identify(text)
             source = self.fallback.name if language else None
-        return Route(text, language, confidence, outcome, source, neighbours, kept)
+        return Route(
+            text, language, confidence, outcome, source, neighbours, kept, self.store.description
+        )

@@ -128,6 +128,10 @@ class Store(Protocol):
         """Insert or overwrite points (retrying transient server errors)."""
         ...
 
+    def vectors(self) -> dict[str, VectorSchema]:
+        """The collection's named vectors (empty when there is no collection yet)."""
+        ...
+
     def payloads(self, ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The payload ``keys`` of the points of ``ids`` that are stored, by id."""
         ...

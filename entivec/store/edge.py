@@ -77,6 +77,10 @@ class EdgeStore:
             for name, v in config.get("vectors", {}).items()
         }
 
+    def vectors(self) -> dict[str, VectorSchema]:
+        """See :meth:`entivec.store.Store.vectors`."""
+        return self._existing_vectors() if self._shard is not None else {}
+
     def _distance(self, name: str) -> Any:
         return {
             "cosine": self._qe.Distance.Cosine,

@@ -336,14 +336,7 @@ class ServerStore:
             "check the collection", lambda: self.client.collection_exists(self.collection)
         )
         if exists:
-            info = self._call(
-                "read the collection", lambda: self.client.get_collection(self.collection)
-            )
-            params = info.config.params.vectors
-            have = {
-                name: VectorSchema(name, p.size, str(p.distance.value).lower())  # type: ignore[arg-type]
-                for name, p in (params.items() if isinstance(params, dict) else [])
-            }
+            have = self._read_vectors()
             for v in missing_vectors(self.description, have, vectors):
                 log.info("adding the named vector %s to %s", v, self.description)
                 params = models.DenseVectorNameConfig(
@@ -375,6 +368,24 @@ class ServerStore:
                     ),
                     idempotent=False,
                 )
+
+    def vectors(self) -> dict[str, VectorSchema]:
+        """See :meth:`entivec.store.Store.vectors`."""
+        if not self._call(
+            "check the collection", lambda: self.client.collection_exists(self.collection)
+        ):
+            return {}
+        return self._read_vectors()
+
+    def _read_vectors(self) -> dict[str, VectorSchema]:
+        info = self._call(
+            "read the collection", lambda: self.client.get_collection(self.collection)
+        )
+        params = info.config.params.vectors
+        return {
+            name: VectorSchema(name, p.size, str(p.distance.value).lower())  # type: ignore[arg-type]
+            for name, p in (params.items() if isinstance(params, dict) else [])
+        }
 
     def upsert(self, points: Sequence[PointRecord]) -> None:
         """See :meth:`entivec.store.Store.upsert`."""

@@ -116,7 +116,7 @@ def test_cli_errors_are_one_line_with_file_and_line(tmp_path: Path) -> None:
         cli, ["ingest", "conllx", str(bad), "--store", str(tmp_path / "s")]
     )
     assert unknown.exit_code == 1
-    assert "expected one of: conll, jsonl, text, wikiann" in unknown.output
+    assert "expected one of: conll, jsonl, lines, text, wikiann" in unknown.output
 
 
 @pytest.mark.models
@@ -163,11 +163,11 @@ def test_a_new_plugin_adds_its_vector_to_stored_points_only(
     assert again.skipped == 50 and again.encoded == 0
 
 
-def test_text_files_become_one_point_per_line(tmp_path: Path, data_dir: Path) -> None:
+def test_lines_files_become_one_point_per_line(tmp_path: Path, data_dir: Path) -> None:
     from entivec.loaders import load
 
     kb = data_dir / "tatoeba" / "tatoeba.deu-eng.eng"
-    sentences = list(load("text", [kb], language="en", corpus="tatoeba"))
+    sentences = list(load("lines", [kb], language="en", corpus="tatoeba"))
     assert len(sentences) == 1000
     assert sentences[0].id == "tatoeba/tatoeba.deu-eng.eng:1"
     assert sentences[0].text == "Mary said she didn't know where Tom was."

@@ -100,7 +100,7 @@ def test_jsonl_tags_spans_and_errors(tmp_path: Path) -> None:
 
 
 def test_unknown_format_lists_the_valid_ones(tmp_path: Path) -> None:
-    with pytest.raises(UnknownFormatError, match="conll, jsonl, text, wikiann"):
+    with pytest.raises(UnknownFormatError, match="conll, jsonl, lines, text, wikiann"):
         list(load("conllu", [tmp_path]))
 
 

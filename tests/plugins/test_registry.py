@@ -36,7 +36,7 @@ def test_builtins_are_registered_through_entry_points() -> None:
     assert {"e5", "formats"} <= names
     registry = get_registry()
     assert "e5" in [s.name for s in registry.encoders]
-    assert registry.formats == ["conll", "jsonl", "text", "wikiann"]
+    assert registry.formats == ["conll", "jsonl", "lines", "text", "wikiann"]
     spec = registry.encoder("e5")
     assert (spec.vector, spec.size, spec.distance, spec.embeds) == ("e5", 384, "cosine", "sentence")
 
