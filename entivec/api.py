@@ -12,8 +12,21 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from entivec.errors import InvalidArgumentError, InvalidStoreError
-from entivec.ingest import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, IngestReport, ingest, survey
+from entivec.annotation import Annotator
+from entivec.errors import (
+    AdapterError,
+    InvalidArgumentError,
+    InvalidStoreError,
+    ModelNotPreparedError,
+)
+from entivec.ingest import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_WINDOW,
+    IngestReport,
+    Survey,
+    ingest,
+    survey,
+)
 from entivec.loaders import LoadStats, load
 from entivec.models import MANIFEST, adapters_dir, routing_index_dir
 from entivec.ner.adapters import AdapterRegistry
@@ -34,6 +47,7 @@ from entivec.registry import Encoder, EncoderSpec, MentionEncoder, get_registry
 from entivec.store import DEFAULT_COLLECTION, Hit, ServerOptions, Store, open_store
 
 NER_ENGINES = ("onnx", "torch")
+NER_MODES = ("auto", "force", "off")
 
 
 class Entivec:
@@ -92,8 +106,18 @@ class Entivec:
         resume: bool = True,
         show_progress: bool | None = None,
         root: str | Path | None = None,
+        ner: str = "auto",
+        adapters: str | Path | None = None,
+        ner_engine: str = "onnx",
+        routing_index: str | Path | Store | None = None,
+        document_per_file: bool = False,
     ) -> tuple[IngestReport, LoadStats]:
         """Read corpus files and store one point per sentence (and per mention).
+
+        Raw text is annotated on the way (:mod:`entivec.annotation`): a sentence without a
+        language is routed (against ``routing_index``, by default this collection when it
+        holds labelled ``lang`` vectors, else the index shipped with the models), and one
+        without gold spans is tagged by its language's NER adapter.
 
         The files are read once up front to count and validate them (a malformed line or
         an id used twice fails before anything is encoded), then streamed again for
@@ -104,22 +128,36 @@ class Entivec:
             root: Sentences' ``source`` (part of their ids) is their file's path relative
                 to this folder; by default the file's absolute path. Give one to keep ids
                 when the corpus moves.
+            ner: ``auto`` tags sentences without gold spans, ``force`` every sentence
+                (replacing gold spans, to evaluate), ``off`` none.
+            adapters: The NER adapter registry (default: the one ``entivec train lora``
+                writes).
+            ner_engine: ``onnx`` or ``torch`` (see :meth:`ner_model`).
+            routing_index: Where routing finds labelled neighbours (see :meth:`router`).
+            document_per_file: Read each ``text`` file as one document.
 
         Returns:
             What was stored, and what the loader counted (sentences, spans, repaired tags).
         """
-        paths = [Path(p) for p in paths]
+        if ner not in NER_MODES:
+            raise InvalidArgumentError(
+                f"unknown ner mode {ner!r}; expected one of: {', '.join(NER_MODES)}"
+            )
+        files = [Path(p) for p in paths]
         options: dict[str, Any] = {
             "language": language,
             "corpus": corpus,
             "limit": limit,
             "root": root,
+            "require_language": False,
+            "document_per_file": document_per_file,
         }
-        surveyed = survey(load(format, paths, **options), complete=limit is None)
+        surveyed = survey(load(format, files, **options), complete=limit is None)
+        annotator = self._annotator(surveyed, ner, adapters, ner_engine, routing_index, files)
         encoders = [self.encoder(p) for p in plugins]
         stats = LoadStats()
         report = ingest(
-            load(format, paths, stats=stats, **options),
+            load(format, files, stats=stats, **options),
             self.store,
             encoders,
             batch_size=batch_size,
@@ -127,8 +165,40 @@ class Entivec:
             resume=resume,
             show_progress=show_progress,
             surveyed=surveyed,
+            annotate=annotator,
         )
         return report, stats
+
+    def _annotator(
+        self,
+        surveyed: Survey,
+        ner: str,
+        adapters: str | Path | None,
+        engine: str,
+        routing_index: str | Path | Store | None,
+        paths: Sequence[Path],
+    ) -> Annotator | None:
+        """What the stream needs: a router for sentences without a language, the NER model
+        for sentences without gold spans (or for all, ``ner="force"``)."""
+        router = None
+        if surveyed.without_language:
+            router = self.router(index=routing_index)
+            if router.store.count() == 0:
+                raise ModelNotPreparedError(
+                    f"{surveyed.without_language} sentences of {paths[0]} have no language, "
+                    "and there is nothing to route them against: build the routing index "
+                    "with `entivec train routing wikiann ../shared/data/wikiann/*/train.conllu`, "
+                    "pass --routing-index DIR, or give --language"
+                )
+        model = None
+        if ner == "force" or (ner == "auto" and surveyed.without_gold_spans):
+            try:
+                model = self.ner_model(adapters, engine)
+            except AdapterError as exc:
+                raise AdapterError(f"{exc}; or ingest without tagging (--no-ner)") from None
+        if router is None and model is None:
+            return None
+        return Annotator(router, model, force_ner=ner == "force")
 
     def search_sentences(
         self,

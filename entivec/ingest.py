@@ -95,6 +95,37 @@ class IngestReport:
     changed: int = 0
     removed: int = 0
     out_of_date: int = 0
+    languages: dict[str, int] = field(default_factory=dict)
+    entity_types: dict[str, int] = field(default_factory=dict)
+    adapters: dict[str, int] = field(default_factory=dict)
+
+    def count(self, sentences: Sequence[Sentence]) -> None:
+        """Add a window's sentences to the per-language, per-type and per-adapter counts."""
+        for sentence in sentences:
+            language = sentence.language or "unrouted"
+            self.languages[language] = self.languages.get(language, 0) + 1
+            for span in sentence.spans:
+                self.entity_types[span.type] = self.entity_types.get(span.type, 0) + 1
+            if sentence.ner_adapter:
+                name = sentence.ner_adapter
+                self.adapters[name] = self.adapters.get(name, 0) + 1
+
+    def breakdown(self) -> str:
+        """Sentences per language, entities per type, share tagged by each adapter."""
+
+        def listed(counts: dict[str, int]) -> str:
+            return ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+        lines = [f"languages: {listed(self.languages)}"]
+        if self.entity_types:
+            lines.append(f"entities: {listed(self.entity_types)}")
+        if self.adapters:
+            shares = ", ".join(
+                f"{name} {count / max(1, self.sentences):.0%}"
+                for name, count in sorted(self.adapters.items(), key=lambda kv: -kv[1])
+            )
+            lines.append(f"tagged by adapter: {shares}")
+        return "\n".join(lines)
 
     def __str__(self) -> str:
         text = (
@@ -131,18 +162,20 @@ class Survey:
 
     Attributes:
         sentences: Sentences in the stream.
-        files: Point ids per ``(corpus, source)``.
         complete: Every file was read to its end (no limit cut the stream), so points
             its files no longer yield can be removed.
+        without_language: Sentences no flag, record or path gave a language (to route).
+        without_gold_spans: Sentences from a format without annotations (to tag).
     """
 
     sentences: int = 0
-    files: dict[tuple[str, str], FileIds] = field(default_factory=dict)
     complete: bool = True
+    without_language: int = 0
+    without_gold_spans: int = 0
 
 
 def survey(sentences: Iterable[Sentence], *, complete: bool) -> Survey:
-    """Read the stream once: count it, collect its ids, refuse an id used twice in a file.
+    """Read the stream once: count it and refuse an id used twice in a file.
 
     Args:
         sentences: The stream (it is consumed).
@@ -154,15 +187,15 @@ def survey(sentences: Iterable[Sentence], *, complete: bool) -> Survey:
     """
     result = Survey(complete=complete)
     first_line: dict[str, int] = {}
+    mentions: set[str] = set()
     current: tuple[str, str] | None = None
     for sentence in sentences:
         key = (sentence.corpus, sentence.source)
-        if key != current:
-            first_line, current = {}, key
-        ids = result.files.setdefault(key, FileIds())
+        if key != current:  # a file's sentences come together: ids are checked per file
+            first_line, mentions, current = {}, set(), key
         sid = sentence_id_of(sentence)
-        if sid in ids.sentences:
-            earlier = first_line.get(sid, 0)
+        if sid in first_line:
+            earlier = first_line[sid]
             raise CorpusFormatError(
                 sentence.source,
                 sentence.line or None,
@@ -170,18 +203,19 @@ def survey(sentences: Iterable[Sentence], *, complete: bool) -> Survey:
                 + (f" (first at line {earlier})" if earlier else "")
                 + "; ids must be unique within a file",
             )
-        ids.sentences.add(sid)
         first_line[sid] = sentence.line
         for span in sentence.spans:
             mid = mention_point_id(sentence.corpus, sentence.source, sentence.id, span)
-            if mid in ids.mentions:
+            if mid in mentions:
                 raise CorpusFormatError(
                     sentence.source,
                     sentence.line or None,
                     f"the span {span.start}:{span.end} of type {span.type!r} is listed twice",
                 )
-            ids.mentions.add(mid)
+            mentions.add(mid)
         result.sentences += 1
+        result.without_language += not sentence.language
+        result.without_gold_spans += sentence.span_source != "gold"
     return result
 
 
@@ -200,17 +234,36 @@ def fingerprint(payload: dict[str, Any]) -> str:
 def sentence_payload(sentence: Sentence) -> dict[str, Any]:
     """The payload of a sentence point (the schema in the README, "What gets stored"),
     without the bookkeeping that ingestion adds."""
-    return {
+    payload = {
         "kind": "sentence",
         "text": sentence.text,
         "sentence_id": sentence.id,
-        "language": sentence.language,
+        "language": sentence.language or None,
         "entity_type": sorted({s.type for s in sentence.spans}),
         "spans": [{"start": s.start, "end": s.end, "type": s.type} for s in sentence.spans],
         "corpus": sentence.corpus,
         "split": sentence.split,
         "source": sentence.source,
+        **_provenance(sentence),
     }
+    if sentence.document:
+        assert sentence.doc_span is not None
+        payload["doc_id"] = sentence.document
+        payload["doc_start"], payload["doc_end"] = sentence.doc_span
+    return payload
+
+
+def _provenance(sentence: Sentence) -> dict[str, Any]:
+    """Where the language and the spans came from (the README, "Your own text")."""
+    found: dict[str, Any] = {
+        "language_source": sentence.language_source or None,
+        "span_source": sentence.span_source or None,
+    }
+    if sentence.language_confidence is not None:
+        found["language_confidence"] = sentence.language_confidence
+    if sentence.ner_adapter:
+        found["ner_adapter"] = sentence.ner_adapter
+    return found
 
 
 def mention_payload(mention: Mention) -> dict[str, Any]:
@@ -222,12 +275,13 @@ def mention_payload(mention: Mention) -> dict[str, Any]:
         "text": mention.text,
         "sentence_text": sentence.text,
         "sentence_id": sentence.id,
-        "language": sentence.language,
+        "language": sentence.language or None,
         "entity_type": span.type,
         "span": {"start": start, "end": end, "token_start": span.start, "token_end": span.end},
         "corpus": sentence.corpus,
         "split": sentence.split,
         "source": sentence.source,
+        **_provenance(sentence),
     }
 
 
@@ -314,6 +368,7 @@ def ingest(
     show_progress: bool | None = None,
     total: int | None = None,
     surveyed: Survey | None = None,
+    annotate: Callable[[list[Sentence]], list[Sentence]] | None = None,
 ) -> IngestReport:
     """Encode ``sentences`` with every encoder and upsert their points.
 
@@ -333,6 +388,8 @@ def ingest(
         surveyed: The stream's :func:`survey`; with it, points the files no longer yield
             are removed at the end. Without it a duplicate id is only found within a
             window, and nothing is removed.
+        annotate: Applied to each window before it is encoded (an
+            :class:`entivec.annotation.Annotator`: routing, NER).
 
     Raises:
         SchemaMismatchError: The store's vectors differ from the encoders'.
@@ -365,16 +422,21 @@ def ingest(
                 failure.append(exc)
 
     kinds: set[str] = {spec.embeds for spec, _ in encoders}
+    seen: dict[tuple[str, str], FileIds] = {}  # what this run wrote, per file
     writer = threading.Thread(target=write, name="entivec-upsert", daemon=True)
     writer.start()
     try:
         for chunk in _windows(sentences, window):
             if failure:
                 break
+            if annotate is not None:
+                chunk = annotate(chunk)
             _refuse_repeated_ids(chunk)
             report.sentences += len(chunk)
+            report.count(chunk)
             jobs: list[_Job] = []
             busy = False
+            _remember(seen, chunk)
             for unit in _units(chunk, encoders):
                 unit_jobs, rows_done = _plan_unit(unit, store, resume, batch_size, report)
                 jobs += unit_jobs
@@ -399,7 +461,7 @@ def ingest(
     if failure:
         raise failure[0]
     if surveyed is not None and surveyed.complete:
-        _remove_stale(store, surveyed, kinds, report)
+        _remove_stale(store, seen, kinds, report)
     store.finish()
     report.points = store.count()
     return report
@@ -526,9 +588,21 @@ def _out_of_date(chunk: list[Sentence], store: Store, kinds: set[str]) -> int:
     return sum(1 for point, have in stored.items() if have.get("fingerprint") != expected[point])
 
 
-def _remove_stale(store: Store, surveyed: Survey, kinds: set[str], report: IngestReport) -> None:
-    """Delete the points of the surveyed files that the files no longer yield."""
-    for (corpus, source), ids in surveyed.files.items():
+def _remember(seen: dict[tuple[str, str], FileIds], chunk: list[Sentence]) -> None:
+    """Record the ids a window's sentences and mentions have, under their files (whether
+    or not this run writes that kind: the other kind's stale points are counted)."""
+    for sentence in chunk:
+        ids = seen.setdefault((sentence.corpus, sentence.source), FileIds())
+        ids.sentences.add(sentence_id_of(sentence))
+        for span in sentence.spans:
+            ids.mentions.add(mention_point_id(sentence.corpus, sentence.source, sentence.id, span))
+
+
+def _remove_stale(
+    store: Store, seen: dict[tuple[str, str], FileIds], kinds: set[str], report: IngestReport
+) -> None:
+    """Delete the points of the files read that the files no longer yield."""
+    for (corpus, source), ids in seen.items():
         for kind, keep in (("sentence", ids.sentences), ("mention", ids.mentions)):
             where = {"corpus": corpus, "source": source, "kind": kind}
             stale = [point for point in store.ids(where) if point not in keep]

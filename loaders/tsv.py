@@ -93,7 +93,17 @@ def _sentence(
     stats.sentences += 1
     stats.spans += len(spans)
     stats.repaired_tags += repaired
-    return Sentence(sentence_id, tuple(tokens), language, tuple(spans), corpus, split, line=line)
+    return Sentence(
+        sentence_id,
+        tuple(tokens),
+        language,
+        tuple(spans),
+        corpus,
+        split,
+        line=line,
+        language_source=language_source,
+        span_source="gold",
+    )
 
 
 def load_wikiann(

@@ -7,10 +7,13 @@ import json
 import click
 
 from entivec.cli.options import (
+    adapters_option,
     collection_option,
     corpus_arguments,
+    engine_option,
     entivec_errors,
     language_option,
+    routing_index_option,
     server_options,
     store_option,
     variant_option,
@@ -47,6 +50,21 @@ from entivec.cli.options import (
     help="Sentences encoded together; the unit a resumed run skips.",
 )
 @click.option("--no-resume", is_flag=True, help="Re-encode and overwrite stored points.")
+@click.option(
+    "--ner/--no-ner",
+    "ner",
+    default=None,
+    help="--ner tags every sentence, replacing gold spans (to evaluate the tagger); "
+    "--no-ner tags none. Default: sentences without gold spans (raw text) are tagged.",
+)
+@click.option(
+    "--document-per-file",
+    is_flag=True,
+    help="text format: each file is one document (default: one document per line).",
+)
+@routing_index_option
+@adapters_option
+@engine_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @entivec_errors
 def ingest(
@@ -63,12 +81,20 @@ def ingest(
     batch_size: int,
     window: int,
     no_resume: bool,
+    ner: bool | None,
+    document_per_file: bool,
+    routing_index: str | None,
+    adapters: str | None,
+    engine: str,
     as_json: bool,
 ) -> None:
-    """Read corpus files (FORMAT: wikiann, conll, jsonl, text) into STORE.
+    """Read corpus files (FORMAT: wikiann, conll, jsonl, text, lines) into STORE.
 
-    Run it again after editing a file: changed sentences are encoded again and those the
-    file no longer holds are removed (unless --limit stops the reading early).
+    Raw text (text, lines, jsonl {"id", "text"}) is annotated on the way: sentences
+    without a language are routed, sentences without gold spans are tagged by their
+    language's NER adapter. Run it again after editing a file: changed sentences are
+    encoded again and those the file no longer holds are removed (unless --limit stops
+    the reading early).
     """
     from entivec.api import Entivec
 
@@ -84,6 +110,11 @@ def ingest(
             window=window,
             resume=not no_resume,
             root=root,
+            ner={None: "auto", True: "force", False: "off"}[ner],
+            adapters=adapters,
+            ner_engine=engine,
+            routing_index=routing_index,
+            document_per_file=document_per_file,
         )
         if as_json:
             click.echo(
@@ -92,6 +123,7 @@ def ingest(
         else:
             click.echo(f"read {stats}")
             click.echo(f"{report} ({ev.store.description})")
+            click.echo(report.breakdown())
 
 
 def register_commands(cli: click.Group) -> None:

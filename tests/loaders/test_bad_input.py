@@ -63,12 +63,6 @@ CASES = {
         ":1: expected a span",
     ),
     "a boolean id": ("jsonl", "de/a.jsonl", '{"id": true, "tokens": ["a"]}\n', ':1: expected "id"'),
-    "a language inferred from val/": (
-        "conll", "val/train.txt", "Berlin\tB-LOC\n", ":1: cannot tell the language",
-    ),
-    "a language inferred from xyz/": (
-        "conll", "xyz/train.txt", "Berlin\tB-LOC\n", ":1: cannot tell the language",
-    ),
     "a JSONL language that is a path": (
         "jsonl", "a.jsonl", '{"tokens": ["a"], "language": "../../etc/passwd"}\n',
         ":1: expected an ISO 639 language code",
@@ -99,6 +93,19 @@ def test_bad_input_is_one_line_naming_file_and_line(tmp_path: Path, case: str) -
     assert output.count("\n") == 1 and "Traceback" not in output
     assert len(output) < 400  # the 5 MB token is not echoed
     assert not (tmp_path / "store" / "entivec").exists()
+
+
+@pytest.mark.parametrize("folder", ["val", "xyz", "dev"])
+def test_a_folder_that_is_not_a_language_code_gives_no_language(
+    tmp_path: Path, folder: str
+) -> None:
+    # such sentences are routed at ingestion (their payload says so); read alone, they
+    # are refused rather than labelled with the folder's name
+    path = _file(tmp_path, f"{folder}/train.txt", "Berlin\tB-LOC\n")
+    with pytest.raises(CorpusFormatError, match=r"train\.txt:1: cannot tell the language"):
+        list(load("conll", [path]))
+    (sentence,) = load("conll", [path], require_language=False)
+    assert (sentence.language, sentence.language_source) == ("", "")
 
 
 def test_a_language_flag_that_is_not_a_code_is_refused(tmp_path: Path) -> None:
