@@ -24,6 +24,7 @@ from entivec.cli.options import (
     min_votes_option,
     plot_option,
     progress,
+    routing_index_option,
     server_options,
     store_option,
     train_and_dev,
@@ -431,6 +432,90 @@ def eval_demos(
 
 def _mean_std(row: dict[str, Any], sign: str = "") -> str:
     return f"{row['mean']:>{sign}10.3f} ± {row['std']:.3f}"
+
+
+@evaluate.command("annotate")
+@corpus_arguments
+@click.option(
+    "--crossner",
+    "crossner",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="CrossNER files (CoNLL, English) for entity-type search with predicted spans "
+    "beside gold ones (repeat for several).",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
+@routing_index_option
+@adapters_option
+@json_option
+@entivec_errors
+def eval_annotate(
+    format: str,
+    paths: tuple[str, ...],
+    crossner: tuple[str, ...],
+    limit: int | None,
+    routing_index: str | None,
+    adapters: str | None,
+    as_json: bool,
+) -> None:
+    """Annotating ingestion on gold data it does not see: language accuracy and span F1
+    per language on PATHS, and entity-type R-Precision with predicted spans (--crossner)."""
+    import tempfile
+    from pathlib import Path
+
+    from entivec.evaluation.annotate import (
+        entity_search_with_predicted_spans,
+        languages_and_spans,
+    )
+
+    from entivec.api import Entivec
+
+    with tempfile.TemporaryDirectory() as scratch, Entivec(scratch) as ev:
+        result: dict[str, Any] = {
+            "languages_and_spans": languages_and_spans(
+                ev,
+                format,
+                [Path(p) for p in paths],
+                limit=limit,
+                routing_index=routing_index,
+                adapters=adapters,
+                show_progress=progress(as_json),
+            )
+        }
+    if crossner:
+        result["entity_search"] = entity_search_with_predicted_spans(
+            "conll",
+            [Path(p) for p in crossner],
+            language="en",
+            adapters=adapters,
+            show_progress=progress(as_json),
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    spans = result["languages_and_spans"]
+    click.echo(
+        f"{'language':10}{'sentences':>10}{'language acc':>14}{'unrouted':>10}{'span F1':>9}"
+    )
+    for language, row in spans["by_language"].items():
+        click.echo(
+            f"{language:10}{row['sentences']:>10}{row['language_accuracy']:>14.3f}"
+            f"{row['unrouted']:>10.3f}{row['span_f1']:>9.3f}"
+        )
+    overall = spans["overall"]
+    click.echo(
+        f"{'all':10}{overall['sentences']:>10}{overall['language_accuracy']:>14.3f}"
+        f"{'':>10}{overall['span_f1']:>9.3f}"
+    )
+    if crossner:
+        search = result["entity_search"]
+        click.echo("entity-type search R-Precision: trained types / held-out types / all")
+        for name in ("gold spans", "predicted spans", "predicted / gold"):
+            row = search[name]
+            click.echo(
+                f"  {name:16} {row['trained_types']:.3f} / {row['held_out_types']:.3f} / "
+                f"{row['all_types']:.3f}"
+            )
 
 
 @evaluate.command("segmentation")

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _key(corpus: object, sentence_id: object) -> str:
+def sentence_key(corpus: object, sentence_id: object) -> str:
     return f"{corpus}\x1f{sentence_id}"
 
 
@@ -57,7 +57,7 @@ def _bm25_rankings(sentences: Sequence[Sentence], queries: dict[str, str]) -> di
     corpus_tokens = bm25s.tokenize([s.text for s in sentences], stopwords="en", show_progress=False)
     retriever = bm25s.BM25()
     retriever.index(corpus_tokens, show_progress=False)
-    keys = [_key(s.corpus, s.id) for s in sentences]
+    keys = [sentence_key(s.corpus, s.id) for s in sentences]
     rankings: dict[str, list[str]] = {}
     for label, text in queries.items():
         query_tokens = bm25s.tokenize([text], stopwords="en", show_progress=False)
@@ -70,7 +70,7 @@ def _bm25_rankings(sentences: Sequence[Sentence], queries: dict[str, str]) -> di
     return rankings
 
 
-def _summary(per_type: dict[str, float], held_out: Sequence[str]) -> dict[str, Any]:
+def type_set_summary(per_type: dict[str, float], held_out: Sequence[str]) -> dict[str, Any]:
     trained = [v for k, v in per_type.items() if k not in held_out]
     unseen = [v for k, v in per_type.items() if k in held_out]
     return {
@@ -98,7 +98,7 @@ def evaluate_entity_retrieval(
     for s in sentences:
         for span in s.spans:
             if span.type not in NOT_A_QUERY:
-                relevant[span.type].add(_key(s.corpus, s.id))
+                relevant[span.type].add(sentence_key(s.corpus, s.id))
     if not relevant:
         raise TrainingDataError(
             f"no annotated mentions to evaluate in {', '.join(map(str, paths))}"
@@ -123,10 +123,14 @@ def evaluate_entity_retrieval(
     for t in types:
         for name, search in searches.items():
             hits = search(queries[t], k=len(relevant[t]))
-            rankings[name][t] = [_key(h.payload["corpus"], h.payload["sentence_id"]) for h in hits]
+            rankings[name][t] = [
+                sentence_key(h.payload["corpus"], h.payload["sentence_id"]) for h in hits
+            ]
     rankings["BM25 (bm25s)"] = _bm25_rankings(sentences, queries)
     methods = {
-        name: _summary({t: r_precision_of_ranking(ranked[t], relevant[t]) for t in types}, held_out)
+        name: type_set_summary(
+            {t: r_precision_of_ranking(ranked[t], relevant[t]) for t in types}, held_out
+        )
         for name, ranked in rankings.items()
     }
     if raw_blocks:
@@ -149,9 +153,9 @@ def evaluate_entity_retrieval(
                 unit(query_values[b]) @ unit(values[b]).T,
                 types,
                 [m.span.type for m in mentions],
-                [_key(m.sentence.corpus, m.sentence.id) for m in mentions],
+                [sentence_key(m.sentence.corpus, m.sentence.id) for m in mentions],
             )
-            methods[f"raw value vectors, block {b} (exact)"] = _summary(per_type, held_out)
+            methods[f"raw value vectors, block {b} (exact)"] = type_set_summary(per_type, held_out)
     return {
         "sentences": len(sentences),
         "types": len(types),

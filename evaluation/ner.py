@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from entivec.api import Entivec
 
 
-def _f1(gold: list[list[str]], predicted: list[list[str]]) -> float:
+def span_f1(gold: list[list[str]], predicted: list[list[str]]) -> float:
     try:
         from seqeval.metrics import f1_score
     except ImportError as exc:
@@ -84,9 +84,9 @@ def evaluate_ner(
         rows[language] = {
             "sentences": len(sentences),
             "routing_accuracy": round(sum(c == language for c in chosen) / len(chosen), 4),
-            "f1_true_language": _f1(gold, own),
-            "f1_joint": _f1(gold, joint),
-            "f1_routed": _f1(gold, routed),
+            "f1_true_language": span_f1(gold, own),
+            "f1_joint": span_f1(gold, joint),
+            "f1_routed": span_f1(gold, routed),
         }
     mean = {
         key: round(sum(r[key] for r in rows.values()) / len(rows), 4)

@@ -187,7 +187,9 @@ def test_fine_tuning_beats_the_base_model_in_every_language_and_reaches_mrr_095(
         ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]
         ev._encoders["e5_xling"] = e5_xling  # type: ignore[assignment]
         files = [tatoeba_dir / f"tatoeba.{lang}-eng.eng" for lang in tatoeba.LANGUAGES]
-        ev.ingest("text", files, language="en", corpus=CORPUS, show_progress=False)  # e5 only
+        ev.ingest(
+            "lines", files, language="en", corpus=CORPUS, ner="off", show_progress=False
+        )  # e5 only
         result = evaluate_xling(ev, tatoeba_dir, ablations=False, show_progress=False)
         # the second vector joined the existing collection without re-ingesting e5
         hits = ev.search_sentences("Wo ist der Bahnhof?", k=3, vector="e5_xling")

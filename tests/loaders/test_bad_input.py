@@ -34,7 +34,19 @@ def _ingest(tmp_path: Path, format: str, path: Path, *extra: str) -> tuple[int, 
     store = tmp_path / "store"
     result = CliRunner().invoke(
         cli,
-        ["-q", "ingest", format, str(path), "--store", str(store), "--plugin", "hashed", *extra],
+        # --no-ner: the fast tier needs no adapters (raw text is tagged by default)
+        [
+            "-q",
+            "ingest",
+            format,
+            str(path),
+            "--store",
+            str(store),
+            "--plugin",
+            "hashed",
+            "--no-ner",
+            *extra,
+        ],
     )
     return result.exit_code, result.output
 

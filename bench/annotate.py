@@ -1,0 +1,169 @@
+"""Annotating ingestion against plain ingestion of the same raw documents, in one run.
+
+Documents: Tatoeba sentences of the six languages, four to a document, one document per
+line, no language given (real raw multilingual text). Three runs into fresh Qdrant Edge
+stores:
+
+- **plain**: the documents with ``--language`` given and ``--no-ner`` (segmentation, e5,
+  the store), the peer;
+- **annotating, e5**: routed and tagged, e5 sentence vectors;
+- **annotating, e5 + entity**: the same, plus the ``entity`` vectors of the predicted
+  mentions.
+
+Each run reports sentences per second, and the share of its time in segmentation (the
+loader), routing, NER, each plugin and the store, timed by wrapping those calls.
+
+    .venv/bin/python bench/annotate.py [--documents N]
+
+Needs e5, lang, the routing index, the adapters and the entity plugin (./run setup).
+Prints a table and writes bench/results/annotate.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from machine import describe, headline
+
+from entivec.api import Entivec
+from entivec.ingest import IngestReport
+from entivec.query.routing import Router
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tatoeba"
+FILES = {
+    "de": "tatoeba.deu-eng.deu",
+    "en": "tatoeba.deu-eng.eng",
+    "es": "tatoeba.spa-eng.spa",
+    "nl": "tatoeba.nld-eng.nld",
+    "pl": "tatoeba.pol-eng.pol",
+    "ru": "tatoeba.rus-eng.rus",
+}
+PER_DOCUMENT = 4
+
+
+def documents(count: int) -> list[str]:
+    """``count`` documents, the languages taking turns."""
+    lines = {
+        lang: [x for x in (DATA / name).read_text(encoding="utf-8").splitlines() if x.strip()]
+        for lang, name in FILES.items()
+    }
+    out = []
+    for i in range(count):
+        lang = list(FILES)[i % len(FILES)]
+        start = (i // len(FILES)) * PER_DOCUMENT
+        out.append(" ".join(lines[lang][start : start + PER_DOCUMENT]))
+    return out
+
+
+class Timer:
+    """Seconds spent in wrapped calls, by name."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - start
+
+        return timed
+
+
+def run(path: Path, plugins: tuple[str, ...], *, annotate: bool) -> dict[str, Any]:
+    """One ingestion into a fresh store, with its time split by component."""
+    import entivec.loaders.text as text_loader
+
+    timer = Timer()
+    original_route = Router.route
+    original_spans = text_loader.sentence_spans
+    Router.route = timer.wrap("routing", original_route)  # type: ignore[method-assign]
+    text_loader.sentence_spans = timer.wrap("segmentation", original_spans)
+    try:
+        with tempfile.TemporaryDirectory() as tmp, Entivec(Path(tmp) / "store") as ev:
+            for plugin in plugins:
+                _, encoder = ev.encoder(plugin)
+                for method in ("embed_passages", "embed_mentions"):
+                    if hasattr(encoder, method):
+                        setattr(encoder, method, timer.wrap(plugin, getattr(encoder, method)))
+            store = ev.store
+            for method in ("upsert", "update_vectors", "set_payload", "payloads", "finish"):
+                setattr(store, method, timer.wrap("store", getattr(store, method)))
+            if annotate:
+                model = ev.ner_model()
+                model.predict = timer.wrap("ner", model.predict)  # type: ignore[method-assign]
+            start = time.perf_counter()
+            report: IngestReport
+            report, _ = ev.ingest(
+                "text",
+                [path],
+                plugins=plugins,
+                language=None if annotate else "en",
+                ner="auto" if annotate else "off",
+                show_progress=False,
+            )
+            total = time.perf_counter() - start
+    finally:
+        Router.route = original_route  # type: ignore[method-assign]
+        text_loader.sentence_spans = original_spans
+    # the loader reads the file twice (validation, then ingestion): both passes count
+    shares = {name: round(seconds / total, 3) for name, seconds in sorted(timer.seconds.items())}
+    shares["other (loading, ids, payloads, bookkeeping)"] = round(
+        1 - sum(timer.seconds.values()) / total, 3
+    )
+    return {
+        "plugins": list(plugins),
+        "annotate": annotate,
+        "sentences": report.sentences,
+        "mentions": report.mentions,
+        "seconds": round(total, 2),
+        "sentences_per_second": round(report.sentences / total, 1),
+        "time_share": shares,
+        "languages": report.languages,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=600)
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "annotate.json"
+    )
+    args = parser.parse_args()
+    machine = describe()
+    with tempfile.TemporaryDirectory() as tmp:
+        path, warm = Path(tmp) / "documents.txt", Path(tmp) / "warm.txt"
+        texts = documents(args.documents)
+        path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+        warm.write_text("\n".join(texts[:30]) + "\n", encoding="utf-8")
+        run(warm, ("e5", "entity"), annotate=True)  # the models' files in the page cache
+        rows = {
+            "plain (e5, language given, no NER)": run(path, ("e5",), annotate=False),
+            "annotating (e5)": run(path, ("e5",), annotate=True),
+            "annotating (e5 + entity)": run(path, ("e5", "entity"), annotate=True),
+        }
+    result = {"machine": machine, "documents": args.documents, "runs": rows}
+    print(headline(machine))
+    print(f"{args.documents} documents of {PER_DOCUMENT} Tatoeba sentences, six languages")
+    print(f"{'run':38}{'sent/s':>8}{'sentences':>11}{'mentions':>10}  time share")
+    for name, row in rows.items():
+        shares = ", ".join(f"{k} {v:.0%}" for k, v in row["time_share"].items())
+        print(
+            f"{name:38}{row['sentences_per_second']:>8.1f}{row['sentences']:>11}"
+            f"{row['mentions']:>10}  {shares}"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
