@@ -120,11 +120,19 @@ def test_text_without_letters_or_with_one_neighbour_is_not_routed(indexed: Entiv
     assert word.routed
 
 
-def test_an_empty_collection_routes_nothing(tmp_path: Path, lang_encoder: object) -> None:
+def test_an_empty_collection_routes_by_the_shipped_index(
+    tmp_path: Path, lang_encoder: object
+) -> None:
+    from entivec.models import routing_index_dir
+
+    text = "Het is een gemeente in Nederland ."
     with Entivec(tmp_path / "empty") as ev:
         ev._encoders["lang"] = lang_encoder  # type: ignore[assignment]
-        [route] = ev.route("Het is een gemeente in Nederland .")
-    assert route.outcome == "empty_collection" and route.language is None
+        [alone] = ev.route(text, index=ev.store)  # nothing to vote with
+        [shipped] = ev.route(text)  # the collection holds no labelled lang vectors
+    assert alone.outcome == "empty_collection" and alone.language is None
+    assert (shipped.language, shipped.outcome) == ("nl", "routed")
+    assert shipped.index is not None and str(routing_index_dir()) in shipped.index
 
 
 def test_eval_routing_reports_every_method_on_the_same_sentences(

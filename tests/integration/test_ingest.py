@@ -91,11 +91,12 @@ def test_payload_schema_of_a_sentence_point(
     for payload in payloads:
         assert set(payload) == {
             "kind", "text", "sentence_id", "language", "entity_type", "spans", "corpus",
-            "split", "source", "fingerprint", "encoded_by",
+            "split", "source", "language_source", "span_source", "fingerprint", "encoded_by",
         }  # fmt: skip
         assert payload["language"] == "de" and payload["corpus"] == "wikiann"
         assert payload["split"] == "val" and payload["sentence_id"].startswith("de/val#")
         assert payload["kind"] == "sentence" and payload["source"] == path.resolve().as_posix()
+        assert (payload["language_source"], payload["span_source"]) == ("path", "gold")
         assert sorted({s["type"] for s in payload["spans"]}) == payload["entity_type"]
         # the real artefact's version: its model file's checksum, from the manifest
         assert payload["encoded_by"] == {"e5": "e5:model.onnx@5ef691f4c799fda3"}
