@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from entivec.loaders.tatoeba import MONOLINGUAL_FILES
 from machine import describe, headline
 
 from entivec.api import Entivec
@@ -37,14 +38,6 @@ from entivec.ingest import IngestReport
 from entivec.query.routing import Router
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tatoeba"
-FILES = {
-    "de": "tatoeba.deu-eng.deu",
-    "en": "tatoeba.deu-eng.eng",
-    "es": "tatoeba.spa-eng.spa",
-    "nl": "tatoeba.nld-eng.nld",
-    "pl": "tatoeba.pol-eng.pol",
-    "ru": "tatoeba.rus-eng.rus",
-}
 PER_DOCUMENT = 4
 
 
@@ -52,12 +45,12 @@ def documents(count: int) -> list[str]:
     """``count`` documents, the languages taking turns."""
     lines = {
         lang: [x for x in (DATA / name).read_text(encoding="utf-8").splitlines() if x.strip()]
-        for lang, name in FILES.items()
+        for lang, name in MONOLINGUAL_FILES.items()
     }
     out = []
     for i in range(count):
-        lang = list(FILES)[i % len(FILES)]
-        start = (i // len(FILES)) * PER_DOCUMENT
+        lang = list(MONOLINGUAL_FILES)[i % len(MONOLINGUAL_FILES)]
+        start = (i // len(MONOLINGUAL_FILES)) * PER_DOCUMENT
         out.append(" ".join(lines[lang][start : start + PER_DOCUMENT]))
     return out
 

@@ -21,14 +21,19 @@ is padded), so each sentence has the same batch-mates as in a clean run and a ru
 was killed and started again ends with the same ids, payloads and vectors. A writer
 thread stores window *n* while the encoder works on window *n + 1*.
 
-**What is removed.** :func:`survey` reads the stream once before anything is written:
-it refuses an id used twice in a file (naming both lines) and records each file's ids.
-After an ingestion that read its files to the end, the points of those files that the
-files no longer yield (a sentence was deleted, the lines moved) are deleted, for the
-kinds of point this run wrote. So the store after any sequence of ingests of the same
-files equals a clean ingest of their final versions. Points of the other kind that no
-longer match their file are counted in the report (``out_of_date``), not touched: only
-the plugins that wrote them can redo them.
+**What is removed.** :func:`survey` reads the stream once before anything is written
+and refuses an id used twice in a file, naming both lines. Ingestion records the ids
+each file yields (after annotation, so predicted mentions count). After an ingestion
+that read its files to the end, the points of those files that the files no longer
+yield (a sentence was deleted, the lines moved) are deleted, for the kinds of point this
+run wrote. So the store after any sequence of ingests of the same files equals a clean
+ingest of their final versions. Points of the other kind that no longer match their
+file are counted in the report (``out_of_date``), not touched: only the plugins that
+wrote them can redo them.
+
+**Raw text.** ``annotate`` (an :class:`entivec.annotation.Annotator`) fills in each
+window's missing languages and spans before its points are planned, so predicted spans
+become mention points and enter the fingerprints like gold ones.
 """
 
 from __future__ import annotations

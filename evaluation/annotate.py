@@ -25,10 +25,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from entivec.evaluation.entity_metrics import r_precision_of_ranking
-from entivec.evaluation.entity_retrieval import sentence_key, type_set_summary
+from entivec.evaluation.entity_retrieval import (
+    relevant_sentences,
+    sentence_key,
+    type_set_summary,
+)
 from entivec.evaluation.ner import span_f1
 from entivec.loaders import load
-from entivec.loaders.crossner import NOT_A_QUERY, type_name
+from entivec.loaders.crossner import type_name
 from tqdm.auto import tqdm
 
 from entivec.annotation import Annotator
@@ -104,12 +108,7 @@ def entity_search_with_predicted_spans(
     from entivec.api import Entivec
     from entivec.models import artefact_dir, read_manifest
 
-    sentences = list(load(format, paths, language=language))
-    relevant: dict[str, set[str]] = defaultdict(set)
-    for s in sentences:
-        for span in s.spans:
-            if span.type not in NOT_A_QUERY:
-                relevant[span.type].add(sentence_key(s.corpus, s.id))
+    relevant = relevant_sentences(list(load(format, paths, language=language)))
     held_out = read_manifest(artefact_dir("entity"))["training"]["recipe"]["held_out_types"]
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as scratch:

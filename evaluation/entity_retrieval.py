@@ -70,6 +70,16 @@ def _bm25_rankings(sentences: Sequence[Sentence], queries: dict[str, str]) -> di
     return rankings
 
 
+def relevant_sentences(sentences: Sequence[Sentence]) -> dict[str, set[str]]:
+    """Per entity type that makes a query, the keys of the sentences mentioning it."""
+    relevant: dict[str, set[str]] = defaultdict(set)
+    for s in sentences:
+        for span in s.spans:
+            if span.type not in NOT_A_QUERY:
+                relevant[span.type].add(sentence_key(s.corpus, s.id))
+    return relevant
+
+
 def type_set_summary(per_type: dict[str, float], held_out: Sequence[str]) -> dict[str, Any]:
     trained = [v for k, v in per_type.items() if k not in held_out]
     unseen = [v for k, v in per_type.items() if k in held_out]
@@ -94,11 +104,7 @@ def evaluate_entity_retrieval(
     from entivec.models import artefact_dir, model_dir, read_manifest
 
     sentences = list(load(format, paths, language=language))
-    relevant: dict[str, set[str]] = defaultdict(set)
-    for s in sentences:
-        for span in s.spans:
-            if span.type not in NOT_A_QUERY:
-                relevant[span.type].add(sentence_key(s.corpus, s.id))
+    relevant = relevant_sentences(sentences)
     if not relevant:
         raise TrainingDataError(
             f"no annotated mentions to evaluate in {', '.join(map(str, paths))}"

@@ -18,16 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from entivec.loaders import load
+from entivec.loaders.tatoeba import MONOLINGUAL_FILES
 
 Segmenter = Callable[[str, str], list[str]]
-TATOEBA_FILES = {
-    "de": "tatoeba.deu-eng.deu",
-    "en": "tatoeba.deu-eng.eng",
-    "es": "tatoeba.spa-eng.spa",
-    "nl": "tatoeba.nld-eng.nld",
-    "pl": "tatoeba.pol-eng.pol",
-    "ru": "tatoeba.rus-eng.rus",
-}
 PER_DOCUMENT = 4
 
 
@@ -68,7 +61,7 @@ def documents(
 def corpora(tatoeba: Path, crossner: Sequence[Path], per_language: int) -> dict[str, list[str]]:
     """Gold sentences per corpus: ``tatoeba-de`` ... and ``crossner-en``."""
     found: dict[str, list[str]] = {}
-    for language, name in TATOEBA_FILES.items():
+    for language, name in MONOLINGUAL_FILES.items():
         lines = (tatoeba / name).read_text(encoding="utf-8").splitlines()
         found[f"tatoeba-{language}"] = [line for line in lines if line.strip()][:per_language]
     english = [

@@ -52,6 +52,18 @@ class KbEntry:
     text: str
 
 
+# one file per language for monolingual text: each pair file's side in that language,
+# and the German pair's English side
+MONOLINGUAL_FILES = {
+    "de": "tatoeba.deu-eng.deu",
+    "en": "tatoeba.deu-eng.eng",
+    "es": "tatoeba.spa-eng.spa",
+    "nl": "tatoeba.nld-eng.nld",
+    "pl": "tatoeba.pol-eng.pol",
+    "ru": "tatoeba.rus-eng.rus",
+}
+
+
 def kb_id(language: str, line: int) -> str:
     """Id of the English line ``line`` of the ``language``-eng pair file."""
     return f"{language}-eng:{line}"
