@@ -110,3 +110,17 @@ def test_ner_force_replaces_gold_spans(
         payloads = [p.payload for p in ev.store.points()]
     assert gold.adapters == {} and forced.adapters == {"de": 30}
     assert all(p["span_source"] == "ner" and p["language_source"] == "path" for p in payloads)
+
+
+@pytest.mark.models
+def test_eval_annotate_scores_hidden_languages_and_spans(tmp_path: Path, data_dir: Path) -> None:
+    from entivec.evaluation.annotate import languages_and_spans
+
+    paths = [data_dir / "wikiann" / lang / "val.conllu" for lang in ("de", "ru")]
+    with Entivec(tmp_path / "store") as ev:
+        result = languages_and_spans(ev, "wikiann", paths, limit=40, show_progress=False)
+    rows = result["by_language"]
+    assert set(rows) == {"de", "ru"} and result["overall"]["sentences"] == 80
+    # routed against the shipped index, tagged by the routed adapter
+    assert rows["ru"]["language_accuracy"] > 0.9 and rows["de"]["language_accuracy"] > 0.7
+    assert 0.5 < result["overall"]["span_f1"] <= 1.0
