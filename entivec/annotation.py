@@ -80,17 +80,17 @@ class Annotator:
             wanted = [
                 i for i, s in enumerate(sentences) if self.force_ner or s.span_source != "gold"
             ]
-            self._tag(sentences, wanted)
+            self._tag(self.ner, sentences, wanted)
         return sentences
 
-    def _tag(self, sentences: list[Sentence], rows: list[int]) -> None:
-        assert self.ner is not None
-        registry = self.ner.registry
+    @staticmethod
+    def _tag(ner: NerEngine, sentences: list[Sentence], rows: list[int]) -> None:
+        registry = ner.registry
         by_adapter: dict[str, list[int]] = {}
         for i in rows:
             by_adapter.setdefault(adapter_for(registry, sentences[i].language), []).append(i)
         for name, group in sorted(by_adapter.items()):
-            tags = self.ner.predict(name, [list(sentences[i].tokens) for i in group])
+            tags = ner.predict(name, [list(sentences[i].tokens) for i in group])
             for i, sentence_tags in zip(group, tags, strict=True):
                 sentences[i] = dataclasses.replace(
                     sentences[i],

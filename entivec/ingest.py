@@ -251,8 +251,7 @@ def sentence_payload(sentence: Sentence) -> dict[str, Any]:
         "source": sentence.source,
         **_provenance(sentence),
     }
-    if sentence.document:
-        assert sentence.doc_span is not None
+    if sentence.document and sentence.doc_span is not None:
         payload["doc_id"] = sentence.document
         payload["doc_start"], payload["doc_end"] = sentence.doc_span
     return payload
