@@ -21,7 +21,13 @@ from hypothesis import strategies as st
 
 from entivec.errors import EntivecError
 
-FORMATS = {"wikiann": ".conllu", "conll": ".txt", "jsonl": ".jsonl", "text": ".txt"}
+FORMATS = {
+    "wikiann": ".conllu",
+    "conll": ".txt",
+    "jsonl": ".jsonl",
+    "text": ".txt",
+    "lines": ".txt",
+}
 EXAMPLES = int(os.environ.get("ENTIVEC_FUZZ_EXAMPLES") or 200)
 TRIED: Counter[str] = Counter()
 PIECES = st.sampled_from(
@@ -56,20 +62,22 @@ RECORDS = st.fixed_dictionaries(
 
 
 def _outcome(format: str, content: bytes) -> str:
-    """Load ``content`` as ``format`` from two places (a language folder and none)."""
+    """Load ``content`` as ``format`` from two places (a language folder and none), each
+    with the language required and not."""
     outcomes = []
     with tempfile.TemporaryDirectory() as tmp:
         for relative in (f"de/input{FORMATS[format]}", f"input{FORMATS[format]}"):
             path = Path(tmp) / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
-            try:
-                sentences = list(load(format, [path]))
-            except EntivecError:
-                outcomes.append("error")
-                continue
-            assert all(s.tokens and s.language for s in sentences)
-            outcomes.append("records")
+            for require_language in (True, False):  # as read alone, and for ingestion
+                try:
+                    sentences = list(load(format, [path], require_language=require_language))
+                except EntivecError:
+                    outcomes.append("error")
+                    continue
+                assert all(s.tokens and (s.language or not require_language) for s in sentences)
+                outcomes.append("records")
     TRIED[format] += 1
     return "/".join(outcomes)
 
