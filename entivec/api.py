@@ -375,8 +375,9 @@ class Entivec:
                 identity; ``e5`` does not, see docs/retrieveall.md).
             k: Neighbours per text.
             threshold: τ; by default the vector's calibrated threshold.
-            fallback: ``lingua`` or ``langdetect`` to answer when the neighbours cannot
-                decide, restricted to the router's languages; ``None`` leaves such texts
+            fallback: A language-ID library (``lingua``, ``langdetect``, ``fasttext``,
+                ``cld2``, ``py3langid``) to answer when the neighbours cannot decide,
+                restricted to the router's languages; ``None`` leaves such texts
                 unrouted.
             min_votes: Agreeing neighbours above τ a route needs (at most ``k``).
             index: The store whose labelled sentences vote (a directory, a URL or a

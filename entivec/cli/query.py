@@ -19,6 +19,7 @@ from entivec.cli.options import (
     variant_option,
 )
 from entivec.errors import InvalidArgumentError
+from entivec.query.langid import IDENTIFIERS
 
 
 @click.command()
@@ -123,7 +124,7 @@ def search(
 @routing_index_option
 @click.option(
     "--fallback",
-    type=click.Choice(["lingua", "langdetect"]),
+    type=click.Choice(list(IDENTIFIERS)),
     help="Answer with this library when the neighbours cannot decide.",
 )
 @json_option

