@@ -106,12 +106,14 @@ def eval_routing(
         + ", ".join(f"{b} tokens: {n}" for b, n in result["length_buckets"].items())
         + ")"
     )
-    click.echo(f"{header[0]:32}" + "".join(f"{h:>9}" for h in header[1:]))
+    click.echo(f"{header[0]:36}" + "".join(f"{h:>10}" for h in header[1:]))
     for m in result["methods"]:
         cells = [m["accuracy"], *(m["by_length"].get(b, float("nan")) for b in buckets)]
         cells += [m["by_language"][lang] for lang in languages] + [m["no_answer"]]
         click.echo(
-            f"{m['method']:32}" + "".join(f"{c:>9.3f}" for c in cells) + f"{m['ms_per_text']:>9.2f}"
+            f"{m['method']:36}"
+            + "".join(f"{c:>10.3f}" for c in cells)
+            + f"{m['ms_per_text']:>10.2f}"
         )
 
 

@@ -82,8 +82,8 @@ def evaluate_routing(
         k: Neighbours per sentence.
         min_votes: Agreeing neighbours a route needs.
         limit: Sentences read per file.
-        baselines: Language-ID libraries run on the same sentences (and, for the
-            first one, used as a fallback for unrouted sentences).
+        baselines: Language-ID libraries run on the same sentences, and each as the
+            fallback of the unrouted ones.
 
     Returns:
         JSON-ready results; ``overall.accuracy`` is the first vector's, no fallback.
@@ -143,8 +143,7 @@ def evaluate_routing(
                 outcomes={o: round(v, 4) for o, v in sorted(outcomes.items())},
             )
         )
-        if baselines:
-            fallback = baselines[0]
+        for fallback in baselines:  # each library as the fallback of unrouted texts
             combined = [
                 r.language if r.routed else library_answers[fallback][i]
                 for i, r in enumerate(routes)
