@@ -44,7 +44,7 @@ from entivec.query.search import (
     search_until,
 )
 from entivec.registry import Encoder, EncoderSpec, MentionEncoder, get_registry
-from entivec.store import DEFAULT_COLLECTION, Hit, ServerOptions, Store, open_store
+from entivec.store import DEFAULT_COLLECTION, Hit, Layout, ServerOptions, Store, open_store
 
 NER_ENGINES = ("onnx", "torch")
 NER_MODES = ("auto", "force", "off")
@@ -60,6 +60,18 @@ class Entivec:
         variant: Encoder artefact variant (``fp32`` or ``int8``) for every plugin.
         server: How to reach a Qdrant server: gRPC port, whether the API key may travel
             over plain http, request timeout (:class:`~entivec.store.ServerOptions`).
+        shards: On a Qdrant cluster, the shards of a collection this creates
+            (``shard_number``).
+        replicas: Copies of each shard (``replication_factor``); with 2 or more, reads
+            keep working when a node stops.
+        write_consistency: Replicas that must acknowledge a write
+            (``write_consistency_factor``).
+
+    Raises:
+        InvalidArgumentError: ``shards``, ``replicas`` or ``write_consistency`` above 1 for
+            Qdrant Edge or qdrant-client's local mode, which keep one copy in one shard.
+        SchemaMismatchError: An existing collection laid out otherwise (when it is first
+            written to).
     """
 
     def __init__(
@@ -69,9 +81,15 @@ class Entivec:
         collection: str = DEFAULT_COLLECTION,
         variant: str = "fp32",
         server: ServerOptions | None = None,
+        shards: int | None = None,
+        replicas: int | None = None,
+        write_consistency: int | None = None,
     ) -> None:
+        layout = Layout(shards, replicas, write_consistency)
         if isinstance(store, str | Path):
-            self.store: Store = open_store(str(store), collection=collection, server=server)
+            self.store: Store = open_store(
+                str(store), collection=collection, server=server, layout=layout
+            )
         elif hasattr(store, "search"):
             self.store = store
         else:

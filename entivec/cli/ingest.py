@@ -65,6 +65,22 @@ from entivec.cli.options import (
 @routing_index_option
 @adapters_option
 @engine_option
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1),
+    help="Qdrant cluster: shards of a new collection (shard_number).",
+)
+@click.option(
+    "--replicas",
+    type=click.IntRange(min=1),
+    help="Qdrant cluster: copies of each shard (replication_factor); 2 keeps reads "
+    "working when a node stops.",
+)
+@click.option(
+    "--write-consistency",
+    type=click.IntRange(min=1),
+    help="Qdrant cluster: replicas that must acknowledge a write.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @entivec_errors
 def ingest(
@@ -86,6 +102,9 @@ def ingest(
     routing_index: str | None,
     adapters: str | None,
     engine: str,
+    shards: int | None,
+    replicas: int | None,
+    write_consistency: int | None,
     as_json: bool,
 ) -> None:
     """Read corpus files (FORMAT: wikiann, conll, jsonl, text, lines) into STORE.
@@ -98,7 +117,15 @@ def ingest(
     """
     from entivec.api import Entivec
 
-    with Entivec(store, collection=collection, server=server_options(), variant=variant) as ev:
+    with Entivec(
+        store,
+        collection=collection,
+        server=server_options(),
+        variant=variant,
+        shards=shards,
+        replicas=replicas,
+        write_consistency=write_consistency,
+    ) as ev:
         report, stats = ev.ingest(
             format,
             paths,

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from entivec.errors import InvalidStoreError, SchemaMismatchError
+from entivec.errors import InvalidArgumentError, InvalidStoreError, SchemaMismatchError
 from entivec.records import Span
 
 DEFAULT_COLLECTION = "entivec"
@@ -181,6 +181,56 @@ class Store(Protocol):
 
 
 @dataclass(frozen=True)
+class Layout:
+    """How a new collection is laid out on a Qdrant cluster (``None``: the server's
+    default). Qdrant Edge and qdrant-client's local mode keep one copy in one shard.
+
+    Attributes:
+        shards: ``shard_number``: pieces the collection is split into, spread over nodes.
+        replicas: ``replication_factor``: copies of each shard, on different nodes.
+        write_consistency: ``write_consistency_factor``: replicas that must acknowledge
+            a write before it succeeds.
+    """
+
+    shards: int | None = None
+    replicas: int | None = None
+    write_consistency: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in self.settings().items():
+            if value < 1:
+                raise InvalidArgumentError(f"{name} must be at least 1, got {value}")
+        if (self.replicas or 1) < (self.write_consistency or 1):
+            raise InvalidArgumentError(
+                f"write consistency {self.write_consistency} needs at least as many replicas, "
+                f"got {self.replicas or 1}"
+            )
+
+    def settings(self) -> dict[str, int]:
+        """The settings given, by their option names."""
+        given = {
+            "shards": self.shards,
+            "replicas": self.replicas,
+            "write consistency": self.write_consistency,
+        }
+        return {name: value for name, value in given.items() if value is not None}
+
+    def refuse_beyond_one(self, engine: str) -> None:
+        """Raise unless every setting given is 1: ``engine`` holds one copy in one shard.
+
+        Raises:
+            InvalidArgumentError: Naming the settings and what serves them.
+        """
+        beyond = {name: v for name, v in self.settings().items() if v > 1}
+        if beyond:
+            listed = ", ".join(f"{name} {value}" for name, value in beyond.items())
+            raise InvalidArgumentError(
+                f"{engine} keeps a collection in one shard with one copy, so {listed} cannot "
+                "be honoured; use a Qdrant server or cluster (docker/compose.cluster.yaml)"
+            )
+
+
+@dataclass(frozen=True)
 class ServerOptions:
     """How to reach a Qdrant server (ignored for a directory).
 
@@ -201,6 +251,7 @@ def open_store(
     *,
     collection: str = DEFAULT_COLLECTION,
     server: ServerOptions | None = None,
+    layout: Layout | None = None,
 ) -> Store:
     """Open the store ``location``: a directory (Qdrant Edge) or an http(s) URL (a server).
 
@@ -209,6 +260,7 @@ def open_store(
             is not a valid name (:func:`check_collection_name`), or a server URL that
             :meth:`entivec.store.server.ServerStore.connect` refuses.
         StoreLockedError: Another process has the directory open.
+        InvalidArgumentError: ``layout`` asks Qdrant Edge for more than one shard or copy.
     """
     if not location:
         raise InvalidStoreError("STORE is empty; give a directory or an http(s):// URL")
@@ -229,7 +281,8 @@ def open_store(
             grpc_port=options.grpc_port,
             allow_insecure=options.allow_insecure,
             timeout=options.timeout,
+            layout=layout,
         )
     from entivec.store.edge import EdgeStore
 
-    return EdgeStore(location, collection=collection)
+    return EdgeStore(location, collection=collection, layout=layout)

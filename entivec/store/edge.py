@@ -19,6 +19,7 @@ from entivec.errors import SchemaMismatchError, StoreError, StoreLockedError
 from entivec.store import (
     KEYWORD_INDEXES,
     Hit,
+    Layout,
     PointRecord,
     VectorSchema,
     check_collection_name,
@@ -59,9 +60,13 @@ def _engine(action: str, path: Path) -> Iterator[None]:
 class EdgeStore:
     """A Qdrant Edge shard at ``<directory>/<collection>``."""
 
-    def __init__(self, directory: str | Path, *, collection: str) -> None:
+    def __init__(
+        self, directory: str | Path, *, collection: str, layout: Layout | None = None
+    ) -> None:
         import qdrant_edge as qe
 
+        if layout is not None:
+            layout.refuse_beyond_one("Qdrant Edge")
         self._qe = qe
         self.path = Path(directory) / check_collection_name(collection)
         self.description = f"Qdrant Edge at {self.path}"

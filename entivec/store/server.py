@@ -21,6 +21,7 @@ answers fails after one timeout.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import os
 import warnings
@@ -39,13 +40,25 @@ from tenacity import (
     wait_exponential,
 )
 
-from entivec.errors import InvalidStoreError, StoreError
-from entivec.store import KEYWORD_INDEXES, Hit, PointRecord, VectorSchema, missing_vectors
+from entivec.errors import InvalidStoreError, SchemaMismatchError, StoreError
+from entivec.store import (
+    KEYWORD_INDEXES,
+    Hit,
+    Layout,
+    PointRecord,
+    VectorSchema,
+    missing_vectors,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 API_KEY_ENV = "QDRANT_API_KEY"
 _TRANSIENT_HTTP = {429, 502, 503, 504}
+# Qdrant refuses requests over 32 MB; an upsert is split well below it
+MAX_REQUEST_BYTES = 16 * 2**20
+# the payload key a collection's data is partitioned by (Qdrant's multitenancy): a
+# language-filtered query reads one language's part of the index
+TENANT_KEY = "language"
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -242,7 +255,11 @@ class ServerStore:
         description: str,
         address: ServerAddress | None = None,
         secrets: Sequence[str] = (),
+        layout: Layout | None = None,
     ) -> None:
+        if address is None and layout is not None:
+            layout.refuse_beyond_one("qdrant-client's local mode")
+        self.layout = layout or Layout()
         self.client = client
         self.collection = collection
         self.description = description
@@ -259,6 +276,7 @@ class ServerStore:
         grpc_port: int | None = None,
         allow_insecure: bool = False,
         timeout: int = DEFAULT_TIMEOUT,
+        layout: Layout | None = None,
     ) -> ServerStore:
         """Connect to the server at ``url`` (see the module docstring for the ports), with
         the API key of ``$QDRANT_API_KEY`` if set.
@@ -270,6 +288,7 @@ class ServerStore:
             allow_insecure: Send the API key over plain http to a host that is not
                 loopback (anyone on the path can read it).
             timeout: Seconds one request may take.
+            layout: Shards, replicas and write consistency of a collection it creates.
 
         Raises:
             InvalidStoreError: A bad URL, or an API key that would travel in cleartext.
@@ -297,6 +316,7 @@ class ServerStore:
             description=f"Qdrant server {address}, collection {collection}",
             address=address,
             secrets=[api_key or ""],
+            layout=layout,
         )
 
     def _call(self, action: str, fn: Callable[[], T], *, idempotent: bool = True) -> T:
@@ -336,6 +356,7 @@ class ServerStore:
             "check the collection", lambda: self.client.collection_exists(self.collection)
         )
         if exists:
+            self._check_layout()
             have = self._read_vectors()
             for v in missing_vectors(self.description, have, vectors):
                 log.info("adding the named vector %s to %s", v, self.description)
@@ -354,17 +375,28 @@ class ServerStore:
         }
         self._call(
             "create the collection",
-            lambda: self.client.create_collection(self.collection, vectors_config=config),
+            lambda: self.client.create_collection(
+                self.collection,
+                vectors_config=config,
+                shard_number=self.layout.shards,
+                replication_factor=self.layout.replicas,
+                write_consistency_factor=self.layout.write_consistency,
+            ),
             idempotent=False,
         )
         with warnings.catch_warnings():
             # qdrant-client's local mode warns that it ignores payload indexes.
             warnings.filterwarnings("ignore", message="Payload indexes have no effect")
             for name in KEYWORD_INDEXES:
+                schema: Any = models.PayloadSchemaType.KEYWORD
+                if name == TENANT_KEY:
+                    schema = models.KeywordIndexParams(
+                        type=models.KeywordIndexType.KEYWORD, is_tenant=True
+                    )
                 self._call(
                     f"index {name}",
-                    lambda n=name: self.client.create_payload_index(  # type: ignore[misc]
-                        self.collection, n, models.PayloadSchemaType.KEYWORD, wait=True
+                    lambda n=name, f=schema: self.client.create_payload_index(  # type: ignore[misc]
+                        self.collection, n, f, wait=True
                     ),
                     idempotent=False,
                 )
@@ -387,15 +419,44 @@ class ServerStore:
             for name, p in (params.items() if isinstance(params, dict) else [])
         }
 
+    def _check_layout(self) -> None:
+        """Report an existing collection laid out otherwise than asked (it is not reused)."""
+        asked = {
+            "shard_number": self.layout.shards,
+            "replication_factor": self.layout.replicas,
+            "write_consistency_factor": self.layout.write_consistency,
+        }
+        if all(value is None for value in asked.values()):
+            return
+        info = self._call(
+            "read the collection", lambda: self.client.get_collection(self.collection)
+        )
+        params = info.config.params
+        differs = [
+            f"{key} {getattr(params, key, None)} (asked {value})"
+            for key, value in asked.items()
+            if value is not None and getattr(params, key, None) != value
+        ]
+        if differs:
+            raise SchemaMismatchError(
+                f"{self.description} exists with {', '.join(differs)}; use another collection, "
+                "or change it on the server (shards are fixed at creation)"
+            )
+
     def upsert(self, points: Sequence[PointRecord]) -> None:
-        """See :meth:`entivec.store.Store.upsert`."""
+        """See :meth:`entivec.store.Store.upsert` (split into requests well under Qdrant's
+        32 MB limit)."""
         from qdrant_client import models
 
-        batch = [
-            models.PointStruct(id=p.id, vector=cast("Any", p.vectors), payload=p.payload)
-            for p in points
-        ]
-        self._call("upsert points", lambda: self.client.upsert(self.collection, batch, wait=True))
+        for part in request_batches(points):
+            batch = [
+                models.PointStruct(id=p.id, vector=cast("Any", p.vectors), payload=p.payload)
+                for p in part
+            ]
+            self._call(
+                "upsert points",
+                lambda b=batch: self.client.upsert(self.collection, b, wait=True),  # type: ignore[misc]
+            )
 
     def payloads(self, ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """See :meth:`entivec.store.Store.payloads`."""
@@ -533,3 +594,24 @@ def _filter(where: dict[str, str] | None) -> Any:
             for key, value in where.items()
         ]
     )
+
+
+def request_batches(
+    points: Sequence[PointRecord], limit: int = MAX_REQUEST_BYTES
+) -> Iterator[list[PointRecord]]:
+    """``points`` in consecutive groups whose JSON size stays under ``limit`` bytes (a
+    single larger point is a group of its own, for the server to judge)."""
+    group: list[PointRecord] = []
+    size = 0
+    for point in points:
+        # JSON floats take up to about 12 characters each
+        weight = 12 * sum(len(v) for v in point.vectors.values()) + len(
+            json.dumps(point.payload, ensure_ascii=False)
+        )
+        if group and size + weight > limit:
+            yield group
+            group, size = [], 0
+        group.append(point)
+        size += weight
+    if group:
+        yield group

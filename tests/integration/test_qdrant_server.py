@@ -59,3 +59,82 @@ def test_server_matches_edge(
     finally:
         edge.close()
     assert_same_hits(local, remote)
+
+
+def test_the_layout_reaches_the_collection(server_url: str) -> None:
+    from entivec.errors import SchemaMismatchError
+    from entivec.store import Layout, VectorSchema
+
+    name = f"layout_{os.getpid()}"
+    schema = [VectorSchema("e5", 4, "cosine")]
+    store = ServerStore.connect(server_url, collection=name, layout=Layout(shards=2))
+    try:
+        store.ensure_schema(schema)
+        info = store.client.get_collection(name)
+        assert info.config.params.shard_number == 2
+        # language is the tenant key: a language-filtered query reads one part of the index
+        assert info.payload_schema["language"].params.is_tenant is True
+        other = ServerStore.connect(server_url, collection=name, layout=Layout(shards=3))
+        with pytest.raises(SchemaMismatchError, match=r"shard_number 2 \(asked 3\)"):
+            other.ensure_schema(schema)
+        other.close()
+    finally:
+        store.client.delete_collection(name)
+        store.close()
+
+
+def test_a_three_node_cluster_searches_on_when_a_node_stops(tmp_path: Path) -> None:
+    """docker/compose.cluster.yaml's layout, started by testcontainers: 3 shards, 2
+    replicas; one node stopped, every query still answers in full."""
+    if os.environ.get("QDRANT_URL"):
+        pytest.skip("QDRANT_URL names one server; this scenario starts its own cluster")
+    reason = _docker_answers()
+    if reason:
+        pytest.skip(reason)
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+    import time
+
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.network import Network
+
+    from entivec.store import Layout, PointRecord, VectorSchema
+
+    with Network() as network:
+        nodes = []
+        for i in range(3):
+            join = [] if i == 0 else ["--bootstrap", "http://qdrant-0:6335"]
+            node = (
+                DockerContainer(QDRANT_IMAGE)
+                .with_env("QDRANT__CLUSTER__ENABLED", "true")
+                .with_network(network)
+                .with_network_aliases(f"qdrant-{i}")
+                .with_exposed_ports(6333)
+                .with_command(["./qdrant", *join, "--uri", f"http://qdrant-{i}:6335"])
+            )
+            nodes.append(node.start())
+            time.sleep(3)  # the first node elects itself before the others join
+        try:
+            first = nodes[0]
+            url = f"http://{first.get_container_host_ip()}:{first.get_exposed_port(6333)}"
+            store = ServerStore.connect(
+                url, collection="cluster", layout=Layout(shards=3, replicas=2), timeout=30
+            )
+            store.ensure_schema([VectorSchema("e5", 4, "cosine")])
+            points = [
+                PointRecord(
+                    f"00000000-0000-0000-0000-{i:012d}",
+                    {"e5": [1.0, float(i % 7), 0.5, float(i % 3)]},
+                    {"language": "de" if i % 2 else "en", "text": f"s{i}"},
+                )
+                for i in range(300)
+            ]
+            store.upsert(points)
+            before = store.search("e5", [1.0, 3.0, 0.5, 1.0], 10, {"language": "de"})
+            nodes[2].stop()
+            after = store.search("e5", [1.0, 3.0, 0.5, 1.0], 10, {"language": "de"})
+            assert [h.id for h in after] == [h.id for h in before] and len(after) == 10
+            assert store.count() == 300
+            store.close()
+        finally:
+            for node in nodes[:2]:
+                node.stop()
