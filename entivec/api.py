@@ -133,9 +133,9 @@ class Entivec:
         """Read corpus files and store one point per sentence (and per mention).
 
         Raw text is annotated on the way (:mod:`entivec.annotation`): a sentence without a
-        language is routed (against ``routing_index``, by default this collection when it
-        holds labelled ``lang`` vectors, else the index shipped with the models), and one
-        without gold spans is tagged by its language's NER adapter.
+        language is routed (against ``routing_index``, by default the index shipped with
+        the models, else this collection when it holds labelled ``lang`` vectors), and
+        one without gold spans is tagged by its language's NER adapter.
 
         The files are read once up front to count and validate them (a malformed line or
         an id used twice fails before anything is encoded), then streamed again for
@@ -200,6 +200,11 @@ class Entivec:
         for sentences without gold spans (or for all, ``ner="force"``)."""
         router = None
         if surveyed.without_language:
+            # the shipped index before the collection itself: what a rerun routes against
+            # must not depend on what the first run wrote (its routed languages)
+            shipped = routing_index_dir()
+            if routing_index is None and (shipped / MANIFEST).is_file():
+                routing_index = shipped
             router = self.router(index=routing_index)
             if router.store.count() == 0:
                 raise ModelNotPreparedError(
