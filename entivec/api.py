@@ -35,7 +35,7 @@ from entivec.ner.tagging import NerEngine, entities_from_tags, words_with_offset
 from entivec.query.exemplars import ExemplarWriter, expanded_queries
 from entivec.query.extraction import Extraction, choose_adapter
 from entivec.query.langid import identifier as language_identifier
-from entivec.query.routing import DEFAULT_K, DEFAULT_MIN_VOTES, Route, Router
+from entivec.query.routing import DEFAULT_K, DEFAULT_MIN_VOTES, NOT_LABELLED, Route, Router
 from entivec.query.search import (
     FUSION_DEPTH,
     fuse_by_sentence,
@@ -427,7 +427,7 @@ class Entivec:
     def _routing_store(self, vector: str, index: str | Path | Store | None) -> Store:
         """Where routing retrieves neighbours from (see :meth:`router`)."""
         if index is None:
-            if vector in self.store.vectors() and self.store.distinct("language", limit=1):
+            if self._holds_labelled(vector):
                 return self.store
             shipped = routing_index_dir()
             if vector != "lang" or not (shipped / MANIFEST).is_file():
@@ -439,6 +439,14 @@ class Entivec:
         if key not in self._indexes:
             self._indexes[key] = open_store(key)
         return self._indexes[key]
+
+    def _holds_labelled(self, vector: str) -> bool:
+        """Whether this collection has ``vector`` on a point whose language was not routed."""
+        schema = self.store.vectors().get(vector)
+        if schema is None or not self.store.distinct("language", limit=1):
+            return False
+        probe = [1.0] + [0.0] * (schema.size - 1)
+        return bool(self.store.search(vector, probe, 1, exclude=NOT_LABELLED))
 
     def route(
         self,

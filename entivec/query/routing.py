@@ -7,8 +7,9 @@ the votes as confidence. The winner needs :data:`DEFAULT_MIN_VOTES` agreeing nei
 emoji-only text had one Russian neighbour above τ and was routed ``ru`` with confidence
 1.0). A text without a single letter (emoji, digits, punctuation) is written in no
 language: it is not routed at all (the ``lang`` vector put five Russian neighbours above
-τ for "😀😀😀"). When nothing is kept, the winner has too few votes, the vote is tied, or
-the collection is empty, the result is *unrouted* with the reason; an optional
+τ for "😀😀😀"). Sentences whose own language was routed (raw text ingested with the
+``lang`` plugin) never vote. When nothing is kept, the winner has too few votes, the
+vote is tied, or the collection is empty, the result is *unrouted* with the reason; an optional
 :class:`~entivec.query.langid.LanguageIdentifier` fallback then answers, and the result says so.
 
 Which vector: ``lang`` (see :mod:`entivec.plugins.lang`), made for language identity.
@@ -31,6 +32,9 @@ from entivec.store import Store
 
 DEFAULT_K = 5
 DEFAULT_MIN_VOTES = 2
+# a language that routing itself gave never votes: a store of routed raw text would
+# otherwise confirm its own guesses
+NOT_LABELLED = {"language_source": "routed"}
 PAPER_THRESHOLD = 0.7  # τc of the paper; used only when the vector brings no calibrated one
 
 Outcome = Literal[
@@ -192,7 +196,7 @@ class Router:
         elif not any(character.isalpha() for character in text):
             outcome, language, confidence, kept = "no_letters", None, 0.0, 0
         else:
-            hits = self.store.search(self.vector, query.tolist(), self.k)
+            hits = self.store.search(self.vector, query.tolist(), self.k, exclude=NOT_LABELLED)
             neighbours = tuple(
                 Neighbour(
                     h.id,

@@ -154,9 +154,15 @@ class Store(Protocol):
         ...
 
     def search(
-        self, vector: str, query: Sequence[float], k: int, where: dict[str, str] | None = None
+        self,
+        vector: str,
+        query: Sequence[float],
+        k: int,
+        where: dict[str, str] | None = None,
+        exclude: dict[str, str] | None = None,
     ) -> list[Hit]:
-        """The ``k`` nearest points by named vector ``vector``; ``where`` matches keywords."""
+        """The ``k`` nearest points by named vector ``vector``; ``where`` keywords must
+        match, ``exclude`` keywords must not."""
         ...
 
     def count(self) -> int:

@@ -186,16 +186,17 @@ class EdgeStore:
         operation = qe.UpdateOperation.delete_points(list(ids))
         self._call("delete points", lambda: shard.update(operation))
 
-    def _filter(self, where: dict[str, str] | None) -> Any:
-        if not where:
+    def _filter(self, where: dict[str, str] | None, exclude: dict[str, str] | None = None) -> Any:
+        if not where and not exclude:
             return None
         qe = self._qe
-        return qe.Filter(
-            must=[
-                qe.FieldCondition(key=key, match=qe.MatchValue(value))
-                for key, value in where.items()
-            ]
-        )
+
+        def conditions(pairs: dict[str, str] | None) -> list[Any] | None:
+            if not pairs:
+                return None
+            return [qe.FieldCondition(key=k, match=qe.MatchValue(v)) for k, v in pairs.items()]
+
+        return qe.Filter(must=conditions(where), must_not=conditions(exclude))
 
     def update_vectors(self, points: Sequence[PointRecord]) -> None:
         """See :meth:`entivec.store.Store.update_vectors`."""
@@ -205,7 +206,12 @@ class EdgeStore:
         self._call("update vectors", lambda: shard.update(qe.UpdateOperation.update_vectors(batch)))
 
     def search(
-        self, vector: str, query: Sequence[float], k: int, where: dict[str, str] | None = None
+        self,
+        vector: str,
+        query: Sequence[float],
+        k: int,
+        where: dict[str, str] | None = None,
+        exclude: dict[str, str] | None = None,
     ) -> list[Hit]:
         """See :meth:`entivec.store.Store.search`."""
         qe = self._qe
@@ -213,7 +219,7 @@ class EdgeStore:
         request = qe.QueryRequest(
             limit=k,
             query=qe.Query.Nearest([float(x) for x in query], using=vector),
-            filter=self._filter(where),
+            filter=self._filter(where, exclude),
             with_payload=True,
         )
         found = self._call("search", lambda: shard.query(request))

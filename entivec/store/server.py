@@ -522,10 +522,15 @@ class ServerStore:
         )
 
     def search(
-        self, vector: str, query: Sequence[float], k: int, where: dict[str, str] | None = None
+        self,
+        vector: str,
+        query: Sequence[float],
+        k: int,
+        where: dict[str, str] | None = None,
+        exclude: dict[str, str] | None = None,
     ) -> list[Hit]:
         """See :meth:`entivec.store.Store.search`."""
-        condition = _filter(where)
+        condition = _filter(where, exclude)
         response = self._call(
             "search",
             lambda: self.client.query_points(
@@ -582,18 +587,20 @@ class ServerStore:
         self.client.close()
 
 
-def _filter(where: dict[str, str] | None) -> Any:
-    """Keyword conditions, all of which must match."""
+def _filter(where: dict[str, str] | None, exclude: dict[str, str] | None = None) -> Any:
+    """Keyword conditions: all of ``where`` must match, none of ``exclude``."""
     from qdrant_client import models
 
-    if not where:
-        return None
-    return models.Filter(
-        must=[
-            models.FieldCondition(key=key, match=models.MatchValue(value=value))
-            for key, value in where.items()
+    def conditions(pairs: dict[str, str] | None) -> list[Any] | None:
+        if not pairs:
+            return None
+        return [
+            models.FieldCondition(key=k, match=models.MatchValue(value=v)) for k, v in pairs.items()
         ]
-    )
+
+    if not where and not exclude:
+        return None
+    return models.Filter(must=conditions(where), must_not=conditions(exclude))
 
 
 def request_batches(

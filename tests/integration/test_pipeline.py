@@ -256,3 +256,29 @@ def test_a_repeated_sentence_is_shown_once(tmp_path: Path, data_dir: Path) -> No
     every = json.loads(runner.invoke(cli, [*query, "--duplicates"]).output)
     assert len(distinct) == 5 and len({h["text"] for h in distinct}) == 5
     assert len({h["text"] for h in every}) < len(every) == 5
+
+
+def test_languages_that_routing_gave_never_vote(tmp_path: Path) -> None:
+    from entivec.query.routing import Router
+    from tests.hashed_encoder import HashedEncoder
+
+    encoder = HashedEncoder()
+    texts = ["Die Stadt liegt am Rhein", "Die Stadt liegt am Rhein ."]
+    with EdgeStore(tmp_path, collection="c") as store:
+        from entivec.store import VectorSchema
+
+        store.ensure_schema([VectorSchema("hashed", 256, "cosine")])
+        vectors = encoder.embed_passages(texts)
+        store.upsert(
+            [
+                # a routed guess, nearest to the query, and a labelled sentence
+                PointRecord("00000000-0000-0000-0000-000000000001", {"hashed": vectors[0].tolist()},
+                            {"language": "ru", "language_source": "routed", "text": texts[0]}),
+                PointRecord("00000000-0000-0000-0000-000000000002", {"hashed": vectors[1].tolist()},
+                            {"language": "de", "language_source": "path", "text": texts[1]}),
+            ]
+        )  # fmt: skip
+        store.finish()
+        [route] = Router(store, encoder, vector="hashed", k=5, min_votes=1).route([texts[0]])
+    assert (route.language, route.kept) == ("de", 1)
+    assert [n.language for n in route.neighbours] == ["de"]

@@ -233,3 +233,19 @@ def test_the_api_key_never_reaches_messages(
     assert "s3cr3t-key" not in str(info.value)
     assert "s3cr3t-key" not in store.description
     assert "s3cr3t-key" not in caplog.text
+
+
+def test_search_can_exclude_a_keyword(store: Store) -> None:
+    store.ensure_schema([E5])
+    store.upsert(
+        [
+            PointRecord(point_id("t", f"s{i}"), {"e5": [1.0, float(i), 0.0, 0.5]},
+                        {"language": "de", "language_source": "routed" if i < 3 else "path"})
+            for i in range(6)
+        ]
+    )  # fmt: skip
+    store.finish()
+    hits = store.search("e5", [1.0, 0.0, 0.0, 0.5], 10, exclude={"language_source": "routed"})
+    assert sorted(h.id for h in hits) == sorted(point_id("t", f"s{i}") for i in (3, 4, 5))
+    both = store.search("e5", [1.0, 0.0, 0.0, 0.5], 10, {"language": "de"}, {"language": "nl"})
+    assert len(both) == 6
