@@ -16,27 +16,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from entivec.errors import AdapterError
-from entivec.ner.adapters import JOINT, AdapterRegistry
 from entivec.ner.tagging import NerEngine, spans_from_tags
+from entivec.query.extraction import adapter_for
 from entivec.query.routing import Route, Router
 from entivec.records import Sentence
-
-
-def adapter_for(registry: AdapterRegistry, language: str) -> str:
-    """The adapter that tags a sentence of ``language`` (``""``: unrouted).
-
-    Raises:
-        AdapterError: Neither the language's adapter nor the joint one is registered.
-    """
-    if language in registry.names:
-        return language
-    if JOINT in registry.names:
-        return JOINT
-    raise AdapterError(
-        f"no adapter for {language or 'an unrouted sentence'!r} and no {JOINT!r} adapter "
-        f"to fall back on in {registry.root}; registered: {', '.join(registry.names)}"
-    )
 
 
 def _language_source(route: Route) -> str:

@@ -45,17 +45,28 @@ class Extraction:
         }
 
 
-def choose_adapter(registry: AdapterRegistry, route: Route) -> str:
-    """The registered adapter for ``route``: its language's, else the joint one.
+def adapter_for(registry: AdapterRegistry, language: str | None, unrouted: str = "") -> str:
+    """The registered adapter for a text of ``language``: its own, else the joint one.
 
     Only names in the registry's manifest can come out, whatever the payload said.
+
+    Args:
+        unrouted: How the message names a text without a language.
+
+    Raises:
+        AdapterError: Neither the language's adapter nor the joint one is registered.
     """
-    if route.language is not None and route.language in registry.names:
-        return route.language
+    if language and language in registry.names:
+        return language
     if JOINT in registry.names:
         return JOINT
-    wanted = route.language or f"an unrouted text ({route.outcome})"
+    wanted = language or unrouted or "an unrouted text"
     raise AdapterError(
-        f"no adapter for {wanted!r} and no {JOINT!r} adapter to fall back on; "
-        f"registered: {', '.join(registry.names) or 'none'}"
+        f"no adapter for {wanted!r} and no {JOINT!r} adapter to fall back on in "
+        f"{registry.root}; registered: {', '.join(registry.names) or 'none'}"
     )
+
+
+def choose_adapter(registry: AdapterRegistry, route: Route) -> str:
+    """The registered adapter for ``route`` (see :func:`adapter_for`)."""
+    return adapter_for(registry, route.language, f"an unrouted text ({route.outcome})")
