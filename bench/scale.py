@@ -29,6 +29,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -38,7 +39,13 @@ from machine import describe, headline
 
 from entivec.ingest import mention_payload
 from entivec.mentions import mentions_of
-from entivec.store import PointRecord, VectorSchema, point_id
+from entivec.store import (
+    KEYWORD_INDEXES,
+    IndexSettings,
+    PointRecord,
+    VectorSchema,
+    point_id,
+)
 from entivec.store.edge import EdgeStore
 
 if TYPE_CHECKING:
@@ -114,13 +121,24 @@ def percentiles(ms: list[float]) -> dict[str, float]:
     }
 
 
-def exact_top10(base: np.ndarray, n: int, queries: np.ndarray) -> list[list[str]]:
-    """Exact top-10 ids by cosine over the same ``n`` points, a chunk at a time."""
+def exact_top10(
+    base: np.ndarray,
+    n: int,
+    queries: np.ndarray,
+    labels: tuple[np.ndarray, np.ndarray] | None = None,
+) -> list[list[str]]:
+    """Exact top-10 ids by cosine over the same ``n`` points, a chunk at a time;
+    ``labels`` (each point's, each query's), when given, is a filter: a query may
+    return only the points with its label."""
     best_scores = np.full((len(queries), 10), -np.inf, dtype=np.float32)
     best_ids = np.zeros((len(queries), 10), dtype=np.int64)
     for start in range(0, n, 16 * BATCH):
         stop = min(n, start + 16 * BATCH)
         scores = queries @ perturbed(base, start, stop).T
+        if labels is not None:
+            point_labels, query_labels = labels
+            mask = point_labels[None, start:stop] == query_labels[:, None]
+            scores = np.where(mask, scores, -np.inf)
         scores_all = np.concatenate([best_scores, scores], axis=1)
         ids_all = np.concatenate(
             [best_ids, np.broadcast_to(np.arange(start, stop), scores.shape)], axis=1
@@ -131,25 +149,48 @@ def exact_top10(base: np.ndarray, n: int, queries: np.ndarray) -> list[list[str]
     return [[point_id("scale", str(int(i))) for i in row] for row in best_ids]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--points", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=1000)
-    args = parser.parse_args()
-    machine = describe()
-    base, payloads = base_mentions()
-    rng = np.random.default_rng(1)
-    sources = rng.choice(len(base), args.queries, replace=False)
-    queries = np.asarray(
-        [perturbed(base, int(s), int(s) + 1, seed=7)[0] for s in sources], dtype=np.float32
+def language_of(n: int, base_size: int) -> np.ndarray:
+    """The language index of each of the ``n`` points (as :func:`points` assigns them)."""
+    i = np.arange(n)
+    return (i // base_size + i % base_size) % len(LANGUAGES)
+
+
+def recall(found: list[list[str]], exact: list[list[str]]) -> float:
+    return round(
+        float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact, strict=True)])), 4
     )
-    types = [payloads[int(s)]["entity_type"] for s in sources]
+
+
+VARIANTS: dict[str, IndexSettings] = {
+    "shipped": IndexSettings(),
+    "every key graphed (before)": IndexSettings(graph_keys=KEYWORD_INDEXES),
+    "no key graphed": IndexSettings(graph_keys=()),
+    "m 8": IndexSettings(m=8),
+    "m 32": IndexSettings(m=32),
+    "ef_construct 50": IndexSettings(ef_construct=50),
+    "ef_construct 64": IndexSettings(ef_construct=64),
+    "language graphed only": IndexSettings(graph_keys=("language",)),
+    "ef_construct 200": IndexSettings(ef_construct=200),
+    "1 segment": IndexSettings(segments=1),
+    "4 segments": IndexSettings(segments=4),
+}
+
+
+def load_and_measure(
+    settings: IndexSettings,
+    base: np.ndarray,
+    payloads: list[dict[str, Any]],
+    n: int,
+    queries: np.ndarray,
+    types: list[str],
+) -> tuple[dict[str, Any], dict[str, list[list[str]]]]:
+    """Load ``n`` points into a fresh store with ``settings``; time it and search it."""
     tmp = Path(tempfile.mkdtemp(prefix="entivec-scale-"))
     try:
-        store = EdgeStore(tmp, collection="scale")
+        store = EdgeStore(tmp, collection="scale", index=settings)
         store.ensure_schema([VectorSchema("entity", base.shape[1], "cosine")])
         started = time.perf_counter()
-        for batch in points(base, payloads, args.points):
+        for batch in points(base, payloads, n):
             store.upsert(batch)
         upserted = time.perf_counter() - started
         built = time.perf_counter()
@@ -157,8 +198,8 @@ def main() -> None:
         optimize = time.perf_counter() - built
         load_s = time.perf_counter() - started
         disk = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
-        latency: dict[str, list[float]] = {"unfiltered": [], "language": [], "entity_type": []}
-        found: list[list[str]] = []
+        latency: dict[str, list[float]] = {name: [] for name in FILTERS}
+        found: dict[str, list[list[str]]] = {name: [] for name in FILTERS}
         for i, query in enumerate(queries):
             q = query.tolist()
             for name, where in (
@@ -169,31 +210,92 @@ def main() -> None:
                 t = time.perf_counter()
                 hits = store.search("entity", q, 10, where)
                 latency[name].append(1000 * (time.perf_counter() - t))
-                if where is None:
-                    found.append([h.id for h in hits])
+                found[name].append([h.id for h in hits])
         store.close()
-        exact = exact_top10(base, args.points, queries)
-        recall = float(
-            np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact, strict=True)])
-        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    measured = {
+        "settings": asdict(settings),
+        "upsert_points_per_second": round(n / upserted),
+        "optimize_seconds": round(optimize, 1),
+        "load_points_per_second": round(n / load_s),
+        "disk_mb": round(disk / 2**20),
+        "search_ms": {name: percentiles(ms) for name, ms in latency.items()},
+    }
+    return measured, found
+
+
+FILTERS = ("unfiltered", "language", "entity_type")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument(
+        "--variants",
+        default="shipped",
+        help=f"comma-separated index settings to compare, or 'all': {', '.join(VARIANTS)}",
+    )
+    args = parser.parse_args()
+    names = list(VARIANTS) if args.variants == "all" else args.variants.split(",")
+    unknown = [name for name in names if name not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variants {unknown}; expected some of {list(VARIANTS)}")
+    machine = describe()
+    base, payloads = base_mentions()
+    rng = np.random.default_rng(1)
+    sources = rng.choice(len(base), args.queries, replace=False)
+    queries = np.asarray(
+        [perturbed(base, int(s), int(s) + 1, seed=7)[0] for s in sources], dtype=np.float32
+    )
+    types = [payloads[int(s)]["entity_type"] for s in sources]
+    languages = language_of(args.points, len(base))
+    type_of = np.asarray([payloads[i % len(base)]["entity_type"] for i in range(args.points)])
+    exact = {
+        "unfiltered": exact_top10(base, args.points, queries),
+        "language": exact_top10(
+            base,
+            args.points,
+            queries,
+            (languages, np.arange(len(queries)) % len(LANGUAGES)),
+        ),
+        "entity_type": exact_top10(base, args.points, queries, (type_of, np.asarray(types))),
+    }
+    runs = {}
+    for name in names:
+        measured, found = load_and_measure(
+            VARIANTS[name], base, payloads, args.points, queries, types
+        )
+        measured["recall_at_10"] = {f: recall(found[f], exact[f]) for f in FILTERS}
+        runs[name] = measured
+        print(f"  {name}: {json.dumps(measured)}", flush=True)
     result = {
         "machine": machine,
         "points": args.points,
         "dimensions": int(base.shape[1]),
         "real_mentions": len(base),
-        "upsert_points_per_second": round(args.points / upserted),
-        "optimize_seconds": round(optimize, 1),
-        "load_points_per_second": round(args.points / load_s),
-        "disk_mb": round(disk / 2**20),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "search_ms": {name: percentiles(ms) for name, ms in latency.items()},
-        "recall_at_10": round(recall, 4),
+        "runs": runs,
     }
     print(headline(machine))
-    print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1))
-    out = ROOT / "bench" / "results" / f"scale-{args.points}.json"
+    print(f"{args.points:,} points; peak RSS {result['peak_rss_mb']:,} MB (the largest run)\n")
+    print(
+        "| settings | upserts/s | optimize s | load points/s | disk MB "
+        "| p50/p99 ms | language p50/p99 | entity_type p50/p99 | recall@10 (all/lang/type) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, r in runs.items():
+        ms = r["search_ms"]
+        rec = r["recall_at_10"]
+        print(
+            f"| {name} | {r['upsert_points_per_second']:,} | {r['optimize_seconds']} "
+            f"| {r['load_points_per_second']:,} | {r['disk_mb']:,} | "
+            + " | ".join(f"{ms[f]['p50']} / {ms[f]['p99']}" for f in FILTERS)
+            + f" | {rec['unfiltered']} / {rec['language']} / {rec['entity_type']} |"
+        )
+    suffix = "" if names == ["shipped"] else "-variants"
+    out = ROOT / "bench" / "results" / f"scale-{args.points}{suffix}.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 

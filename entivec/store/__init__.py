@@ -20,6 +20,8 @@ from entivec.records import Span
 DEFAULT_COLLECTION = "entivec"
 # Keyword indexes created before any upload, so the engine indexes as it ingests.
 KEYWORD_INDEXES = ("language", "entity_type", "sentence_id", "corpus", "source", "kind")
+# The keys searches filter on; the others serve lookups and clean-up, which need no graph
+FILTERED_SEARCH_KEYS = ("language", "entity_type")
 POINT_NAMESPACE = uuid.UUID("6f1d4c2e-4b0a-5d8e-9a51-2f0c8d6e7a13")
 # Qdrant's own rule for collection names, minus what would leave the store's directory
 _COLLECTION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
@@ -58,14 +60,34 @@ def check_collection_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class VectorSchema:
-    """A named vector of the collection."""
+    """A named vector of the collection: dense (``size``, ``distance``) or sparse (token
+    weights scored by dot product, with the engine's IDF: BM25)."""
 
     name: str
     size: int
     distance: Literal["cosine", "dot", "euclid"]
+    sparse: bool = False
 
     def __str__(self) -> str:
+        if self.sparse:
+            return f"{self.name} (sparse, IDF)"
         return f"{self.name} (size {self.size}, {self.distance})"
+
+    @classmethod
+    def sparse_idf(cls, name: str) -> VectorSchema:
+        """A sparse vector whose weights the engine multiplies by each token's IDF."""
+        return cls(name, 0, "dot", sparse=True)
+
+
+@dataclass(frozen=True)
+class SparseVector:
+    """Token ids and their weights, ids ascending (a BM25 document or query)."""
+
+    indices: tuple[int, ...]
+    values: tuple[float, ...]
+
+
+Vector = list[float] | SparseVector
 
 
 @dataclass(frozen=True)
@@ -73,8 +95,12 @@ class PointRecord:
     """A point to upsert: uuid id, named vectors, payload."""
 
     id: str
-    vectors: dict[str, list[float]]
+    vectors: dict[str, Vector]
     payload: dict[str, Any]
+
+
+# Qdrant's default RRF constant: a hit's fused score is the sum of 1 / (k + rank)
+RRF_K = 2
 
 
 @dataclass(frozen=True)
@@ -165,6 +191,30 @@ class Store(Protocol):
         match, ``exclude`` keywords must not."""
         ...
 
+    def search_batch(
+        self,
+        vector: str,
+        queries: Sequence[Sequence[float]],
+        k: int,
+        where: dict[str, str] | None = None,
+        exclude: dict[str, str] | None = None,
+    ) -> list[list[Hit]]:
+        """:meth:`search` for several queries (the same filters) in one engine call; one
+        hit list per query, in order."""
+        ...
+
+    def search_fused(
+        self,
+        queries: Sequence[tuple[str, Vector]],
+        k: int,
+        where: dict[str, str] | None = None,
+        depth: int = 100,
+    ) -> list[Hit]:
+        """The ``k`` best points by the engine's reciprocal rank fusion (constant
+        :data:`RRF_K`) of the ``depth`` nearest by each ``(vector name, query)``; scores
+        are fusion scores."""
+        ...
+
     def count(self) -> int:
         """Number of points."""
         ...
@@ -233,6 +283,40 @@ class Layout:
             raise InvalidArgumentError(
                 f"{engine} keeps a collection in one shard with one copy, so {listed} cannot "
                 "be honoured; use a Qdrant server or cluster (docker/compose.cluster.yaml)"
+            )
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """How a new collection builds its HNSW graph (bench/README.md, "Qdrant Edge at scale",
+    has what each costs).
+
+    Attributes:
+        m: Links per node of the graph.
+        ef_construct: Candidates kept while linking a node.
+        segments: Segments a bulk load is optimised into (``None``: the engine's default,
+            one per CPU core); each builds its own graph.
+        indexing_threshold_kb: A segment gets a graph above this size.
+        graph_keys: Keyword keys that get extra graph links per value, so that a search
+            filtered on them stays fast and exact (Qdrant's payload-aware HNSW); the other
+            keyword indexes serve lookups without adding to the build.
+    """
+
+    m: int = 16
+    ef_construct: int = 100
+    segments: int | None = None
+    indexing_threshold_kb: int = 1000
+    graph_keys: tuple[str, ...] = FILTERED_SEARCH_KEYS
+
+    def __post_init__(self) -> None:
+        for name in ("m", "ef_construct", "segments", "indexing_threshold_kb"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise InvalidArgumentError(f"{name} must be at least 1, got {value}")
+        unknown = sorted(set(self.graph_keys) - set(KEYWORD_INDEXES))
+        if unknown:
+            raise InvalidArgumentError(
+                f"graph keys {', '.join(unknown)}: expected some of {', '.join(KEYWORD_INDEXES)}"
             )
 
 

@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from tenacity import (
@@ -43,9 +43,13 @@ from tenacity import (
 from entivec.errors import InvalidStoreError, SchemaMismatchError, StoreError
 from entivec.store import (
     KEYWORD_INDEXES,
+    RRF_K,
     Hit,
+    IndexSettings,
     Layout,
     PointRecord,
+    SparseVector,
+    Vector,
     VectorSchema,
     missing_vectors,
 )
@@ -360,9 +364,13 @@ class ServerStore:
             have = self._read_vectors()
             for v in missing_vectors(self.description, have, vectors):
                 log.info("adding the named vector %s to %s", v, self.description)
-                params = models.DenseVectorNameConfig(
+                params: Any = models.DenseVectorNameConfig(
                     dense=models.DenseVectorConfig(size=v.size, distance=distances[v.distance])
                 )
+                if v.sparse:
+                    params = models.SparseVectorNameConfig(
+                        sparse=models.SparseVectorConfig(modifier=models.Modifier.IDF)
+                    )
                 self._call(
                     "add a named vector",
                     partial(self.client.create_vector_name, self.collection, v.name, params),
@@ -372,12 +380,21 @@ class ServerStore:
         config = {
             v.name: models.VectorParams(size=v.size, distance=distances[v.distance])
             for v in vectors
+            if not v.sparse
         }
+        sparse = {
+            v.name: models.SparseVectorParams(modifier=models.Modifier.IDF)
+            for v in vectors
+            if v.sparse
+        }
+        index = IndexSettings()
         self._call(
             "create the collection",
             lambda: self.client.create_collection(
                 self.collection,
                 vectors_config=config,
+                sparse_vectors_config=sparse or None,
+                hnsw_config=models.HnswConfigDiff(m=index.m, ef_construct=index.ef_construct),
                 shard_number=self.layout.shards,
                 replication_factor=self.layout.replicas,
                 write_consistency_factor=self.layout.write_consistency,
@@ -388,11 +405,11 @@ class ServerStore:
             # qdrant-client's local mode warns that it ignores payload indexes.
             warnings.filterwarnings("ignore", message="Payload indexes have no effect")
             for name in KEYWORD_INDEXES:
-                schema: Any = models.PayloadSchemaType.KEYWORD
-                if name == TENANT_KEY:
-                    schema = models.KeywordIndexParams(
-                        type=models.KeywordIndexType.KEYWORD, is_tenant=True
-                    )
+                schema = models.KeywordIndexParams(
+                    type=models.KeywordIndexType.KEYWORD,
+                    is_tenant=name == TENANT_KEY or None,
+                    enable_hnsw=name in index.graph_keys,
+                )
                 self._call(
                     f"index {name}",
                     lambda n=name, f=schema: self.client.create_payload_index(  # type: ignore[misc]
@@ -414,10 +431,14 @@ class ServerStore:
             "read the collection", lambda: self.client.get_collection(self.collection)
         )
         params = info.config.params.vectors
-        return {
+        dense = {
             name: VectorSchema(name, p.size, str(p.distance.value).lower())  # type: ignore[arg-type]
             for name, p in (params.items() if isinstance(params, dict) else [])
         }
+        sparse = {
+            name: VectorSchema.sparse_idf(name) for name in info.config.params.sparse_vectors or {}
+        }
+        return dense | sparse
 
     def _check_layout(self) -> None:
         """Report an existing collection laid out otherwise than asked (it is not reused)."""
@@ -450,7 +471,7 @@ class ServerStore:
 
         for part in request_batches(points):
             batch = [
-                models.PointStruct(id=p.id, vector=cast("Any", p.vectors), payload=p.payload)
+                models.PointStruct(id=p.id, vector=_engine_vectors(p.vectors), payload=p.payload)
                 for p in part
             ]
             self._call(
@@ -515,7 +536,7 @@ class ServerStore:
         """See :meth:`entivec.store.Store.update_vectors`."""
         from qdrant_client import models
 
-        batch = [models.PointVectors(id=p.id, vector=cast("Any", p.vectors)) for p in points]
+        batch = [models.PointVectors(id=p.id, vector=_engine_vectors(p.vectors)) for p in points]
         self._call(
             "update vectors",
             lambda: self.client.update_vectors(self.collection, batch, wait=True),
@@ -542,7 +563,66 @@ class ServerStore:
                 with_payload=True,
             ),
         )
-        return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
+        return _hits(response.points)
+
+    def search_batch(
+        self,
+        vector: str,
+        queries: Sequence[Sequence[float]],
+        k: int,
+        where: dict[str, str] | None = None,
+        exclude: dict[str, str] | None = None,
+    ) -> list[list[Hit]]:
+        """See :meth:`entivec.store.Store.search_batch`."""
+        from qdrant_client import models
+
+        if not queries:
+            return []
+        condition = _filter(where, exclude)
+        requests = [
+            models.QueryRequest(
+                query=[float(x) for x in q],
+                using=vector,
+                limit=k,
+                filter=condition,
+                with_payload=True,
+            )
+            for q in queries
+        ]
+        responses = self._call(
+            "search", lambda: self.client.query_batch_points(self.collection, requests)
+        )
+        return [_hits(r.points) for r in responses]
+
+    def search_fused(
+        self,
+        queries: Sequence[tuple[str, Vector]],
+        k: int,
+        where: dict[str, str] | None = None,
+        depth: int = 100,
+    ) -> list[Hit]:
+        """See :meth:`entivec.store.Store.search_fused`."""
+        from qdrant_client import models
+
+        condition = _filter(where)
+        prefetch = [
+            models.Prefetch(
+                query=_engine_vector(q), using=name, limit=max(k, depth), filter=condition
+            )
+            for name, q in queries
+        ]
+        response = self._call(
+            "search",
+            lambda: self.client.query_points(
+                self.collection,
+                prefetch=prefetch,
+                query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
+                limit=k,
+                query_filter=condition,
+                with_payload=True,
+            ),
+        )
+        return _hits(response.points)
 
     def count(self) -> int:
         """See :meth:`entivec.store.Store.count`."""
@@ -564,7 +644,8 @@ class ServerStore:
                 ),
             )
             for r in records:
-                yield PointRecord(str(r.id), dict(r.vector or {}), dict(r.payload or {}))
+                vectors = {name: _stored(v) for name, v in dict(r.vector or {}).items()}
+                yield PointRecord(str(r.id), vectors, dict(r.payload or {}))
             if offset is None:
                 return
 
@@ -585,6 +666,28 @@ class ServerStore:
     def close(self) -> None:
         """Close the client."""
         self.client.close()
+
+
+def _hits(found: Sequence[Any]) -> list[Hit]:
+    return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in found]
+
+
+def _engine_vector(vector: Vector | Sequence[float]) -> Any:
+    from qdrant_client import models
+
+    if isinstance(vector, SparseVector):
+        return models.SparseVector(indices=list(vector.indices), values=list(vector.values))
+    return [float(x) for x in vector]
+
+
+def _engine_vectors(vectors: dict[str, Vector]) -> Any:
+    return {name: _engine_vector(v) for name, v in vectors.items()}
+
+
+def _stored(vector: Any) -> Vector:
+    if hasattr(vector, "indices"):
+        return SparseVector(tuple(vector.indices), tuple(float(x) for x in vector.values))
+    return list(vector)
 
 
 def _filter(where: dict[str, str] | None, exclude: dict[str, str] | None = None) -> Any:
@@ -612,7 +715,7 @@ def request_batches(
     size = 0
     for point in points:
         # JSON floats take up to about 12 characters each
-        weight = 12 * sum(len(v) for v in point.vectors.values()) + len(
+        weight = 12 * sum(_numbers(v) for v in point.vectors.values()) + len(
             json.dumps(point.payload, ensure_ascii=False)
         )
         if group and size + weight > limit:
@@ -622,3 +725,8 @@ def request_batches(
         size += weight
     if group:
         yield group
+
+
+def _numbers(vector: Vector) -> int:
+    """How many numbers a vector sends (a sparse one sends ids and weights)."""
+    return 2 * len(vector.indices) if isinstance(vector, SparseVector) else len(vector)

@@ -13,7 +13,15 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 
 import entivec.store.server as server_store
 from entivec.errors import InvalidStoreError, SchemaMismatchError, StoreError, StoreLockedError
-from entivec.store import KEYWORD_INDEXES, PointRecord, Store, VectorSchema, open_store, point_id
+from entivec.store import (
+    KEYWORD_INDEXES,
+    PointRecord,
+    SparseVector,
+    Store,
+    VectorSchema,
+    open_store,
+    point_id,
+)
 from entivec.store.edge import EdgeStore
 from entivec.store.server import ServerStore, is_transient
 
@@ -249,3 +257,80 @@ def test_search_can_exclude_a_keyword(store: Store) -> None:
     assert sorted(h.id for h in hits) == sorted(point_id("t", f"s{i}") for i in (3, 4, 5))
     both = store.search("e5", [1.0, 0.0, 0.0, 0.5], 10, {"language": "de"}, {"language": "nl"})
     assert len(both) == 6
+
+
+BM25 = VectorSchema.sparse_idf("bm25")
+
+
+def _hybrid_points() -> list[PointRecord]:
+    """Six points: sparse tokens 7 and 9 single out s4 and s5, token 9 weighing more in
+    s4 (token 100 is in every point, so IDF makes it worth nothing)."""
+    return [
+        PointRecord(
+            point_id("t", f"s{i}"),
+            {
+                "e5": [1.0, float(i), 0.0, 0.5],
+                "bm25": SparseVector((i, 100), (1.0, 1.0))
+                if i < 4
+                else SparseVector((7, 9, 100), (1.0, 2.0 if i == 4 else 1.0, 1.0)),
+            },
+            {"language": "de" if i % 2 else "en", "text": f"s{i}"},
+        )
+        for i in range(6)
+    ]  # fmt: skip
+
+
+def test_a_sparse_vector_is_stored_read_back_and_survives_reopening(
+    store: Store, tmp_path: Path
+) -> None:
+    store.ensure_schema([E5, BM25])
+    assert store.vectors()["bm25"] == BM25
+    store.upsert(_hybrid_points())
+    store.finish()
+    stored = {p.id: p.vectors["bm25"] for p in store.points()}
+    assert stored[point_id("t", "s4")] == SparseVector((7, 9, 100), (1.0, 2.0, 1.0))
+    sparse_hits = store.search_fused([("bm25", SparseVector((7,), (1.0,)))], 2)
+    assert {h.id for h in sparse_hits} == {point_id("t", "s4"), point_id("t", "s5")}
+    if isinstance(store, EdgeStore):
+        store.close()
+        with EdgeStore(tmp_path, collection="c") as reopened:
+            assert reopened.vectors()["bm25"] == BM25
+
+
+def test_fused_search_ranks_what_both_vectors_find_first(store: Store) -> None:
+    store.ensure_schema([E5, BM25])
+    store.upsert(_hybrid_points())
+    store.finish()
+    dense = [1.0, 4.0, 0.0, 0.5]  # nearest s4, then s5 and s3
+    sparse = SparseVector((9,), (1.0,))  # s4, then s5
+    hits = store.search_fused([("e5", dense), ("bm25", sparse)], 3)
+    assert [h.id for h in hits][:2] == [point_id("t", "s4"), point_id("t", "s5")]
+    german = store.search_fused([("e5", dense), ("bm25", sparse)], 3, {"language": "de"})
+    assert german[0].id == point_id("t", "s5")
+    assert {h.payload["language"] for h in german} == {"de"}
+
+
+def test_a_vector_can_join_as_sparse_later(store: Store) -> None:
+    store.ensure_schema([E5])
+    store.upsert(_points(3))
+    store.ensure_schema([E5, BM25])
+    assert store.vectors()["bm25"] == BM25
+    with pytest.raises(SchemaMismatchError, match="bm25"):
+        store.ensure_schema([VectorSchema("bm25", 4, "cosine")])
+
+
+def test_batched_search_answers_as_one_call_per_query(store: Store) -> None:
+    store.ensure_schema([E5])
+    store.upsert(_points(20))
+    store.finish()
+    queries = [[1.0, float(i), 0.0, 0.5] for i in (0, 7, 13)]
+    for where, exclude in ((None, None), ({"language": "de"}, None), (None, {"language": "de"})):
+        batched = store.search_batch("e5", queries, 4, where, exclude)
+        one_by_one = [store.search("e5", q, 4, where, exclude) for q in queries]
+        assert [[h.id for h in hits] for hits in batched] == [
+            [h.id for h in hits] for hits in one_by_one
+        ]
+        assert all(len(hits) == 4 for hits in batched)
+    german = store.search_batch("e5", queries, 4, {"language": "de"})
+    assert {h.payload["language"] for hits in german for h in hits} == {"de"}
+    assert store.search_batch("e5", [], 4) == []
