@@ -18,6 +18,7 @@ from entivec.errors import (
     InvalidArgumentError,
     InvalidStoreError,
     ModelNotPreparedError,
+    SchemaMismatchError,
 )
 from entivec.ingest import (
     DEFAULT_BATCH_SIZE,
@@ -38,6 +39,7 @@ from entivec.query.langid import identifier as language_identifier
 from entivec.query.routing import DEFAULT_K, DEFAULT_MIN_VOTES, NOT_LABELLED, Route, Router
 from entivec.query.search import (
     FUSION_DEPTH,
+    fetch_until,
     fuse_by_sentence,
     one_per_sentence,
     one_per_text,
@@ -47,6 +49,10 @@ from entivec.registry import Encoder, EncoderSpec, MentionEncoder, get_registry
 from entivec.store import DEFAULT_COLLECTION, Hit, Layout, ServerOptions, Store, open_store
 
 NER_ENGINES = ("onnx", "torch")
+# The sparse vector a hybrid sentence search fuses with the dense one, and how deep each
+# ranking goes before the fusion
+HYBRID_VECTOR = "bm25"
+HYBRID_DEPTH = 100
 NER_MODES = ("auto", "force", "off")
 
 
@@ -231,6 +237,7 @@ class Entivec:
         language: str | None = None,
         vector: str = "e5",
         distinct: bool = False,
+        hybrid: bool = False,
     ) -> list[Hit]:
         """Sentences nearest to ``text`` by a sentence vector (cross-lingual with ``e5``).
 
@@ -242,14 +249,36 @@ class Entivec:
             distinct: Each text once, as its best hit (corpora repeat sentences: WikiANN
                 holds "Tottenham Hotspur FC" in several files); the store is searched
                 deeper until ``k`` distinct texts are found or it has no more.
+            hybrid: Fuse ``vector``'s ranking with BM25's by the engine's reciprocal rank
+                fusion (scores are then fusion scores); the collection needs the ``bm25``
+                plugin's vector (ingest with ``--plugin bm25``).
+
+        Raises:
+            SchemaMismatchError: ``hybrid`` on a collection without ``bm25``.
         """
         where = {"language": language} if language else None
-        if not distinct:
-            return self._sentence_hits(text, k, vector, where)
         spec = get_registry().encoder_for_vector(vector)
         _, encoder = self.encoder(spec.name)
         query = [float(x) for x in encoder.embed_queries([text])[0]]
-        return search_until(self.store, vector, query, k, where, one_per_text)
+
+        def search(n: int) -> list[Hit]:
+            return self.store.search(vector, query, n, where)
+
+        if hybrid:
+            if HYBRID_VECTOR not in self.store.vectors():
+                raise SchemaMismatchError(
+                    f"{self.store.description} has no {HYBRID_VECTOR!r} vector for a hybrid "
+                    f"search; ingest the same files again with --plugin {HYBRID_VECTOR}"
+                )
+            _, bm25 = self.encoder(HYBRID_VECTOR)
+            both = [(vector, query), (HYBRID_VECTOR, bm25.embed_queries([text])[0])]
+
+            def search(n: int) -> list[Hit]:
+                return self.store.search_fused(both, n, where, depth=max(n, HYBRID_DEPTH))
+
+        if not distinct:
+            return search(k)
+        return fetch_until(search, k, one_per_text)
 
     def _sentence_hits(
         self, text: str, k: int, vector: str, where: dict[str, str] | None

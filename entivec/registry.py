@@ -77,12 +77,15 @@ class EncoderSpec:
         size: Vector dimension.
         distance: Qdrant distance.
         embeds: ``sentence`` (one point per sentence) or ``mention`` (one per entity span).
-        artefact: Where its model lives (may not exist until ``entivec models prepare``).
+        artefact: Where its model lives (may not exist until ``entivec models prepare``);
+            ``None`` for an encoder without a model file.
         load: Builds the encoder; called once, when first needed. Keyword options are
             plugin-specific (``variant="int8"``).
         variants: Artefact variants ``load`` accepts, the first being the default.
         description: One line for ``entivec plugins``.
         build_command: The command that builds a missing artefact.
+        sparse: It fills a sparse vector (token weights, ``size`` 0) and its
+            ``embed_*`` methods return lists of :class:`entivec.store.SparseVector`.
     """
 
     name: str
@@ -90,11 +93,12 @@ class EncoderSpec:
     size: int
     distance: Distance
     embeds: Literal["sentence", "mention"]
-    artefact: Callable[[], Path]
+    artefact: Callable[[], Path | None]
     load: Callable[..., Encoder]
     variants: tuple[str, ...] = ("fp32",)
     description: str = ""
     build_command: str = "entivec models prepare"
+    sparse: bool = False
 
 
 class Registry:
@@ -112,8 +116,11 @@ class Registry:
         """
         _check_name("encoder", spec.name, self._encoders)
         _check_name("vector", spec.vector, {s.vector: s for s in self._encoders.values()})
-        if spec.size <= 0:
-            raise PluginRegistrationError(f"encoder {spec.name!r}: size must be positive")
+        if spec.sparse != (spec.size == 0) or spec.size < 0:
+            raise PluginRegistrationError(
+                f"encoder {spec.name!r}: size must be positive for a dense vector and 0 for a "
+                f"sparse one, got {spec.size} ({'sparse' if spec.sparse else 'dense'})"
+            )
         self._encoders[spec.name] = spec
 
     def remove_encoder(self, name: str) -> None:

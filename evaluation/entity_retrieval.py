@@ -9,6 +9,8 @@ methods, in one run on the same sentences:
 - ``entity (store)``: the entity plugin, mention points grouped by sentence;
 - ``BM25 (bm25s)``: the type name as a keyword query over the sentences;
 - ``e5 sentences (store)``: the type name as an e5 query over the sentence points;
+- ``e5 + BM25 sentences, hybrid (store)``: that e5 ranking fused with BM25's by the
+  engine (``search_sentences(..., hybrid=True)``, the ``bm25`` plugin's vector);
 - ``entity + e5, fused (store)``: the two store rankings fused
   (``search_entities(..., fuse_with="e5")``);
 - ``entity + exemplars (store)`` and ``entity + exemplars + e5, fused (store)``: the
@@ -114,11 +116,16 @@ def evaluate_entity_retrieval(
     shipped = read_manifest(artefact_dir("entity"))
     held_out = shipped["training"]["recipe"]["held_out_types"]
     ev.ingest(
-        format, paths, plugins=("e5", "entity"), language=language, show_progress=show_progress
+        format,
+        paths,
+        plugins=("e5", "entity", "bm25"),
+        language=language,
+        show_progress=show_progress,
     )
     searches: dict[str, Callable[..., list[Hit]]] = {
         "entity (store)": ev.search_entities,
         "e5 sentences (store)": ev.search_sentences,
+        "e5 + BM25 sentences, hybrid (store)": partial(ev.search_sentences, hybrid=True),
         "entity + e5, fused (store)": partial(ev.search_entities, fuse_with="e5"),
         "entity + exemplars (store)": partial(ev.search_entities, exemplars=True),
         "entity + exemplars + e5, fused (store)": partial(

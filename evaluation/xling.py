@@ -7,7 +7,8 @@ computed from the top 100 hits (a hit is right when its text is the answer's: 71
 English lines occur twice). The ablations of ``entivec train e5`` (hardest-only,
 random-only negatives, a language held out of training) are not shipped as plugins; they
 are evaluated in the same run with exact search over the same knowledge base, as is
-the base model, so store and exact search can be compared.
+the base model, so store and exact search can be compared. The knowledge base also
+gets the ``bm25`` vector, for e5 fused with BM25 by the engine (``hybrid=True``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,23 @@ def _store_method(
         rankings[language] = [
             [str(h.payload.get("text", "")) for h in ev.store.search(vector, q.tolist(), TOP)]
             for q in tqdm(queries, desc=f"{vector} {language}", disable=show_progress is False)
+        ]
+    return _scored(rankings, pairs)
+
+
+def _hybrid_method(
+    ev: Entivec, pairs: Sequence[tatoeba.Pair], show_progress: bool | None
+) -> dict[str, Any]:
+    """e5 fused with BM25 by the engine (``search_sentences(..., hybrid=True)``)."""
+    rankings = {}
+    for language in sorted({p.language for p in pairs}):
+        chosen = [p for p in pairs if p.language == language]
+        rankings[language] = [
+            [
+                str(h.payload.get("text", ""))
+                for h in ev.search_sentences(p.query, k=TOP, hybrid=True)
+            ]
+            for p in tqdm(chosen, desc=f"hybrid {language}", disable=show_progress is False)
         ]
     return _scored(rankings, pairs)
 
@@ -110,7 +128,8 @@ def evaluate_xling(
         p for lang in languages for p in tatoeba.split(tatoeba.read_pairs(folder, lang), split)
     ]
     vectors = ["e5"]
-    if get_registry().encoder("e5_xling").artefact().is_file():
+    trained = get_registry().encoder("e5_xling").artefact()
+    if trained is not None and trained.is_file():
         vectors.append("e5_xling")
     else:
         log.warning("e5_xling is not trained; run `entivec train e5 %s`", folder)
@@ -119,7 +138,7 @@ def evaluate_xling(
     ev.ingest(
         "lines",
         kb_files,
-        plugins=vectors,
+        plugins=[*vectors, "bm25"],
         language="en",
         corpus=CORPUS,
         show_progress=show_progress,
@@ -128,6 +147,7 @@ def evaluate_xling(
     for vector in vectors:
         name = "base e5 (store)" if vector == "e5" else "e5_xling, weighted (store)"
         methods[name] = _store_method(ev, vector, pairs, show_progress)
+    methods["base e5 + BM25, hybrid (store)"] = _hybrid_method(ev, pairs, show_progress)
     exact: list[tuple[str, Path]] = [("base e5 (exact)", model_dir("multilingual-e5-small"))]
     exact += [(f"{s} (exact)", training_dir(s) / "model") for s in SAMPLINGS]
     exact += [

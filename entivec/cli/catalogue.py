@@ -55,8 +55,8 @@ def plugins(as_json: bool) -> None:
             "distance": s.distance,
             "embeds": s.embeds,
             "variants": list(s.variants),
-            "artefact": str(s.artefact()),
-            "prepared": s.artefact().is_file(),
+            "artefact": str(artefact) if (artefact := s.artefact()) else None,
+            "prepared": artefact is None or artefact.is_file(),
             "description": s.description,
             "build_command": s.build_command,
         }
@@ -70,7 +70,7 @@ def plugins(as_json: bool) -> None:
         missing = "" if r["prepared"] else f"  (missing: run `{r['build_command']}`)"
         click.echo(
             f"{r['name']:8} {r['vector']:8} {r['size']:>5} {r['distance']:8} {r['embeds']:8} "
-            f"{r['artefact']}{missing}"
+            f"{r['artefact'] or '(no model file)'}{missing}"
         )
     click.echo(f"formats: {', '.join(registry.formats)}")
 

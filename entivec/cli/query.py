@@ -37,6 +37,11 @@ from entivec.query.langid import IDENTIFIERS
     is_flag=True,
     help="With a mention vector: add instances of the type written by SmolLM2 to the query.",
 )
+@click.option(
+    "--hybrid",
+    is_flag=True,
+    help="With a sentence vector: fuse its ranking with BM25's (needs --plugin bm25 at ingest).",
+)
 @click.option("--language", help="Only sentences with this language payload.")
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option(
@@ -54,6 +59,7 @@ def search(
     vector: str,
     fuse_with: str | None,
     exemplars: bool,
+    hybrid: bool,
     language: str | None,
     k: int,
     duplicates: bool,
@@ -61,6 +67,9 @@ def search(
     as_json: bool,
 ) -> None:
     """Search STORE for sentences near TEXT (any language), each text once.
+
+    ``--hybrid`` fuses the sentence vector's ranking with BM25's (the engine's reciprocal
+    rank fusion), which helps when the words themselves matter: names, codes, rare terms.
 
     With a mention vector (``--vector entity``), TEXT names an entity type
     ("political party") and the hits are sentences with such a mention, one per sentence;
@@ -74,6 +83,10 @@ def search(
     from entivec.registry import get_registry
 
     mentions = get_registry().encoder_for_vector(vector).embeds == "mention"
+    if hybrid and mentions:
+        raise InvalidArgumentError(
+            f"--hybrid is for a sentence search; {vector!r} is a mention vector"
+        )
     for flag, given in (("--fuse-with", fuse_with), ("--exemplars", exemplars)):
         if given and (vector == "demo" or not mentions):
             raise InvalidArgumentError(
@@ -93,7 +106,12 @@ def search(
             )
         else:
             hits = ev.search_sentences(
-                text, k=k, language=language, vector=vector, distinct=not duplicates
+                text,
+                k=k,
+                language=language,
+                vector=vector,
+                distinct=not duplicates,
+                hybrid=hybrid,
             )
     if as_json:
         click.echo(json.dumps([{"id": h.id, "score": h.score, **h.payload} for h in hits]))

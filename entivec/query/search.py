@@ -55,9 +55,16 @@ def search_until(
 ) -> list[Hit]:
     """The first ``k`` of ``keep(hits)``, fetching more hits until ``keep`` leaves
     ``k`` (it drops or merges mention points) or the store has no more."""
+    return fetch_until(lambda n: store.search(vector, query, n, where), k, keep)
+
+
+def fetch_until(
+    search: Callable[[int], list[Hit]], k: int, keep: Callable[[list[Hit]], list[Hit]]
+) -> list[Hit]:
+    """:func:`search_until` for any ``search(n)`` that returns its ``n`` best hits."""
     fetch = k * ENTITY_OVERFETCH
     while True:
-        hits = store.search(vector, query, fetch, where)
+        hits = search(fetch)
         kept = keep(hits)
         if len(kept) >= k or len(hits) < fetch:
             return kept[:k]

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -65,7 +66,11 @@ def test_killed_ingestion_resumes_to_the_same_points(
     assert resumed.keys() == reference.keys()
     for pid, point in reference.items():
         assert resumed[pid].payload == point.payload
-        assert np.allclose(resumed[pid].vectors["e5"], point.vectors["e5"], atol=1e-6)
+        assert np.allclose(
+            cast("list[float]", resumed[pid].vectors["e5"]),
+            cast("list[float]", point.vectors["e5"]),
+            atol=1e-6,
+        )
 
 
 def test_ingesting_twice_adds_nothing(tmp_path: Path, data_dir: Path, e5_encoder: object) -> None:

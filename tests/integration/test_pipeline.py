@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -178,7 +179,10 @@ def test_killed_ingestion_resumes_to_the_same_points(tmp_path: Path, data_dir: P
     assert resumed.keys() == fresh.keys()
     for point_id, point in fresh.items():
         assert resumed[point_id].payload == point.payload
-        assert np.array_equal(resumed[point_id].vectors["hashed"], point.vectors["hashed"])
+        assert np.array_equal(
+            cast("list[float]", resumed[point_id].vectors["hashed"]),
+            cast("list[float]", point.vectors["hashed"]),
+        )
 
 
 def test_ingesting_twice_adds_nothing(tmp_path: Path, data_dir: Path) -> None:
@@ -282,3 +286,43 @@ def test_languages_that_routing_gave_never_vote(tmp_path: Path) -> None:
         [route] = Router(store, encoder, vector="hashed", k=5, min_votes=1).route([texts[0]])
     assert (route.language, route.kept) == ("de", 1)
     assert [n.language for n in route.neighbours] == ["de"]
+
+
+def test_hybrid_search_finds_a_rare_word_and_needs_the_bm25_vector(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    store = str(tmp_path / "s")
+    runner = CliRunner()
+    for language in ("es", "de"):
+        ingested = runner.invoke(
+            cli,
+            ["-q", "ingest", "wikiann", str(_val(data_dir, language)), "--store", store,
+             "--plugin", "hashed", "--plugin", "bm25", "--limit", "150"],
+        )  # fmt: skip
+        assert ingested.exit_code == 0, ingested.output
+    with Entivec(store) as ev:
+        texts = [p.payload["text"] for p in ev.store.points()]
+        assert all("bm25" in p.vectors for p in ev.store.points())
+    words = [w for text in texts for w in text.split() if len(w) > 6 and w.isalpha()]
+    rare = next(w for w in words if sum(w in t.split() for t in texts) == 1)
+    query = ["search", rare, "--store", store, "--vector", "hashed", "-k", "3", "--json"]
+    hybrid = json.loads(runner.invoke(cli, [*query, "--hybrid"]).output)
+    assert any(rare in h["text"].split() for h in hybrid)
+    assert all(a["score"] >= b["score"] for a, b in itertools.pairwise(hybrid))
+    german = json.loads(runner.invoke(cli, [*query, "--hybrid", "--language", "de"]).output)
+    assert german and {h["language"] for h in german} == {"de"}
+    plain = str(tmp_path / "plain")
+    runner.invoke(
+        cli,
+        ["-q", "ingest", "wikiann", str(_val(data_dir, "es")), "--store", plain,
+         "--plugin", "hashed", "--limit", "20"],
+    )  # fmt: skip
+    refused = runner.invoke(
+        cli, ["search", rare, "--store", plain, "--vector", "hashed", "--hybrid"]
+    )
+    assert refused.exit_code == 1 and "--plugin bm25" in refused.output
+    assert refused.output.strip().count("\n") == 0
+    mention = runner.invoke(
+        cli, ["search", rare, "--store", plain, "--vector", "hashed_mention", "--hybrid"]
+    )
+    assert mention.exit_code == 1 and "is a mention vector" in mention.output

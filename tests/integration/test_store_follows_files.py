@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from entivec.api import Entivec
 from entivec.errors import CorpusFormatError
 from entivec.ingest import IngestReport
+from entivec.store import Vector
 from entivec.store.edge import EdgeStore
 
 pytestmark = pytest.mark.usefixtures("hashed_plugins")
@@ -44,7 +44,7 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def _snapshot(folder: Path) -> dict[str, tuple[dict[str, Any], dict[str, list[float]]]]:
+def _snapshot(folder: Path) -> dict[str, tuple[dict[str, Any], dict[str, Vector]]]:
     with EdgeStore(folder, collection="entivec") as store:
         return {p.id: (p.payload, p.vectors) for p in store.points()}
 
@@ -56,7 +56,7 @@ def _same(a: Path, b: Path) -> None:
         assert right[point][0] == payload
         assert set(right[point][1]) == set(vectors)
         for name, vector in vectors.items():
-            assert np.array_equal(right[point][1][name], vector)
+            assert right[point][1][name] == vector  # bit-identical
 
 
 def _ingest(store: Path, format: str, *paths: Path, **options: Any) -> IngestReport:

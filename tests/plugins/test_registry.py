@@ -78,3 +78,27 @@ def test_plugins_command_lists_name_vector_size_distance_artefact() -> None:
     assert e5["artefact"].endswith("model.onnx")
     text = CliRunner().invoke(cli, ["plugins"]).output
     assert "e5" in text and "384" in text and "cosine" in text
+
+
+def test_a_size_must_match_dense_or_sparse() -> None:
+    from dataclasses import replace
+
+    with pytest.raises(PluginRegistrationError, match="positive for a dense vector"):
+        Registry().add_encoder(replace(_spec(), size=0))
+    with pytest.raises(PluginRegistrationError, match="0 for a sparse one"):
+        Registry().add_encoder(replace(_spec(), sparse=True))
+    Registry().add_encoder(replace(_spec(), size=0, sparse=True))
+
+
+def test_bm25_is_built_in_with_no_model_file() -> None:
+    result = CliRunner().invoke(cli, ["plugins", "--json"])
+    (bm25,) = [r for r in json.loads(result.output)["encoders"] if r["name"] == "bm25"]
+    assert (bm25["vector"], bm25["size"], bm25["artefact"], bm25["prepared"]) == (
+        "bm25", 0, None, True,
+    )  # fmt: skip
+    encoder = get_registry().encoder("bm25").load()
+    cats, dogs = encoder.embed_passages(["The cats sat", "dogs"])
+    (query,) = encoder.embed_queries(["CATS"])
+    assert set(query.indices) <= set(cats.indices)  # lower-cased, same tokens
+    assert not set(query.indices) & set(dogs.indices)
+    assert list(cats.indices) == sorted(cats.indices) and len(cats.indices) == 3  # no stop words
