@@ -135,6 +135,7 @@ class Entivec:
         ner_engine: str = "onnx",
         routing_index: str | Path | Store | None = None,
         document_per_file: bool = False,
+        workers: int | None = None,
     ) -> tuple[IngestReport, LoadStats]:
         """Read corpus files and store one point per sentence (and per mention).
 
@@ -159,6 +160,8 @@ class Entivec:
             ner_engine: ``onnx`` or ``torch`` (see :meth:`ner_model`).
             routing_index: Where routing finds labelled neighbours (see :meth:`router`).
             document_per_file: Read each ``text`` file as one document.
+            workers: Encode on this many Ray actors per plugin (:mod:`entivec.distributed`,
+                the ``distributed`` extra); the rest of the run stays in this process.
 
         Returns:
             What was stored, and what the loader counted (sentences, spans, repaired tags).
@@ -178,7 +181,13 @@ class Entivec:
         }
         surveyed = survey(load(format, files, **options), complete=limit is None)
         annotator = self._annotator(surveyed, ner, adapters, ner_engine, routing_index, files)
-        encoders = [self.encoder(p) for p in plugins]
+        if workers is None:
+            encoders = [self.encoder(p) for p in plugins]
+        else:
+            from entivec.distributed import ray_encoders
+
+            specs = [get_registry().encoder(p) for p in plugins]
+            encoders = list(zip(specs, ray_encoders(specs, self.variant, workers), strict=True))
         stats = LoadStats()
         report = ingest(
             load(format, files, stats=stats, **options),

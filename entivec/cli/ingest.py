@@ -81,6 +81,12 @@ from entivec.cli.options import (
     type=click.IntRange(min=1),
     help="Qdrant cluster: replicas that must acknowledge a write.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Encode on N Ray actors per plugin ($RAY_ADDRESS's cluster, else a local one; "
+    "pip install 'entivec[distributed]').",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @entivec_errors
 def ingest(
@@ -105,6 +111,7 @@ def ingest(
     shards: int | None,
     replicas: int | None,
     write_consistency: int | None,
+    workers: int | None,
     as_json: bool,
 ) -> None:
     """Read corpus files (FORMAT: wikiann, conll, jsonl, text, lines) into STORE.
@@ -142,6 +149,7 @@ def ingest(
             ner_engine=engine,
             routing_index=routing_index,
             document_per_file=document_per_file,
+            workers=workers,
         )
         if as_json:
             click.echo(
