@@ -99,6 +99,18 @@ class PointRecord:
     payload: dict[str, Any]
 
 
+def hits_of(found: Sequence[Any]) -> list[Hit]:
+    """An engine's scored points (Qdrant Edge's or qdrant-client's) as hits."""
+    return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in found]
+
+
+def vector_of(stored: Any) -> Vector:
+    """An engine's stored vector (dense list or sparse object) as entivec's."""
+    if hasattr(stored, "indices"):
+        return SparseVector(tuple(stored.indices), tuple(float(x) for x in stored.values))
+    return list(stored)
+
+
 # Qdrant's default RRF constant: a hit's fused score is the sum of 1 / (k + rank)
 RRF_K = 2
 

@@ -27,7 +27,9 @@ from entivec.store import (
     Vector,
     VectorSchema,
     check_collection_name,
+    hits_of,
     missing_vectors,
+    vector_of,
 )
 
 log = logging.getLogger(__name__)
@@ -255,7 +257,7 @@ class EdgeStore:
         shard = self._require()
         request = self._nearest(vector, [float(x) for x in query], k, self._filter(where, exclude))
         found = self._call("search", lambda: shard.query(request))
-        return _hits(found)
+        return hits_of(found)
 
     def _nearest(self, vector: str, query: Vector, k: int, condition: Any) -> Any:
         qe = self._qe
@@ -282,7 +284,7 @@ class EdgeStore:
         condition = self._filter(where, exclude)
         requests = [self._nearest(vector, [float(x) for x in q], k, condition) for q in queries]
         found = self._call("search", lambda: shard.query_batch(qe.QueryBatchRequest(requests)))
-        return [_hits(points) for points in found]
+        return [hits_of(points) for points in found]
 
     def search_fused(
         self,
@@ -311,7 +313,7 @@ class EdgeStore:
             with_payload=True,
         )
         found = self._call("search", lambda: shard.query(request))
-        return _hits(found)
+        return hits_of(found)
 
     def count(self) -> int:
         """See :meth:`entivec.store.Store.count`."""
@@ -325,7 +327,7 @@ class EdgeStore:
     def points(self) -> Iterator[PointRecord]:
         """See :meth:`entivec.store.Store.points`."""
         for r in self._scroll(256, None, with_data=True):
-            vectors = {name: _stored(v) for name, v in dict(r.vector or {}).items()}
+            vectors = {name: vector_of(v) for name, v in dict(r.vector or {}).items()}
             yield PointRecord(str(r.id), vectors, dict(r.payload or {}))
 
     def distinct(self, key: str, limit: int = 1000) -> list[str]:
@@ -356,13 +358,3 @@ class EdgeStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _hits(found: Sequence[Any]) -> list[Hit]:
-    return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in found]
-
-
-def _stored(vector: Any) -> Vector:
-    if hasattr(vector, "indices"):
-        return SparseVector(tuple(vector.indices), tuple(float(x) for x in vector.values))
-    return list(vector)

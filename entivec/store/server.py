@@ -51,7 +51,9 @@ from entivec.store import (
     SparseVector,
     Vector,
     VectorSchema,
+    hits_of,
     missing_vectors,
+    vector_of,
 )
 
 log = logging.getLogger(__name__)
@@ -563,7 +565,7 @@ class ServerStore:
                 with_payload=True,
             ),
         )
-        return _hits(response.points)
+        return hits_of(response.points)
 
     def search_batch(
         self,
@@ -592,7 +594,7 @@ class ServerStore:
         responses = self._call(
             "search", lambda: self.client.query_batch_points(self.collection, requests)
         )
-        return [_hits(r.points) for r in responses]
+        return [hits_of(r.points) for r in responses]
 
     def search_fused(
         self,
@@ -622,7 +624,7 @@ class ServerStore:
                 with_payload=True,
             ),
         )
-        return _hits(response.points)
+        return hits_of(response.points)
 
     def count(self) -> int:
         """See :meth:`entivec.store.Store.count`."""
@@ -644,7 +646,7 @@ class ServerStore:
                 ),
             )
             for r in records:
-                vectors = {name: _stored(v) for name, v in dict(r.vector or {}).items()}
+                vectors = {name: vector_of(v) for name, v in dict(r.vector or {}).items()}
                 yield PointRecord(str(r.id), vectors, dict(r.payload or {}))
             if offset is None:
                 return
@@ -668,10 +670,6 @@ class ServerStore:
         self.client.close()
 
 
-def _hits(found: Sequence[Any]) -> list[Hit]:
-    return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in found]
-
-
 def _engine_vector(vector: Vector | Sequence[float]) -> Any:
     from qdrant_client import models
 
@@ -682,12 +680,6 @@ def _engine_vector(vector: Vector | Sequence[float]) -> Any:
 
 def _engine_vectors(vectors: dict[str, Vector]) -> Any:
     return {name: _engine_vector(v) for name, v in vectors.items()}
-
-
-def _stored(vector: Any) -> Vector:
-    if hasattr(vector, "indices"):
-        return SparseVector(tuple(vector.indices), tuple(float(x) for x in vector.values))
-    return list(vector)
 
 
 def _filter(where: dict[str, str] | None, exclude: dict[str, str] | None = None) -> Any:

@@ -138,3 +138,26 @@ def test_a_three_node_cluster_searches_on_when_a_node_stops(tmp_path: Path) -> N
         finally:
             for node in nodes[:2]:
                 node.stop()
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "test_fused_search_ranks_what_both_vectors_find_first",
+        "test_a_vector_can_join_as_sparse_later",
+        "test_batched_search_answers_as_one_call_per_query",
+        "test_upsert_is_idempotent_and_search_filters",
+    ],
+)
+def test_the_store_checks_hold_on_a_server(server_url: str, check: str) -> None:
+    """Sparse vectors, fusion in the engine and batched queries, as on Edge and local mode
+    (tests/integration/test_store.py)."""
+    import tests.integration.test_store as store_checks
+
+    store = ServerStore.connect(server_url, collection=f"checks_{os.getpid()}")
+    try:
+        store.client.delete_collection(store.collection)
+        getattr(store_checks, check)(store)
+    finally:
+        store.client.delete_collection(store.collection)
+        store.close()
