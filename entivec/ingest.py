@@ -479,12 +479,12 @@ def ingest(
     if surveyed is not None and surveyed.complete:
         _remove_stale(store, seen, kinds, report)
     report.load_seconds = time.perf_counter() - started
+    report.index_seconds = build_index(store, show_progress)
     report.points = store.count()
-    report.index_seconds = build_index(store, report.points, show_progress)
     return report
 
 
-def build_index(store: Store, points: int, show_progress: bool) -> float:
+def build_index(store: Store, show_progress: bool) -> float:
     """Run :meth:`~entivec.store.Store.finish` between two progress lines; its seconds.
 
     Qdrant Edge's HNSW build reports no progress and holds the GIL (a ticking thread
@@ -495,7 +495,7 @@ def build_index(store: Store, points: int, show_progress: bool) -> float:
     started = time.perf_counter()
     with tqdm(
         total=1,
-        desc=f"index {points:,} points",
+        desc="index",
         bar_format="{desc}: {n}/{total} built [{elapsed}]",
         disable=not show_progress,
     ) as bar:

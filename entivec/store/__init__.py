@@ -163,7 +163,8 @@ class Store(Protocol):
         ...
 
     def upsert(self, points: Sequence[PointRecord]) -> None:
-        """Insert or overwrite points (retrying transient server errors)."""
+        """Insert or overwrite points (retrying transient server errors); a server may
+        apply them after this returns, and :meth:`finish` waits until it has."""
         ...
 
     def vectors(self) -> dict[str, VectorSchema]:
@@ -240,7 +241,8 @@ class Store(Protocol):
         ...
 
     def finish(self) -> None:
-        """Make a bulk load durable and searchable fast (flush, build the HNSW graph)."""
+        """Make a bulk load durable, applied and searchable fast (flush and build the HNSW
+        graph on Qdrant Edge; wait for the last upsert on a server)."""
         ...
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ import ipaddress
 import json
 import logging
 import os
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -272,6 +273,8 @@ class ServerStore:
         self.address = address
         self._secrets = [secret for secret in secrets if secret]
         self._answered = address is None  # local mode is always there
+        self._held: list[Any] | None = None  # the last upsert, sent by the next request
+        self._lock = threading.Lock()  # ingestion writes from its own thread
 
     @classmethod
     def connect(
@@ -468,7 +471,14 @@ class ServerStore:
 
     def upsert(self, points: Sequence[PointRecord]) -> None:
         """See :meth:`entivec.store.Store.upsert` (split into requests well under Qdrant's
-        32 MB limit)."""
+        32 MB limit).
+
+        A request is sent with ``wait=False``: the server answers once it is in its
+        write-ahead log, without waiting for it to be applied. The last one is held back
+        until the next call, so that :meth:`finish` (or :meth:`close`) can send it with
+        ``wait=True``; a shard applies its operations in order, so that answer means every
+        upsert before it is applied too.
+        """
         from qdrant_client import models
 
         for part in request_batches(points):
@@ -476,13 +486,25 @@ class ServerStore:
                 models.PointStruct(id=p.id, vector=_engine_vectors(p.vectors), payload=p.payload)
                 for p in part
             ]
-            self._call(
-                "upsert points",
-                lambda b=batch: self.client.upsert(self.collection, b, wait=True),  # type: ignore[misc]
-            )
+            with self._lock:
+                self._send_held_locked(wait=False)
+                self._held = batch
+
+    def _send_held(self, *, wait: bool) -> None:
+        """Send the upsert held back, if any: before any other request, to keep their
+        order; a read waits for it, so that it sees every upsert before it."""
+        with self._lock:
+            self._send_held_locked(wait=wait)
+
+    def _send_held_locked(self, *, wait: bool) -> None:
+        if self._held is None:
+            return
+        batch, self._held = self._held, None
+        self._call("upsert points", lambda: self.client.upsert(self.collection, batch, wait=wait))
 
     def payloads(self, ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """See :meth:`entivec.store.Store.payloads`."""
+        self._send_held(wait=True)
         if not ids:
             return {}
         if not self._call(
@@ -499,6 +521,7 @@ class ServerStore:
 
     def set_payload(self, ids: Sequence[str], payload: dict[str, Any]) -> None:
         """See :meth:`entivec.store.Store.set_payload`."""
+        self._send_held(wait=False)
         self._call(
             "set payloads",
             lambda: self.client.set_payload(self.collection, payload, list(ids), wait=True),
@@ -506,6 +529,7 @@ class ServerStore:
 
     def ids(self, where: dict[str, str]) -> Iterator[str]:
         """See :meth:`entivec.store.Store.ids`."""
+        self._send_held(wait=True)
         offset = None
         while True:
             records, offset = self._call(
@@ -525,6 +549,7 @@ class ServerStore:
 
     def delete(self, ids: Sequence[str]) -> None:
         """See :meth:`entivec.store.Store.delete`."""
+        self._send_held(wait=False)
         from qdrant_client import models
 
         if ids:
@@ -536,6 +561,7 @@ class ServerStore:
 
     def update_vectors(self, points: Sequence[PointRecord]) -> None:
         """See :meth:`entivec.store.Store.update_vectors`."""
+        self._send_held(wait=False)
         from qdrant_client import models
 
         batch = [models.PointVectors(id=p.id, vector=_engine_vectors(p.vectors)) for p in points]
@@ -553,6 +579,7 @@ class ServerStore:
         exclude: dict[str, str] | None = None,
     ) -> list[Hit]:
         """See :meth:`entivec.store.Store.search`."""
+        self._send_held(wait=True)
         condition = _filter(where, exclude)
         response = self._call(
             "search",
@@ -576,6 +603,7 @@ class ServerStore:
         exclude: dict[str, str] | None = None,
     ) -> list[list[Hit]]:
         """See :meth:`entivec.store.Store.search_batch`."""
+        self._send_held(wait=True)
         from qdrant_client import models
 
         if not queries:
@@ -604,6 +632,7 @@ class ServerStore:
         depth: int = 100,
     ) -> list[Hit]:
         """See :meth:`entivec.store.Store.search_fused`."""
+        self._send_held(wait=True)
         from qdrant_client import models
 
         condition = _filter(where)
@@ -628,6 +657,7 @@ class ServerStore:
 
     def count(self) -> int:
         """See :meth:`entivec.store.Store.count`."""
+        self._send_held(wait=True)
         if not self._call(
             "check the collection", lambda: self.client.collection_exists(self.collection)
         ):
@@ -637,6 +667,7 @@ class ServerStore:
 
     def points(self) -> Iterator[PointRecord]:
         """See :meth:`entivec.store.Store.points`."""
+        self._send_held(wait=True)
         offset = None
         while True:
             records, offset = self._call(
@@ -653,6 +684,7 @@ class ServerStore:
 
     def distinct(self, key: str, limit: int = 1000) -> list[str]:
         """See :meth:`entivec.store.Store.distinct`."""
+        self._send_held(wait=True)
         if not self._call(
             "check the collection", lambda: self.client.collection_exists(self.collection)
         ):
@@ -663,11 +695,16 @@ class ServerStore:
         return sorted(str(hit.value) for hit in response.hits)
 
     def finish(self) -> None:
-        """Nothing to do: a server indexes in the background."""
+        """Send the last upsert with ``wait=True``, so that every upsert is applied when
+        this returns. The server builds its indexes in the background."""
+        self._send_held(wait=True)
 
     def close(self) -> None:
-        """Close the client."""
-        self.client.close()
+        """Send the upsert held back, then close the client."""
+        try:
+            self._send_held(wait=True)
+        finally:
+            self.client.close()
 
 
 def _engine_vector(vector: Vector | Sequence[float]) -> Any:

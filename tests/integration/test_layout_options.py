@@ -94,4 +94,5 @@ def test_a_batch_over_the_limit_reaches_local_mode_whole() -> None:
     store = ServerStore(client, collection="c", description="local mode")
     store.ensure_schema([VectorSchema("e5", 4, "cosine")])
     store.upsert(_points(300, 60_000))  # 18 MB of payloads: two requests under 16 MB
+    store.finish()
     assert len(calls) == 2 and sum(calls) == 300 and store.count() == 300

@@ -129,6 +129,7 @@ def test_a_three_node_cluster_searches_on_when_a_node_stops(tmp_path: Path) -> N
                 for i in range(300)
             ]
             store.upsert(points)
+            store.finish()
             before = store.search("e5", [1.0, 3.0, 0.5, 1.0], 10, {"language": "de"})
             nodes[2].stop()
             after = store.search("e5", [1.0, 3.0, 0.5, 1.0], 10, {"language": "de"})

@@ -164,6 +164,7 @@ def test_server_path_creates_the_keyword_indexes_before_any_upload() -> None:
     store = ServerStore(client, collection="c", description="local")
     store.ensure_schema([E5])
     store.upsert(_points(2))
+    store.finish()
     writes = [
         c for c in client.calls if c in {"create_collection", "create_payload_index", "upsert"}
     ]
@@ -220,6 +221,7 @@ def test_transient_server_errors_are_retried(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(server_store, "RETRY_ATTEMPTS", 3)
     with pytest.raises(StoreError, match="could not upsert"):
         store.upsert(_points(5))
+        store.finish()
 
 
 def test_which_errors_count_as_transient() -> None:
@@ -334,3 +336,41 @@ def test_batched_search_answers_as_one_call_per_query(store: Store) -> None:
     german = store.search_batch("e5", queries, 4, {"language": "de"})
     assert {h.payload["language"] for hits in german for h in hits} == {"de"}
     assert store.search_batch("e5", [], 4) == []
+
+
+class _WaitRecordingClient:
+    """The real local-mode client, noting each upsert's ``wait`` and point ids."""
+
+    def __init__(self) -> None:
+        self.inner = QdrantClient(":memory:")
+        self.upserts: list[tuple[bool, list[str]]] = []
+
+    def upsert(self, collection: str, points: list[Any], wait: bool = True) -> Any:
+        self.upserts.append((wait, [str(p.id) for p in points]))
+        return self.inner.upsert(collection, points, wait=wait)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_server_load_waits_once_on_its_last_batch() -> None:
+    """Upserts go with wait=False; the last is held back and sent with wait=True by
+    finish, or by a read, which then sees every upsert before it."""
+    client = _WaitRecordingClient()
+    store = ServerStore(client, collection="c", description="recorded")
+    store.ensure_schema([E5])
+    points = _points(12)
+    batches = [points[start : start + 4] for start in (0, 4, 8)]
+    for batch in batches:
+        store.upsert(batch)
+    assert [wait for wait, _ in client.upserts] == [False, False]
+    store.finish()
+    assert [wait for wait, _ in client.upserts] == [False, False, True]
+    assert [ids for _, ids in client.upserts] == [[p.id for p in b] for b in batches]
+    store.finish()  # nothing held: no request
+    assert len(client.upserts) == 3 and store.count() == 12
+    store.upsert(_points(14)[12:])
+    assert store.count() == 14 and client.upserts[-1][0] is True  # the read waited
+    store.upsert(_points(16)[14:])
+    store.close()  # closing sends what is held
+    assert len(client.upserts) == 5 and client.upserts[-1][0] is True
