@@ -46,7 +46,15 @@ from entivec.query.search import (
     search_until,
 )
 from entivec.registry import Encoder, EncoderSpec, MentionEncoder, get_registry
-from entivec.store import DEFAULT_COLLECTION, Hit, Layout, ServerOptions, Store, open_store
+from entivec.store import (
+    DEFAULT_COLLECTION,
+    Hit,
+    IndexSettings,
+    Layout,
+    ServerOptions,
+    Store,
+    open_store,
+)
 
 NER_ENGINES = ("onnx", "torch")
 # The sparse vector a hybrid sentence search fuses with the dense one, and how deep each
@@ -72,6 +80,9 @@ class Entivec:
             keep working when a node stops.
         write_consistency: Replicas that must acknowledge a write
             (``write_consistency_factor``).
+        index: How a collection this creates builds its HNSW graph (``ef_construct``
+            and the rest: :class:`~entivec.store.IndexSettings`, measured in
+            bench/README.md).
 
     Raises:
         InvalidArgumentError: ``shards``, ``replicas`` or ``write_consistency`` above 1 for
@@ -90,11 +101,12 @@ class Entivec:
         shards: int | None = None,
         replicas: int | None = None,
         write_consistency: int | None = None,
+        index: IndexSettings | None = None,
     ) -> None:
         layout = Layout(shards, replicas, write_consistency)
         if isinstance(store, str | Path):
             self.store: Store = open_store(
-                str(store), collection=collection, server=server, layout=layout
+                str(store), collection=collection, server=server, layout=layout, index=index
             )
         elif hasattr(store, "search"):
             self.store = store

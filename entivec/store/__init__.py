@@ -356,6 +356,7 @@ def open_store(
     collection: str = DEFAULT_COLLECTION,
     server: ServerOptions | None = None,
     layout: Layout | None = None,
+    index: IndexSettings | None = None,
 ) -> Store:
     """Open the store ``location``: a directory (Qdrant Edge) or an http(s) URL (a server).
 
@@ -386,7 +387,8 @@ def open_store(
             allow_insecure=options.allow_insecure,
             timeout=options.timeout,
             layout=layout,
+            index=index,
         )
     from entivec.store.edge import EdgeStore
 
-    return EdgeStore(location, collection=collection, layout=layout)
+    return EdgeStore(location, collection=collection, layout=layout, index=index)

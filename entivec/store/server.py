@@ -263,10 +263,12 @@ class ServerStore:
         address: ServerAddress | None = None,
         secrets: Sequence[str] = (),
         layout: Layout | None = None,
+        index: IndexSettings | None = None,
     ) -> None:
         if address is None and layout is not None:
             layout.refuse_beyond_one("qdrant-client's local mode")
         self.layout = layout or Layout()
+        self.index = index or IndexSettings()
         self.client = client
         self.collection = collection
         self.description = description
@@ -286,6 +288,7 @@ class ServerStore:
         allow_insecure: bool = False,
         timeout: int = DEFAULT_TIMEOUT,
         layout: Layout | None = None,
+        index: IndexSettings | None = None,
     ) -> ServerStore:
         """Connect to the server at ``url`` (see the module docstring for the ports), with
         the API key of ``$QDRANT_API_KEY`` if set.
@@ -298,6 +301,7 @@ class ServerStore:
                 loopback (anyone on the path can read it).
             timeout: Seconds one request may take.
             layout: Shards, replicas and write consistency of a collection it creates.
+            index: How a collection it creates builds its HNSW graph.
 
         Raises:
             InvalidStoreError: A bad URL, or an API key that would travel in cleartext.
@@ -326,6 +330,7 @@ class ServerStore:
             address=address,
             secrets=[api_key or ""],
             layout=layout,
+            index=index,
         )
 
     def _call(self, action: str, fn: Callable[[], T], *, idempotent: bool = True) -> T:
@@ -392,7 +397,7 @@ class ServerStore:
             for v in vectors
             if v.sparse
         }
-        index = IndexSettings()
+        index = self.index
         self._call(
             "create the collection",
             lambda: self.client.create_collection(

@@ -374,3 +374,24 @@ def test_a_server_load_waits_once_on_its_last_batch() -> None:
     store.upsert(_points(16)[14:])
     store.close()  # closing sends what is held
     assert len(client.upserts) == 5 and client.upserts[-1][0] is True
+
+
+def test_index_settings_reach_a_new_edge_collection(tmp_path: Path) -> None:
+    import json
+
+    from entivec import Entivec, IndexSettings
+    from entivec.errors import InvalidArgumentError
+
+    settings = IndexSettings(ef_construct=50, m=8, graph_keys=("language",))
+    with Entivec(tmp_path, index=settings) as ev:
+        ev.store.ensure_schema([E5])
+    config = json.loads((tmp_path / "entivec" / "edge_config.json").read_text())
+    assert (config["hnsw_config"]["m"], config["hnsw_config"]["ef_construct"]) == (8, 50)
+    with EdgeStore(tmp_path, collection="entivec") as store:
+        info = store._require().info().payload_schema
+    assert info["language"].params.enable_hnsw is True
+    assert info["source"].params.enable_hnsw is False
+    with pytest.raises(InvalidArgumentError, match="expected some of"):
+        IndexSettings(graph_keys=("nope",))
+    with pytest.raises(InvalidArgumentError, match="ef_construct must be at least 1"):
+        IndexSettings(ef_construct=0)
