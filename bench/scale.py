@@ -13,7 +13,8 @@ load's points/s, disk, peak RSS, search p50/p99 unfiltered and with a ``language
 ``entity_type`` filter, and HNSW recall@10 against exact search on 1,000 queries
 (perturbed vectors of random mentions), exact search done in numpy over the same points.
 
-    .venv/bin/python bench/scale.py [--points 100000] [--queries 1000]
+    .venv/bin/python bench/scale.py [--points 100000] [--queries 1000] [--variants all]
+        [--sigma 0.02]
 
 Needs the ``entity`` plugin (./run setup). Prints a table and writes
 bench/results/scale-<points>.json.
@@ -81,22 +82,26 @@ def base_mentions() -> tuple[np.ndarray, list[dict[str, Any]]]:
     return vectors, payloads
 
 
-def perturbed(base: np.ndarray, start: int, stop: int, seed: int = 0) -> np.ndarray:
+def perturbed(
+    base: np.ndarray, start: int, stop: int, seed: int = 0, sigma: float = SIGMA
+) -> np.ndarray:
     """Vectors of points ``start..stop-1``: their base mention's, perturbed and normalised
     (the same for the same index, whichever batch computes it)."""
     rows = []
     for i in range(start, stop):
         rng = np.random.default_rng([seed, i])
-        v = base[i % len(base)] + np.asarray(rng.normal(0.0, SIGMA, base.shape[1]), np.float32)
+        v = base[i % len(base)] + np.asarray(rng.normal(0.0, sigma, base.shape[1]), np.float32)
         rows.append(v / np.linalg.norm(v))
     return np.asarray(rows, dtype=np.float32)
 
 
-def points(base: np.ndarray, payloads: list[dict[str, Any]], n: int) -> Iterator[list[PointRecord]]:
+def points(
+    base: np.ndarray, payloads: list[dict[str, Any]], n: int, sigma: float
+) -> Iterator[list[PointRecord]]:
     """The ``n`` points, a batch at a time."""
     for start in range(0, n, BATCH):
         stop = min(n, start + BATCH)
-        vectors = perturbed(base, start, stop)
+        vectors = perturbed(base, start, stop, sigma=sigma)
         batch = []
         for offset, i in enumerate(range(start, stop)):
             copy, j = divmod(i, len(base))
@@ -126,6 +131,7 @@ def exact_top10(
     n: int,
     queries: np.ndarray,
     labels: tuple[np.ndarray, np.ndarray] | None = None,
+    sigma: float = SIGMA,
 ) -> list[list[str]]:
     """Exact top-10 ids by cosine over the same ``n`` points, a chunk at a time;
     ``labels`` (each point's, each query's), when given, is a filter: a query may
@@ -134,7 +140,7 @@ def exact_top10(
     best_ids = np.zeros((len(queries), 10), dtype=np.int64)
     for start in range(0, n, 16 * BATCH):
         stop = min(n, start + 16 * BATCH)
-        scores = queries @ perturbed(base, start, stop).T
+        scores = queries @ perturbed(base, start, stop, sigma=sigma).T
         if labels is not None:
             point_labels, query_labels = labels
             mask = point_labels[None, start:stop] == query_labels[:, None]
@@ -183,6 +189,7 @@ def load_and_measure(
     n: int,
     queries: np.ndarray,
     types: list[str],
+    sigma: float,
 ) -> tuple[dict[str, Any], dict[str, list[list[str]]]]:
     """Load ``n`` points into a fresh store with ``settings``; time it and search it."""
     tmp = Path(tempfile.mkdtemp(prefix="entivec-scale-"))
@@ -190,7 +197,7 @@ def load_and_measure(
         store = EdgeStore(tmp, collection="scale", index=settings)
         store.ensure_schema([VectorSchema("entity", base.shape[1], "cosine")])
         started = time.perf_counter()
-        for batch in points(base, payloads, n):
+        for batch in points(base, payloads, n, sigma):
             store.upsert(batch)
         upserted = time.perf_counter() - started
         built = time.perf_counter()
@@ -233,6 +240,13 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument(
+        "--sigma",
+        type=float,
+        default=SIGMA,
+        help="the points' perturbation; 0 with --points 45845 stores the real mentions as "
+        "they are, whose neighbours are other mentions, not copies (queries keep 0.02)",
+    )
+    parser.add_argument(
         "--variants",
         default="shipped",
         help=f"comma-separated index settings to compare, or 'all': {', '.join(VARIANTS)}",
@@ -253,19 +267,22 @@ def main() -> None:
     languages = language_of(args.points, len(base))
     type_of = np.asarray([payloads[i % len(base)]["entity_type"] for i in range(args.points)])
     exact = {
-        "unfiltered": exact_top10(base, args.points, queries),
+        "unfiltered": exact_top10(base, args.points, queries, sigma=args.sigma),
         "language": exact_top10(
             base,
             args.points,
             queries,
             (languages, np.arange(len(queries)) % len(LANGUAGES)),
+            sigma=args.sigma,
         ),
-        "entity_type": exact_top10(base, args.points, queries, (type_of, np.asarray(types))),
+        "entity_type": exact_top10(
+            base, args.points, queries, (type_of, np.asarray(types)), sigma=args.sigma
+        ),
     }
     runs = {}
     for name in names:
         measured, found = load_and_measure(
-            VARIANTS[name], base, payloads, args.points, queries, types
+            VARIANTS[name], base, payloads, args.points, queries, types, args.sigma
         )
         measured["recall_at_10"] = {f: recall(found[f], exact[f]) for f in FILTERS}
         runs[name] = measured
@@ -275,6 +292,7 @@ def main() -> None:
         "points": args.points,
         "dimensions": int(base.shape[1]),
         "real_mentions": len(base),
+        "sigma": args.sigma,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "runs": runs,
     }
@@ -294,7 +312,9 @@ def main() -> None:
             + " | ".join(f"{ms[f]['p50']} / {ms[f]['p99']}" for f in FILTERS)
             + f" | {rec['unfiltered']} / {rec['language']} / {rec['entity_type']} |"
         )
-    suffix = "" if names == ["shipped"] else "-variants"
+    suffix = ("" if names == ["shipped"] else "-variants") + (
+        "" if args.sigma == SIGMA else f"-sigma{args.sigma:g}"
+    )
     out = ROOT / "bench" / "results" / f"scale-{args.points}{suffix}.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
