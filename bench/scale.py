@@ -169,13 +169,15 @@ def recall(found: list[list[str]], exact: list[list[str]]) -> float:
 
 VARIANTS: dict[str, IndexSettings] = {
     "shipped": IndexSettings(),
-    "every key graphed (before)": IndexSettings(graph_keys=KEYWORD_INDEXES),
+    "before (ef_construct 100, every key graphed)": IndexSettings(
+        ef_construct=100, graph_keys=KEYWORD_INDEXES
+    ),
+    "ef_construct 100": IndexSettings(ef_construct=100),
     "no key graphed": IndexSettings(graph_keys=()),
+    "language graphed only": IndexSettings(graph_keys=("language",)),
     "m 8": IndexSettings(m=8),
     "m 32": IndexSettings(m=32),
     "ef_construct 50": IndexSettings(ef_construct=50),
-    "ef_construct 64": IndexSettings(ef_construct=64),
-    "language graphed only": IndexSettings(graph_keys=("language",)),
     "ef_construct 200": IndexSettings(ef_construct=200),
     "1 segment": IndexSettings(segments=1),
     "4 segments": IndexSettings(segments=4),
