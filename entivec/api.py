@@ -60,6 +60,9 @@ NER_ENGINES = ("onnx", "torch")
 # The sparse vector a hybrid sentence search fuses with the dense one, and how deep each
 # ranking goes before the fusion
 HYBRID_VECTOR = "bm25"
+# search_entities' default: fuse with this sentence vector when it pays (see _auto_fusion)
+AUTO = "auto"
+AUTO_FUSION_VECTOR = "e5"
 HYBRID_DEPTH = 100
 NER_MODES = ("auto", "force", "off")
 
@@ -317,7 +320,7 @@ class Entivec:
         language: str | None = None,
         entity_type: str | None = None,
         vector: str = "entity",
-        fuse_with: str | None = None,
+        fuse_with: str | None = AUTO,
         exemplars: bool = False,
     ) -> list[Hit]:
         """Sentences with a mention of the type ``description`` names, best mention first.
@@ -338,7 +341,14 @@ class Entivec:
             language: Keep only mentions whose ``language`` payload is this.
             entity_type: Keep only mentions annotated with this type.
             vector: The named mention vector to search.
-            fuse_with: A named sentence vector whose ranking to fuse with the mentions'.
+            fuse_with: A named sentence vector whose ranking to fuse with the mentions',
+                ``None`` for the mentions alone, or ``"auto"`` (the default): fused with
+                ``e5`` when the collection holds it, unless ``description`` is a type name
+                the projection was trained on, which the entity vector alone ranks best.
+                Measured over four sets of held-out types, the fusion leads e5 by .058 to
+                .087 R-Precision and the entity vector alone by .04 to .08; on trained
+                types the entity vector alone leads the fusion by .05 to .09
+                (docs/ner-retriever.md).
             exemplars: Expand the query with instances of the type that SmolLM2 writes
                 (:mod:`entivec.query.exemplars`): better on types the projection never saw
                 (docs/ner-retriever.md), at the cost of loading the LM once and about a second of
@@ -348,6 +358,8 @@ class Entivec:
             InvalidArgumentError: ``k`` is below 1, ``vector`` is not a mention vector,
                 or ``fuse_with`` is not a sentence vector.
         """
+        if fuse_with == AUTO:
+            fuse_with = self._auto_fusion(description, vector)
         if fuse_with is not None:
             kind = get_registry().encoder_for_vector(fuse_with).embeds
             if kind != "sentence":
@@ -373,6 +385,15 @@ class Entivec:
             return mentions
         sentences = self._sentence_hits(description, depth, fuse_with, where or None)
         return fuse_by_sentence([mentions, sentences], k)
+
+    def _auto_fusion(self, description: str, vector: str) -> str | None:
+        """``e5`` for a description the mention projection was not trained on, when the
+        collection holds e5 sentence vectors; else ``None`` (the mentions alone)."""
+        if AUTO_FUSION_VECTOR not in self.store.vectors():
+            return None
+        _, encoder = self.encoder(get_registry().encoder_for_vector(vector).name)
+        trained: frozenset[str] = getattr(encoder, "trained_descriptions", frozenset())
+        return None if description.strip().lower() in trained else AUTO_FUSION_VECTOR
 
     def demonstrations(
         self, text: str, *, k: int = 4, language: str | None = None, vector: str = "demo"

@@ -125,7 +125,7 @@ def entity_search_with_predicted_spans(
                 )
                 per_type = {}
                 for t in sorted(relevant):
-                    hits = ev.search_entities(type_name(t), k=len(relevant[t]))
+                    hits = ev.search_entities(type_name(t), k=len(relevant[t]), fuse_with=None)
                     ranked = [
                         sentence_key(h.payload["corpus"], h.payload["sentence_id"]) for h in hits
                     ]

@@ -16,6 +16,8 @@ methods, in one run on the same sentences:
 - ``entity + exemplars (store)`` and ``entity + exemplars + e5, fused (store)``: the
   same two with the query expanded by instances of the type that SmolLM2 writes
   (``exemplars=True``, :mod:`entivec.query.exemplars`);
+- ``search_entities default (store)``: what a user gets without options (fused with e5
+  unless the name is a trained type's);
 - raw value vectors (exact search, no projection) at the trained block and at the last
   block, to show what the projection and the choice of block each add.
 
@@ -123,14 +125,15 @@ def evaluate_entity_retrieval(
         show_progress=show_progress,
     )
     searches: dict[str, Callable[..., list[Hit]]] = {
-        "entity (store)": ev.search_entities,
+        "entity (store)": partial(ev.search_entities, fuse_with=None),
         "e5 sentences (store)": ev.search_sentences,
         "e5 + BM25 sentences, hybrid (store)": partial(ev.search_sentences, hybrid=True),
         "entity + e5, fused (store)": partial(ev.search_entities, fuse_with="e5"),
-        "entity + exemplars (store)": partial(ev.search_entities, exemplars=True),
+        "entity + exemplars (store)": partial(ev.search_entities, exemplars=True, fuse_with=None),
         "entity + exemplars + e5, fused (store)": partial(
             ev.search_entities, exemplars=True, fuse_with="e5"
         ),
+        "search_entities default (store)": ev.search_entities,
     }
     rankings: dict[str, dict[str, list[str]]] = {name: {} for name in searches}
     for t in types:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+from entivec.loaders.crossner import type_name
 
 from entivec.errors import ModelNotPreparedError, UnknownPluginError
 from entivec.mentions import SpanInput, last_token_index, query_input
@@ -69,6 +70,10 @@ class OnnxEntityEncoder:
         self.prefix_id = prefix
         self.size = int(manifest["size"])
         self.batch_size = batch_size
+        # the type names the projection was trained on, as queries write them
+        self.trained_descriptions = frozenset(
+            type_name(label) for label in manifest.get("training", {}).get("training_types", [])
+        )
 
     def embed_mentions(
         self, items: Sequence[SpanInput], *, queries: bool = False

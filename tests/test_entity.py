@@ -151,7 +151,25 @@ def test_fusing_with_e5_ranks_each_sentence_either_search_finds_once(
         assert len(only) == 5 and all("election" in types_of(h) for h in only)
         with pytest.raises(InvalidArgumentError, match="sentence vector"):
             ev.search_entities("political party", fuse_with="entity")
+
+        def ids(hits: list[Hit]) -> list[str]:
+            return [h.id for h in hits]
+
+        # the default: a trained type's name alone, any other name fused with e5
+        trained, held_out = "political party", "politician"
+        assert ids(ev.search_entities(trained)) == ids(ev.search_entities(trained, fuse_with=None))
+        assert ids(ev.search_entities(held_out)) == ids(
+            ev.search_entities(held_out, fuse_with="e5")
+        )
+        assert ids(ev.search_entities(held_out)) != ids(
+            ev.search_entities(held_out, fuse_with=None)
+        )
     store = str(tmp_path / "store")
+    alone = CliRunner().invoke(
+        cli, ["search", "politician", "--store", store, "--vector", "entity", "--fuse-with",
+              "none", "-k", "3"],
+    )  # fmt: skip
+    assert alone.exit_code == 0 and alone.output.count(" in: ") == 3
     result = CliRunner().invoke(
         cli, ["search", "party", "--store", store, "--vector", "entity", "--fuse-with", "e5",
               "-k", "4"],
@@ -187,6 +205,8 @@ def test_the_retrieval_eval_scores_every_method_on_the_same_types(
         "entity + e5, fused (store)",
         "entity + exemplars (store)",
         "entity + exemplars + e5, fused (store)",
+        "e5 + BM25 sentences, hybrid (store)",
+        "search_entities default (store)",
         "BM25 (bm25s)",
     }
     for row in methods.values():

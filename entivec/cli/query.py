@@ -30,7 +30,9 @@ from entivec.query.langid import IDENTIFIERS
 @click.option(
     "--fuse-with",
     metavar="VECTOR",
-    help="With a mention vector: fuse its ranking with this sentence vector's (e.g. e5).",
+    help="With a mention vector: fuse its ranking with this sentence vector's; 'none' for "
+    "the mentions alone. Default: e5 when the store holds it, unless TEXT is a type name "
+    "the entity projection was trained on.",
 )
 @click.option(
     "--exemplars",
@@ -72,10 +74,11 @@ def search(
     rank fusion), which helps when the words themselves matter: names, codes, rare terms.
 
     With a mention vector (``--vector entity``), TEXT names an entity type
-    ("political party") and the hits are sentences with such a mention, one per sentence;
-    ``--fuse-with e5`` fuses that ranking with the e5 sentence ranking (better on types
-    the entity projection was not trained on), and ``--exemplars`` adds to the query a
-    few instances of the type that SmolLM2 writes (better again on those types).
+    ("political party") and the hits are sentences with such a mention, one per sentence.
+    That ranking is fused with the e5 sentence ranking when the store holds e5 and TEXT
+    is not a type the entity projection was trained on (better on every held-out set
+    measured; ``--fuse-with none`` turns it off), and ``--exemplars`` adds to the query a
+    few instances of the type that SmolLM2 writes.
     With ``--vector demo``, TEXT is an input with one mention in brackets ("Blair led
     [Labour] to victory.") and the hits are the mentions to show the LM as demonstrations.
     """
@@ -101,7 +104,7 @@ def search(
                 k=k,
                 language=language,
                 vector=vector,
-                fuse_with=fuse_with,
+                fuse_with={None: "auto", "none": None}.get(fuse_with, fuse_with),
                 exemplars=exemplars,
             )
         else:
