@@ -40,7 +40,7 @@ def start_ray(workers: int) -> None:
 
     Raises:
         MissingDependencyError: Ray is not installed.
-        InvalidArgumentError: ``workers`` is below 1.
+        InvalidArgumentError: ``workers`` is below 1, or above the cluster's CPUs.
     """
     if workers < 1:
         raise InvalidArgumentError(f"workers must be at least 1, got {workers}")
@@ -49,6 +49,13 @@ def start_ray(workers: int) -> None:
 
     if not ray.is_initialized():
         ray.init(ignore_reinit_error=True, log_to_driver=False, include_dashboard=False)
+    cpus = int(ray.cluster_resources().get("CPU", 0))
+    if cpus < workers:
+        # an actor that no node can place would wait for ever
+        raise InvalidArgumentError(
+            f"the Ray cluster has {cpus} CPUs and each worker takes one; ask for at most "
+            f"{cpus} workers, or add nodes"
+        )
 
 
 class _EncoderActor:

@@ -73,3 +73,12 @@ def test_two_workers_store_what_one_process_stores(tmp_path: Path, data_dir: Pat
     again = _ingest(tmp_path / "alone", data_dir, window=200, workers=2)
     assert (again.encoded, again.skipped) == (0, alone.sentences)
     assert _ingest(tmp_path / "spread", data_dir, window=200).encoded == 0
+
+
+@pytest.mark.usefixtures("ray_cluster")
+def test_more_workers_than_cpus_is_refused_at_once(tmp_path: Path, data_dir: Path) -> None:
+    from entivec.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError, match="has 2 CPUs"):
+        _ingest(tmp_path / "s", data_dir, workers=3)
+    assert not (tmp_path / "s" / "entivec").exists()
