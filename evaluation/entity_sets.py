@@ -9,8 +9,8 @@ sentences, by exact search:
 - ``entity``: the type name against the mentions, each sentence by its best mention;
 - ``e5 sentences``: the type name as an e5 query against the sentences;
 - ``entity + e5, fused``: the two rankings, each ``FUSION_DEPTH`` × R deep, fused by
-  reciprocal rank fusion with ``FUSION_RANK_CONSTANT`` (what
-  ``search_entities(..., fuse_with="e5")`` does in the store).
+  reciprocal rank fusion by the same function ``search_entities(..., fuse_with="e5")``
+  uses in the store.
 
 R-Precision per type (R: the sentences with a mention of it), averaged over held-out
 and over trained types, per set (mean over seeds), with the spread over sets.
@@ -38,8 +38,9 @@ from entivec.loaders.crossner import NOT_A_QUERY, type_name
 from tqdm.auto import tqdm
 
 from entivec.mentions import mentions_of
-from entivec.query.search import FUSION_DEPTH, FUSION_RANK_CONSTANT
+from entivec.query.search import FUSION_DEPTH, fuse_by_sentence
 from entivec.records import Sentence
+from entivec.store import Hit
 from entivec.vectors import unit
 
 MIN_DEV_MENTIONS = 35
@@ -65,11 +66,16 @@ def _ranking(scores: np.ndarray, sentence_of: np.ndarray, sentences: int) -> lis
 
 
 def _fused(first: list[int], second: list[int], depth: int) -> list[int]:
-    score: dict[int, float] = defaultdict(float)
-    for ranking in (first[:depth], second[:depth]):
-        for rank, sentence in enumerate(ranking):
-            score[sentence] += 1.0 / (FUSION_RANK_CONSTANT + rank + 1)
-    return sorted(score, key=lambda s: -score[s])
+    """The two sentence rankings, ``depth`` deep, fused as ``search_entities`` fuses them."""
+
+    def hits(ranking: list[int]) -> list[Hit]:
+        return [
+            Hit(str(s), -float(rank), {"corpus": "", "sentence_id": str(s)})
+            for rank, s in enumerate(ranking[:depth])
+        ]
+
+    fused = fuse_by_sentence([hits(first), hits(second)], k=2 * depth)
+    return [int(h.payload["sentence_id"]) for h in fused]
 
 
 def evaluate_entity_sets(

@@ -176,20 +176,14 @@ class Router:
             return []
         queries = self.encoder.embed_queries(list(texts))
         empty = not self._has_points()
-        searched = [
-            i
-            for i, (text, query) in enumerate(zip(texts, queries, strict=True))
-            if not empty and np.any(query) and any(c.isalpha() for c in text)
-        ]
+        refused = [_unsearchable(t, q, empty) for t, q in zip(texts, queries, strict=True)]
+        searched = [i for i, outcome in enumerate(refused) if outcome is None]
         # one engine call for the whole list (bench/query_batch.py measures the gain)
         found = self.store.search_batch(
             self.vector, [queries[i].tolist() for i in searched], self.k, exclude=NOT_LABELLED
         )
         hits_of = dict(zip(searched, found, strict=True))
-        return [
-            self._route_one(t, q, empty, hits_of.get(i, []))
-            for i, (t, q) in enumerate(zip(texts, queries, strict=True))
-        ]
+        return [self._route_one(t, refused[i], hits_of.get(i, [])) for i, t in enumerate(texts)]
 
     def _has_points(self) -> bool:
         # an exact count costs more than the search itself (20 ms at 120k points), so a
@@ -199,15 +193,11 @@ class Router:
             self._seen_points = self.store.count() > 0
         return self._seen_points
 
-    def _route_one(self, text: str, query: np.ndarray, empty: bool, hits: list[Hit]) -> Route:
+    def _route_one(self, text: str, refused: Outcome | None, hits: list[Hit]) -> Route:
         neighbours: tuple[Neighbour, ...] = ()
-        if empty:
-            outcome: Outcome = "empty_collection"
-            language, confidence, kept = None, 0.0, 0
-        elif not np.any(query):
-            outcome, language, confidence, kept = "no_features", None, 0.0, 0
-        elif not any(character.isalpha() for character in text):
-            outcome, language, confidence, kept = "no_letters", None, 0.0, 0
+        outcome: Outcome
+        if refused is not None:
+            outcome, language, confidence, kept = refused, None, 0.0, 0
         else:
             neighbours = tuple(
                 Neighbour(
@@ -231,3 +221,15 @@ class Router:
         return Route(
             text, language, confidence, outcome, source, neighbours, kept, self.store.description
         )
+
+
+def _unsearchable(text: str, query: np.ndarray, empty: bool) -> Outcome | None:
+    """Why ``text`` is not searched (nothing to vote, no features, no letter), or
+    ``None`` when it is."""
+    if empty:
+        return "empty_collection"
+    if not np.any(query):
+        return "no_features"
+    if not any(character.isalpha() for character in text):
+        return "no_letters"
+    return None
