@@ -368,6 +368,14 @@ def train_demo(
 @click.option("--inputs", type=click.IntRange(min=1), default=400, show_default=True)
 @click.option("--candidates", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option(
+    "--candidates-from",
+    type=click.Choice(["base", "bm25"]),
+    default="base",
+    show_default=True,
+    help="Who proposes an input's candidates: the untrained student's nearest neighbours "
+    "over the whole pool, or BM25 (RUIE's).",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False),
     help="Scores file (JSON lines; default: in entivec's cache).",
@@ -381,9 +389,10 @@ def train_demo_scores(
     language: str | None,
     inputs: int,
     candidates: int,
+    candidates_from: str,
     out: str | None,
 ) -> None:
-    """Score BM25 candidate demonstrations (PATHS) for dev mentions with the LM
+    """Score candidate demonstrations (PATHS) for dev mentions with the LM
     (resumable: run it again after an interruption)."""
     from pathlib import Path
 
@@ -393,7 +402,7 @@ def train_demo_scores(
     summary = score_demonstrations(
         train_sentences,
         dev,
-        ScoringBudget(inputs=inputs, candidates=candidates),
+        ScoringBudget(inputs=inputs, candidates=candidates, candidates_from=candidates_from),
         out=Path(out) if out else None,
     )
     click.echo(

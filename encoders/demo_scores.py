@@ -1,10 +1,17 @@
 """LM preference scores of candidate demonstrations: the training signal of the demo retriever.
 
-RUIE's recipe, scaled to two CPU cores: for each input, BM25 (bm25s) proposes
-candidates from the demonstration pool (CrossNER ``train`` mentions), and
+RUIE's recipe, scaled to two CPU cores: for each input, a first-stage retriever
+proposes candidates from the demonstration pool (CrossNER ``train`` mentions), and
 SmolLM2-135M-Instruct scores each one by the average token log-likelihood of the gold
 answer given (candidate demonstration + input), in the ``typing`` format of
 :mod:`entivec.query.prompts`.
+
+The candidates (:data:`CANDIDATE_SOURCES`) are the nearest neighbours of the untrained
+student over the whole pool (``base``, the default), or BM25's (bm25s) top (``bm25``,
+RUIE's). A student learns to order what it is shown; trained on BM25's lists it ordered
+them better and searched the whole pool worse than where it started, because at run time
+it ranks candidates BM25 never proposed (docs/ruie.md). Its own neighbours are the hard
+negatives it meets in a search.
 
 Budget (:class:`ScoringBudget`): ``inputs`` mentions from the retriever-training part of
 ``dev`` (:func:`split_dev`), ``candidates`` per input; each (input, candidate) pair is
@@ -30,6 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from entivec.errors import InvalidArgumentError, TrainingDataError
@@ -44,6 +52,9 @@ log = logging.getLogger(__name__)
 # rest are held back for `entivec eval demos` and never seen in training
 TRAINING_SHARE = 0.5
 
+# where an input's candidates come from: the untrained student's neighbours, or BM25's
+CANDIDATE_SOURCES = ("base", "bm25")
+
 
 @dataclass(frozen=True)
 class ScoringBudget:
@@ -53,6 +64,14 @@ class ScoringBudget:
     candidates: int = 20
     seed: int = 0
     output_format: str = "typing"
+    candidates_from: str = "base"
+
+    def __post_init__(self) -> None:
+        if self.candidates_from not in CANDIDATE_SOURCES:
+            raise InvalidArgumentError(
+                f"unknown candidate source {self.candidates_from!r}; expected one of: "
+                f"{', '.join(CANDIDATE_SOURCES)}"
+            )
 
 
 def split_dev(sentences: Sequence[Sentence]) -> tuple[list[Sentence], list[Sentence]]:
@@ -106,6 +125,46 @@ class Bm25Candidates:
         return chosen[:k]
 
 
+class NeighbourCandidates:
+    """The untrained student's nearest neighbours over the whole pool: all-MiniLM-L6-v2,
+    mean-pooled, reading each input and demonstration in ``text_form``."""
+
+    def __init__(self, pool: Sequence[Example], *, text_form: str = "mention") -> None:
+        from entivec.encoders.mean_pooled import MeanPooledEncoder
+
+        from entivec.models import model_dir
+
+        if not pool:
+            raise TrainingDataError("the demonstration pool is empty")
+        self.pool = list(pool)
+        self.text_form = text_form
+        self.encoder = MeanPooledEncoder(model_dir(BASE_RETRIEVER), max_tokens=128)
+        self.vectors = self.encoder.embed([e.demonstration_text(text_form) for e in self.pool])
+
+    def top(self, example: Example, k: int) -> list[int]:
+        """Pool indices of the ``k`` nearest candidates, best first (never the input itself)."""
+        query = self.encoder.embed([example.retriever_query(self.text_form)])[0]
+        order = np.argsort(-(self.vectors @ query), kind="stable")
+        return [int(i) for i in order if self.pool[int(i)].id != example.id][:k]
+
+
+# the student's starting point (entivec.encoders.demo_train.BASE_MODEL)
+BASE_RETRIEVER = "all-minilm-l6-v2"
+
+
+def candidate_retriever(
+    pool: Sequence[Example], source: str, *, text_form: str = "mention"
+) -> Bm25Candidates | NeighbourCandidates:
+    """The first stage that proposes ``source``'s candidates (:data:`CANDIDATE_SOURCES`)."""
+    if source == "bm25":
+        return Bm25Candidates(pool)
+    if source == "base":
+        return NeighbourCandidates(pool, text_form=text_form)
+    raise InvalidArgumentError(
+        f"unknown candidate source {source!r}; expected one of: {', '.join(CANDIDATE_SOURCES)}"
+    )
+
+
 def read_scores(path: Path) -> dict[str, dict[str, Any]]:
     """Scored inputs of a scores file, by input id; a last line cut short is ignored."""
     done: dict[str, dict[str, Any]] = {}
@@ -140,7 +199,7 @@ def score_candidates(
     *,
     show_progress: bool | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Score ``budget.candidates`` BM25 candidates for each input, appending to ``out``.
+    """Score ``budget.candidates`` candidates for each input, appending to ``out``.
 
     Returns:
         Every scored input by id: ``{"input", "candidates": [pool ids], "bm25_rank",
@@ -152,8 +211,10 @@ def score_candidates(
     out.parent.mkdir(parents=True, exist_ok=True)
     _drop_partial_line(out)
     done = read_scores(out)
-    candidates = Bm25Candidates(pool)
     todo = [e for e in inputs if e.id not in done]
+    if not todo:
+        return {e.id: done[e.id] for e in inputs}
+    candidates = candidate_retriever(pool, budget.candidates_from)
     with out.open("a", encoding="utf-8") as sink:
         for example in tqdm(
             todo, desc="LM scores of demonstrations", disable=show_progress is False
@@ -199,7 +260,8 @@ def budget_file(out: Path, budget: ScoringBudget, pool: Sequence[Example], model
     path = out.with_suffix(".budget.json")
     wanted = {**asdict(budget), "pool": pool_fingerprint(pool), "model": model}
     if path.is_file():
-        existing = json.loads(path.read_text(encoding="utf-8"))
+        # files scored before the candidates' source was a choice hold BM25's
+        existing = {"candidates_from": "bm25", **json.loads(path.read_text(encoding="utf-8"))}
         differ = sorted(
             k for k in wanted.keys() | existing.keys() if existing.get(k) != wanted.get(k)
         )

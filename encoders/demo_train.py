@@ -41,6 +41,8 @@ import numpy as np
 import numpy.typing as npt
 from entivec.encoders.demo_scores import (
     Bm25Candidates,
+    NeighbourCandidates,
+    candidate_retriever,
     pool_fingerprint,
     read_scores,
     scores_dir,
@@ -62,8 +64,9 @@ KEYWORD_OPEN, KEYWORD_CLOSE = "<kw>", "</kw>"
 NAME = "demo"
 # bump when the recipe changes in a way the budget does not record
 RECIPE_VERSION = 1
-# the same for the student alone (2: the reward model's validation inputs left out)
-STUDENT_RECIPE_VERSION = 2
+# the same for the student alone (2: the reward model's validation inputs left out;
+# 3: its labels from the scores' first stage, the LM's own scores where they exist)
+STUDENT_RECIPE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -451,13 +454,44 @@ def student_inputs(
     return chosen + rest[: max(0, wanted)]
 
 
+# retriever-training dev mentions no stage learns from, searched over the whole pool to
+# check a student (pool_precision)
+POOL_CHECK_INPUTS = 500
+
+
+def pool_check_inputs(
+    dev: Sequence[Sentence],
+    validation: Sequence[ScoredInput],
+    learned: Sequence[Example],
+    budget: DemoTrainingBudget,
+) -> list[Example]:
+    """The reward models' validation inputs and :data:`POOL_CHECK_INPUTS` more mentions of
+    the retriever-training half of ``dev`` that neither the reward models nor the student
+    learn from (drawn with the seed)."""
+    training, _evaluation = split_dev(dev)
+    seen = {e.id for e in learned} | {s.example.id for s in validation}
+    rest = [e for e in typing_examples(training) if e.id not in seen]
+    random.Random(f"{budget.seed}/pool-check").shuffle(rest)
+    return [s.example for s in validation] + rest[:POOL_CHECK_INPUTS]
+
+
 @dataclass(frozen=True)
 class Labelled:
-    """An input with candidates from BM25 and the reward model's logits for them."""
+    """An input with its candidates and their labels: the LM's scores where it scored
+    them, the reward model's logits otherwise."""
 
     example: Example
     candidates: tuple[Example, ...]
     rewards: tuple[float, ...]
+
+
+def scores_source(scores: Path) -> str:
+    """Who proposed the candidates of a scores file (files scored before it was a choice
+    hold BM25's)."""
+    budget = scores.with_suffix(".budget.json")
+    if not budget.is_file():
+        return "bm25"
+    return str(json.loads(budget.read_text(encoding="utf-8")).get("candidates_from", "bm25"))
 
 
 def label_with_reward(
@@ -466,16 +500,47 @@ def label_with_reward(
     pool: Sequence[Example],
     budget: DemoTrainingBudget,
     *,
+    source: str = "bm25",
+    scored: Sequence[ScoredInput] = (),
     show_progress: bool | None = None,
 ) -> list[Labelled]:
-    """BM25's candidates for each input, scored by the reward model."""
-    bm25 = Bm25Candidates(pool)
+    """Each input's candidates from ``source``'s first stage, labelled: an input the LM
+    scored keeps the LM's candidates and scores, the others get the reward model's."""
+    by_id = {s.example.id: s for s in scored}
+    first_stage: Bm25Candidates | NeighbourCandidates | None = None
     out = []
     for example in tqdm(inputs, desc="reward labels", disable=show_progress is False):
-        candidates = tuple(pool[i] for i in bm25.top(example, budget.candidates))
+        if example.id in by_id:
+            item = by_id[example.id]
+            out.append(Labelled(example, item.candidates, item.scores))
+            continue
+        if first_stage is None:
+            first_stage = candidate_retriever(pool, source, text_form=budget.text_form)
+        candidates = tuple(pool[i] for i in first_stage.top(example, budget.candidates))
         rewards = reward.scores(example, candidates)
         out.append(Labelled(example, candidates, tuple(float(r) for r in rewards)))
     return out
+
+
+def pool_precision(
+    encoder: Any,
+    inputs: Sequence[Example],
+    pool: Sequence[Example],
+    text_form: str,
+    ks: Sequence[int] = (1, 4, 8),
+) -> dict[str, float]:
+    """Share of a bi-encoder's top ``k`` over the whole pool that has the input's type.
+
+    What a search returns at run time, unlike :func:`ranking_quality`, which only orders
+    the scored candidates; the LM answers mostly with a demonstration's type (docs/ruie.md),
+    so this is the cheap check of a student before the in-context evaluation.
+    """
+    pool_vectors = encoder.embed([d.demonstration_text(text_form) for d in pool])
+    query_vectors = encoder.embed([query_text(e, text_form) for e in inputs])
+    types = np.array([d.type for d in pool])
+    order = np.argsort(-(query_vectors @ pool_vectors.T), axis=1, kind="stable")
+    same = types[order[:, : max(ks)]] == np.array([e.type for e in inputs])[:, None]
+    return {f"p@{k}": round(float(same[:, :k].mean()), 4) for k in ks}
 
 
 def _student_loss(
@@ -670,10 +735,16 @@ def train_demo(
         "student_version": STUDENT_RECIPE_VERSION,
         "base_model": BASE_MODEL,
         "budget": asdict(budget),
-        "scores": {"file": str(scores), "inputs": len(scored), "pool": pool_fingerprint(pool)},
+        "scores": {
+            "file": str(scores),
+            "inputs": len(scored),
+            "pool": pool_fingerprint(pool),
+            "candidates_from": scores_source(scores),
+        },
     }
     manifest_path = out / "demo-manifest.json"
     started = time.perf_counter()
+    base = MeanPooledEncoder(model_dir(BASE_MODEL), max_tokens=budget.max_tokens)
     validation_rows: dict[str, Any] = {
         "inputs": len(validation),
         "bm25_order": ranking_quality(
@@ -681,12 +752,7 @@ def train_demo(
         ),
         # the student's starting point: what distillation has to improve on
         "base_bi_encoder": ranking_quality(
-            validation,
-            bi_encoder_scores(
-                MeanPooledEncoder(model_dir(BASE_MODEL), max_tokens=budget.max_tokens),
-                validation,
-                budget.text_form,
-            ),
+            validation, bi_encoder_scores(base, validation, budget.text_form)
         ),
     }
     final_losses: dict[str, float | None] = {}
@@ -714,10 +780,19 @@ def train_demo(
             teacher = reward
     if teacher is None:
         raise TrainingDataError("no reward model was trained")  # unreachable: two passes
+    inputs = student_inputs(dev, fitting, validation, budget)
+    checked = pool_check_inputs(dev, validation, inputs, budget)
     facts = _finished(out / "student", recipe)
     if facts is None:
-        inputs = student_inputs(dev, fitting, validation, budget)
-        labelled = label_with_reward(teacher, inputs, pool, budget, show_progress=show_progress)
+        labelled = label_with_reward(
+            teacher,
+            inputs,
+            pool,
+            budget,
+            source=scores_source(scores),
+            scored=fitting,
+            show_progress=show_progress,
+        )
         student, losses = train_student(labelled, budget, show_progress=show_progress)
         facts = {
             "inputs": len(labelled),
@@ -725,10 +800,17 @@ def train_demo(
             "validation": ranking_quality(
                 validation, bi_encoder_scores(student, validation, budget.text_form)
             ),
+            "pool": pool_precision(student, checked, pool, budget.text_form),
         }
         _finish(out / "student", recipe, facts, lambda folder: _save_student(student, folder))
     final_losses["student"] = facts["final_loss"]
     validation_rows["student"] = facts["validation"]
+    # what a search of the whole pool returns, against the student's starting point
+    validation_rows["pool"] = {
+        "inputs": len(checked),
+        "base_bi_encoder": pool_precision(base, checked, pool, budget.text_form),
+        "student": facts.get("pool"),
+    }
     manifest = {
         "recipe": recipe,
         "teacher": teacher_name(budget.teacher_keywords),

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from entivec.encoders.demo_scores import (
+    NeighbourCandidates,
     ScoringBudget,
     budget_file,
     score_candidates,
@@ -31,10 +32,12 @@ from entivec.encoders.demo_train import (
     DemoTrainingBudget,
     RewardModel,
     keyword_text,
+    label_with_reward,
     query_text,
     reward_pair,
     reward_recipe,
     scored_inputs,
+    scores_source,
     split_scored,
     student_inputs,
     student_teacher,
@@ -173,6 +176,7 @@ def trained(
     budget = ScoringBudget(inputs=4, candidates=TINY.candidates)
     pool = typing_examples(politics["train"])
     inputs = scoring_inputs(politics["dev"], budget)
+    budget_file(scores, budget, pool, "smollm2")
     score_candidates(lm, pool, inputs, budget, scores, show_progress=False)
     artefact = root / "cache" / "artefacts" / "demo"
     manifest = train_demo(
@@ -201,6 +205,48 @@ def test_training_reports_reward_models_with_and_without_keywords_and_the_studen
     assert any(t["content"] == KEYWORD_OPEN for t in keyword_vocab["added_tokens"])
     plain_vocab = json.loads((training / "reward_plain" / "tokenizer.json").read_text())
     assert all(t["content"] != KEYWORD_OPEN for t in plain_vocab["added_tokens"])
+
+
+@pytest.mark.models
+def test_the_student_learns_the_lm_scores_where_they_exist_and_the_teachers_elsewhere(
+    trained: dict[str, Any], politics: dict[str, list[Sentence]]
+) -> None:
+    pool = typing_examples(politics["train"])
+    fitting, validation = split_scored(
+        scored_inputs(trained["scores"], pool, politics["dev"]), TINY
+    )
+    assert scores_source(trained["scores"]) == "base"
+    inputs = student_inputs(politics["dev"], fitting, validation, TINY)
+    teacher = RewardModel.trained(trained["root"] / "training" / "reward_plain")
+    labelled = label_with_reward(
+        teacher, inputs, pool, TINY, source="base", scored=fitting, show_progress=False
+    )
+    by_id = {s.example.id: s for s in fitting}
+    neighbours = NeighbourCandidates(pool, text_form=TINY.text_form)
+    for item in labelled:
+        if item.example.id in by_id:
+            assert item.candidates == by_id[item.example.id].candidates
+            assert item.rewards == by_id[item.example.id].scores
+        else:
+            # the same first stage as the LM's candidates, labelled by the teacher
+            top = neighbours.top(item.example, TINY.candidates)
+            assert [c.id for c in item.candidates] == [pool[i].id for i in top]
+            np.testing.assert_allclose(
+                item.rewards, teacher.scores(item.example, item.candidates), atol=1e-5
+            )
+    assert len(labelled) > len(fitting)
+
+
+@pytest.mark.models
+def test_training_reports_what_a_search_of_the_whole_pool_returns(
+    trained: dict[str, Any],
+) -> None:
+    rows = trained["manifest"]["validation"]["pool"]
+    # the validation input and held-out mentions of the retriever-training half
+    assert rows["inputs"] > 1
+    for name in ("base_bi_encoder", "student"):
+        assert set(rows[name]) == {"p@1", "p@4", "p@8"}
+        assert all(0.0 <= v <= 1.0 for v in rows[name].values())
 
 
 @pytest.mark.models

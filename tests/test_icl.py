@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from entivec.encoders.demo_scores import (
     Bm25Candidates,
+    NeighbourCandidates,
     ScoringBudget,
     budget_file,
     prefix_stable_draw,
@@ -132,6 +133,29 @@ def test_bm25_candidates_never_propose_the_input_itself(
     assert words & set(pool[top[0]].sentence.text.lower().split())
 
 
+@pytest.mark.models
+def test_neighbour_candidates_are_the_untrained_students_nearest_and_never_the_input(
+    politics: dict[str, list[Example]],
+) -> None:
+    from entivec.encoders.mean_pooled import MeanPooledEncoder
+
+    from entivec.models import model_dir
+
+    pool = politics["train"]
+    top = NeighbourCandidates(pool).top(pool[0], 5)
+    assert len(top) == 5 and 0 not in top
+    encoder = MeanPooledEncoder(model_dir("all-minilm-l6-v2"), max_tokens=128)
+    query = encoder.embed([pool[0].retriever_query()])[0]
+    cosines = encoder.embed([pool[i].demonstration_text() for i in range(len(pool))]) @ query
+    cosines[0] = -np.inf
+    assert top == [int(i) for i in np.argsort(-cosines, kind="stable")[:5]]
+
+
+def test_an_unknown_candidate_source_lists_the_valid_ones() -> None:
+    with pytest.raises(InvalidArgumentError, match="expected one of: base, bm25"):
+        ScoringBudget(candidates_from="dense")
+
+
 def test_interrupted_scoring_resumes_to_the_same_scores_as_one_clean_run(
     lm: LanguageModel, politics: dict[str, list[Example]], tmp_path: Path
 ) -> None:
@@ -166,6 +190,23 @@ def test_scores_made_with_another_budget_or_pool_are_not_mixed_in(
         budget_file(out, ScoringBudget(candidates=5), pool, "smollm2")
     with pytest.raises(InvalidArgumentError, match="pool="):
         budget_file(out, ScoringBudget(candidates=3), pool[1:], "smollm2")
+    with pytest.raises(InvalidArgumentError, match="candidates_from='base', not candidates_"):
+        budget_file(out, ScoringBudget(candidates=3, candidates_from="bm25"), pool, "smollm2")
+
+
+def test_scores_from_before_the_candidate_source_was_a_choice_are_bm25s(
+    tmp_path: Path, politics: dict[str, list[Example]]
+) -> None:
+    import json
+
+    out, pool = tmp_path / "scores.jsonl", politics["train"]
+    budget_file(out, ScoringBudget(candidates=3, candidates_from="bm25"), pool, "smollm2")
+    older = json.loads(out.with_suffix(".budget.json").read_text())
+    del older["candidates_from"]
+    out.with_suffix(".budget.json").write_text(json.dumps(older))
+    budget_file(out, ScoringBudget(candidates=3, candidates_from="bm25"), pool, "smollm2")
+    with pytest.raises(InvalidArgumentError, match="candidates_from='bm25'"):
+        budget_file(out, ScoringBudget(candidates=3), pool, "smollm2")
 
 
 def test_a_budget_may_grow_its_inputs_but_not_shrink_them(
