@@ -301,7 +301,8 @@ def export_ner(adapters: str | None, force: bool) -> None:
     type=click.Choice(["keywords", "plain"]),
     default="plain",
     show_default=True,
-    help="Reward model the student is distilled from: with RUIE's keyword tags, or untagged.",
+    help="Reward model that labels the student's inputs beyond the LM-scored ones (when "
+    "the budget asks for any): with RUIE's keyword tags, or untagged.",
 )
 @click.option(
     "--text-form",
@@ -346,21 +347,37 @@ def train_demo(
     manifest = run(train_sentences, dev, budget, scores=Path(scores) if scores else None)
     rows = manifest["validation"]
     click.echo(
-        f"reward model on {rows['inputs']} held-out scored inputs (LM's ranking of BM25's "
-        "candidates):"
+        f"rankers on {rows['inputs']} held-out scored inputs (the LM's ranking of their "
+        f"{manifest['recipe']['scores']['candidates_from']} candidates):"
     )
     click.echo(f"{'ranker':16} {'spearman':>9} {'top-1 regret':>13} {'top-1 same type':>16}")
-    for name in ("bm25_order", "base_bi_encoder", "reward_plain", "reward_keywords", "student"):
+    for name in (
+        "candidate_order",
+        "base_bi_encoder",
+        "reward_plain",
+        "reward_keywords",
+        "student",
+    ):
         row = rows[name]
         click.echo(
             f"{name:16} {row['spearman']:>9.3f} {row['top1_regret']:>13.3f} "
             f"{row['top1_same_type']:>16.3f}"
         )
-    cosine = manifest["artefact"].get("min_cosine_onnx_vs_torch")
+    pool = rows["pool"]
     click.echo(
-        f"demo plugin: ready (student distilled from {manifest['teacher']}; "
-        f"ONNX vs torch cosine {cosine})"
+        f"searching the whole pool for {pool['inputs']} held-out inputs, share of the top k "
+        "with the input's type:"
     )
+    click.echo(f"{'ranker':16} {'k=1':>9} {'k=4':>9} {'k=8':>9}")
+    for name in ("base_bi_encoder", "student"):
+        shares = pool[name]
+        click.echo(f"{name:16} {shares['p@1']:>9.3f} {shares['p@4']:>9.3f} {shares['p@8']:>9.3f}")
+    cosine = manifest["artefact"].get("min_cosine_onnx_vs_torch")
+    labelled = manifest["student_inputs"] - manifest["reward_inputs"]
+    taught = f"the LM's scores of {manifest['reward_inputs']} inputs" + (
+        f" and {manifest['teacher']}'s labels of {labelled} more" if labelled else ""
+    )
+    click.echo(f"demo plugin: ready (the student learned {taught}; ONNX vs torch cosine {cosine})")
 
 
 @train.command("demo-scores")

@@ -81,20 +81,24 @@ class DemoTrainingBudget:
             stayed at its initial size, the logits spread less than half as much as the
             LM scores, and the model did not even rank its own training inputs.
         validation_share: Share of the scored inputs kept out of reward training.
-        student_inputs: Mentions of the retriever-training half of ``dev`` labelled by the
-            reward model for the student (the reward model's own training inputs among
-            them, the validation ones never); ``None`` labels them all. With all of
-            CrossNER's (5,899) the student ranked BM25's candidates of the held-out
-            scored inputs better than its teacher, but typed worse in context than with
-            600: it learns to order BM25's candidates and drifts from what it retrieves
-            from the whole pool (docs/ruie.md).
-        candidates: BM25 candidates per input the reward model labels.
+        reward_labelled: Mentions of the retriever-training half of ``dev`` beyond the
+            LM-scored ones that the reward model labels for the student (the validation
+            inputs never); ``None`` labels them all, 0 (the default) none: the student
+            learns the LM's own scores of its training inputs. On the untrained student's
+            neighbours the reward model learned less than the untrained student knows
+            (Spearman .09 with the LM against .07, top-1 of the input's type .46 against
+            .63), and 280 inputs it labelled left the student's whole-pool search level
+            at k = 1 where the LM's scores alone lifted it by .06 (docs/ruie.md).
+        candidates: Candidates per input the reward model labels, from the first stage
+            the LM's candidates came from.
         student_candidates: Candidates per input in one student step (the reward model's
             favourite and a random draw of the others).
         student_batch: Inputs per student step.
-        student_epochs: Passes over the labelled inputs.
+        student_epochs: Passes over the labelled inputs (3: one pass over 320 LM-scored
+            inputs is 40 steps, too few to move the student).
         student_learning_rate: AdamW learning rate of the student.
-        temperature: Of the student's softmax over cosines (RUIE: 0.01).
+        temperature: Of the student's softmax over cosines (RUIE: 0.01; 0.05 and 0.1 lifted
+            the whole-pool search of held-out inputs from .53 to .57 at k = 4).
         infonce_weight: Of the contrastive term (RUIE: 0.2).
         text_form: How the student reads inputs and demonstrations
             (:data:`entivec.query.prompts.RETRIEVER_TEXT_FORMS`): the mention's own words (the
@@ -113,13 +117,13 @@ class DemoTrainingBudget:
     reward_learning_rate: float = 3e-5
     reward_head_learning_rate: float = 1e-3
     validation_share: float = 0.2
-    student_inputs: int | None = 600
+    reward_labelled: int | None = 0
     candidates: int = 20
     student_candidates: int = 8
     student_batch: int = 8
-    student_epochs: int = 1
+    student_epochs: int = 3
     student_learning_rate: float = 3e-5
-    temperature: float = 0.01
+    temperature: float = 0.05
     infonce_weight: float = 0.2
     teacher_keywords: bool = False
     text_form: str = "mention"
@@ -128,6 +132,10 @@ class DemoTrainingBudget:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.reward_labelled is not None and self.reward_labelled < 0:
+            raise InvalidArgumentError(
+                f"reward_labelled must be 0 or more (or None for all), got {self.reward_labelled}"
+            )
         for field, form in (
             ("text_form", self.text_form),
             ("reward_text_form", self.reward_text_form),
@@ -441,17 +449,17 @@ def student_inputs(
     validation: Sequence[ScoredInput],
     budget: DemoTrainingBudget,
 ) -> list[Example]:
-    """The inputs the student learns from: the reward model's training inputs, then others
-    of the retriever-training half of ``dev`` drawn with the seed, ``budget.student_inputs``
-    in all (every one when it is ``None``). The validation inputs are left out, so the
-    student's row of the validation table is as unseen as the reward models'."""
+    """The inputs the student learns from: the reward model's training inputs (LM-scored),
+    then ``budget.reward_labelled`` others of the retriever-training half of ``dev`` drawn
+    with the seed (every one when it is ``None``). The validation inputs are left out, so
+    the student's row of the validation table is as unseen as the reward models'."""
     training, _evaluation = split_dev(dev)
     chosen = [s.example for s in fitting]
     seen = {e.id for e in chosen} | {s.example.id for s in validation}
     rest = [e for e in typing_examples(training) if e.id not in seen]
     random.Random(budget.seed).shuffle(rest)
-    wanted = len(rest) if budget.student_inputs is None else budget.student_inputs - len(chosen)
-    return chosen + rest[: max(0, wanted)]
+    wanted = len(rest) if budget.reward_labelled is None else budget.reward_labelled
+    return chosen + rest[:wanted]
 
 
 # retriever-training dev mentions no stage learns from, searched over the whole pool to
@@ -652,6 +660,17 @@ def _student_budget(out: Path | None) -> dict[str, Any]:
     return dict(json.loads(path.read_text(encoding="utf-8"))["recipe"]["budget"])
 
 
+def student_candidate_source(out: Path | None = None) -> str:
+    """The first stage that proposed the candidates the trained student and its reward
+    models learned from (:data:`entivec.encoders.demo_scores.CANDIDATE_SOURCES`)."""
+    path = (out or training_dir()) / "student" / STAGE
+    if not path.is_file():
+        raise ModelNotPreparedError(f"no student in {path.parent}; run `entivec train demo` first")
+    recipe = json.loads(path.read_text(encoding="utf-8"))["recipe"]
+    # students trained before the source was a choice learned from BM25's candidates
+    return str(recipe["scores"].get("candidates_from", "bm25"))
+
+
 def student_teacher(out: Path | None = None) -> str:
     """The reward model the trained student was distilled from (its folder name)."""
     budget = _student_budget(out)
@@ -747,7 +766,8 @@ def train_demo(
     base = MeanPooledEncoder(model_dir(BASE_MODEL), max_tokens=budget.max_tokens)
     validation_rows: dict[str, Any] = {
         "inputs": len(validation),
-        "bm25_order": ranking_quality(
+        # the order the first stage proposed them in (BM25's or the untrained student's)
+        "candidate_order": ranking_quality(
             validation, [-np.arange(len(s.candidates), dtype=float) for s in validation]
         ),
         # the student's starting point: what distillation has to improve on

@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from entivec.encoders.demo_scores import Bm25Candidates, split_dev
+from entivec.encoders.demo_scores import (
+    Bm25Candidates,
+    NeighbourCandidates,
+    candidate_retriever,
+    split_dev,
+)
 from entivec.evaluation.demo_metrics import micro_f1, spread
 from tqdm.auto import tqdm
 
@@ -91,7 +96,7 @@ def compare_formats(
 
 METHODS = ("random", "bm25", "base", "reward", "distilled")
 SHOTS = (1, 4, 8)
-# BM25 candidates the reward model reranks (as many as it was trained on)
+# first-stage candidates the reward model reranks (as many as it was trained on)
 RERANKED = 20
 # prompts completed between two appends to the completions file
 CHUNK = 32
@@ -163,6 +168,7 @@ def rankers(
         DemoTrainingBudget,
         RewardModel,
         query_text,
+        student_candidate_source,
         student_teacher,
         training_dir,
     )
@@ -192,11 +198,18 @@ def rankers(
                 inputs,
             )
         elif method == "reward":
-            # the reward model the `demo` student was distilled from
+            # the `demo` student's reward model, reranking the first stage it learned on
             reward = RewardModel.trained(training_dir() / student_teacher())
+            source = student_candidate_source()
+            first = bm25 if source == "bm25" else candidate_retriever(pool, source)
 
-            def rerank(example: Example, k: int, reward: RewardModel = reward) -> list[int]:
-                candidates = bm25.top(example, RERANKED)
+            def rerank(
+                example: Example,
+                k: int,
+                reward: RewardModel = reward,
+                first: Bm25Candidates | NeighbourCandidates = first,
+            ) -> list[int]:
+                candidates = first.top(example, RERANKED)
                 scores = reward.scores(example, [pool[i] for i in candidates])
                 return [candidates[int(i)] for i in np.argsort(-scores, kind="stable")[:k]]
 

@@ -63,7 +63,7 @@ from tests.conftest import blair_example
 
 TINY = DemoTrainingBudget(
     reward_epochs=1,
-    student_inputs=8,
+    reward_labelled=4,
     candidates=4,
     student_candidates=3,
     student_batch=4,
@@ -197,7 +197,13 @@ def test_training_reports_reward_models_with_and_without_keywords_and_the_studen
 ) -> None:
     rows = trained["manifest"]["validation"]
     assert rows["inputs"] == 1  # a fifth of four scored inputs, at least one
-    for name in ("bm25_order", "base_bi_encoder", "reward_plain", "reward_keywords", "student"):
+    for name in (
+        "candidate_order",
+        "base_bi_encoder",
+        "reward_plain",
+        "reward_keywords",
+        "student",
+    ):
         assert 0.0 <= rows[name]["top1_same_type"] <= 1.0
         assert rows[name]["top1_regret"] >= 0.0
     training = trained["root"] / "training"
@@ -297,11 +303,13 @@ def test_the_student_never_learns_from_the_reward_models_validation_inputs(
     training_half, _ = split_dev(politics["dev"])
     everything = {e.id for e in typing_examples(training_half)}
     held = {s.example.id for s in validation}
-    every = student_inputs(politics["dev"], fitting, validation, replace(TINY, student_inputs=None))
+    every = student_inputs(
+        politics["dev"], fitting, validation, replace(TINY, reward_labelled=None)
+    )
     assert {e.id for e in every} == everything - held
     assert len(every) == len({e.id for e in every})
     few = student_inputs(politics["dev"], fitting, validation, TINY)
-    assert len(few) == TINY.student_inputs
+    assert len(few) == len(fitting) + 4  # TINY.reward_labelled
     assert {s.example.id for s in fitting} <= {e.id for e in few}
     assert not held & {e.id for e in few}
 
