@@ -202,8 +202,8 @@ def score_candidates(
     """Score ``budget.candidates`` candidates for each input, appending to ``out``.
 
     Returns:
-        Every scored input by id: ``{"input", "candidates": [pool ids], "bm25_rank",
-        "scores": [average token log-likelihood]}``.
+        Every scored input by id: ``{"input", "candidates": [pool ids, in the first
+        stage's order], "scores": [average token log-likelihood]}``.
     """
     if budget.candidates < 1:
         raise InvalidArgumentError(f"candidates must be at least 1, got {budget.candidates}")

@@ -8,13 +8,16 @@ bi-encoder student, shipped as the ``demo`` plugin.
    wrapped in ``<kw>`` ... ``</kw>`` (two added tokens); without them, the model reads the
    texts as the LM does (mentions in brackets). A fifth of the scored inputs (by seed)
    is kept out of training to measure both against the LM's own ranking.
-2. **Labels**: the reward model scores BM25's candidates for many more mentions of the
-   retriever-training half of ``dev`` than the LM could afford to.
+2. **Labels**: the student learns the LM's own scores of the reward model's training
+   inputs. With ``reward_labelled`` above 0, the reward model also labels that many more
+   mentions of the retriever-training half of ``dev``, their candidates from the same
+   first stage as the LM's (the default adds none: those labels did not pay, see
+   :class:`DemoTrainingBudget`).
 3. **Student**: a bi-encoder from the same all-MiniLM-L6-v2 (mean pooling, unit
    vectors) embeds the input (``query``: its mention's words) and the demonstration
    (``passage``: :func:`entivec.query.prompts.demonstration_text`, its mention and answer); the
-   recipe records this form, ``text_form``. Loss: KL(reward ‖ student) over each input's
-   candidates plus 0.2 · InfoNCE at temperature 0.01 with the reward model's favourite as
+   recipe records this form, ``text_form``. Loss: KL(labels ‖ student) over each input's
+   candidates plus 0.2 · InfoNCE at temperature 0.05 with the labels' favourite as
    the positive and the batch's other candidates as negatives.
 4. **Artefact**: the student exported to ONNX like the e5 plugin (pooling in the graph,
    cosine to PyTorch ≥ 0.9999), in ``artefacts/demo``.
@@ -91,7 +94,7 @@ class DemoTrainingBudget:
             at k = 1 where the LM's scores alone lifted it by .06 (docs/ruie.md).
         candidates: Candidates per input the reward model labels, from the first stage
             the LM's candidates came from.
-        student_candidates: Candidates per input in one student step (the reward model's
+        student_candidates: Candidates per input in one student step (the labels'
             favourite and a random draw of the others).
         student_batch: Inputs per student step.
         student_epochs: Passes over the labelled inputs (3: one pass over 320 LM-scored
