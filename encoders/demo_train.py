@@ -456,13 +456,22 @@ def student_inputs(
     then ``budget.reward_labelled`` others of the retriever-training half of ``dev`` drawn
     with the seed (every one when it is ``None``). The validation inputs are left out, so
     the student's row of the validation table is as unseen as the reward models'."""
-    training, _evaluation = split_dev(dev)
     chosen = [s.example for s in fitting]
-    seen = {e.id for e in chosen} | {s.example.id for s in validation}
-    rest = [e for e in typing_examples(training) if e.id not in seen]
-    random.Random(budget.seed).shuffle(rest)
+    rest = _unseen_mentions(dev, [*chosen, *(s.example for s in validation)], budget.seed)
     wanted = len(rest) if budget.reward_labelled is None else budget.reward_labelled
     return chosen + rest[:wanted]
+
+
+def _unseen_mentions(
+    dev: Sequence[Sentence], seen: Sequence[Example], seed: int | str
+) -> list[Example]:
+    """The retriever-training half of ``dev``'s mentions not in ``seen``, shuffled with
+    ``seed``."""
+    training, _evaluation = split_dev(dev)
+    ids = {e.id for e in seen}
+    rest = [e for e in typing_examples(training) if e.id not in ids]
+    random.Random(seed).shuffle(rest)
+    return rest
 
 
 # retriever-training dev mentions no stage learns from, searched over the whole pool to
@@ -479,11 +488,9 @@ def pool_check_inputs(
     """The reward models' validation inputs and :data:`POOL_CHECK_INPUTS` more mentions of
     the retriever-training half of ``dev`` that neither the reward models nor the student
     learn from (drawn with the seed)."""
-    training, _evaluation = split_dev(dev)
-    seen = {e.id for e in learned} | {s.example.id for s in validation}
-    rest = [e for e in typing_examples(training) if e.id not in seen]
-    random.Random(f"{budget.seed}/pool-check").shuffle(rest)
-    return [s.example for s in validation] + rest[:POOL_CHECK_INPUTS]
+    held = [s.example for s in validation]
+    rest = _unseen_mentions(dev, [*learned, *held], f"{budget.seed}/pool-check")
+    return held + rest[:POOL_CHECK_INPUTS]
 
 
 @dataclass(frozen=True)
