@@ -56,6 +56,12 @@ TRAINING_SHARE = 0.5
 CANDIDATE_SOURCES = ("base", "bm25")
 
 
+def recorded_source(record: dict[str, Any]) -> str:
+    """The candidate source a budget or recipe records; one written before the source was
+    a choice holds BM25's candidates."""
+    return str(record.get("candidates_from", "bm25"))
+
+
 @dataclass(frozen=True)
 class ScoringBudget:
     """How much LM scoring to do (written beside the scores)."""
@@ -260,8 +266,8 @@ def budget_file(out: Path, budget: ScoringBudget, pool: Sequence[Example], model
     path = out.with_suffix(".budget.json")
     wanted = {**asdict(budget), "pool": pool_fingerprint(pool), "model": model}
     if path.is_file():
-        # files scored before the candidates' source was a choice hold BM25's
-        existing = {"candidates_from": "bm25", **json.loads(path.read_text(encoding="utf-8"))}
+        existing = json.loads(path.read_text(encoding="utf-8"))
+        existing["candidates_from"] = recorded_source(existing)
         differ = sorted(
             k for k in wanted.keys() | existing.keys() if existing.get(k) != wanted.get(k)
         )

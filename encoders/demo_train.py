@@ -48,6 +48,7 @@ from entivec.encoders.demo_scores import (
     candidate_retriever,
     pool_fingerprint,
     read_scores,
+    recorded_source,
     scores_dir,
     split_dev,
 )
@@ -509,7 +510,7 @@ def scores_source(scores: Path) -> str:
     budget = scores.with_suffix(".budget.json")
     if not budget.is_file():
         return "bm25"
-    return str(json.loads(budget.read_text(encoding="utf-8")).get("candidates_from", "bm25"))
+    return recorded_source(json.loads(budget.read_text(encoding="utf-8")))
 
 
 def label_with_reward(
@@ -676,9 +677,7 @@ def student_candidate_source(out: Path | None = None) -> str:
     path = (out or training_dir()) / "student" / STAGE
     if not path.is_file():
         raise ModelNotPreparedError(f"no student in {path.parent}; run `entivec train demo` first")
-    recipe = json.loads(path.read_text(encoding="utf-8"))["recipe"]
-    # students trained before the source was a choice learned from BM25's candidates
-    return str(recipe["scores"].get("candidates_from", "bm25"))
+    return recorded_source(json.loads(path.read_text(encoding="utf-8"))["recipe"]["scores"])
 
 
 def student_teacher(out: Path | None = None) -> str:
