@@ -294,7 +294,10 @@ def export_ner(adapters: str | None, force: bool) -> None:
 @click.option(
     "--scores",
     type=click.Path(dir_okay=False),
-    help="LM scores of `entivec train demo-scores` (default: its file in entivec's cache).",
+    multiple=True,
+    help="LM scores of `entivec train demo-scores`, repeatable: several files are merged "
+    "per input (default: its first-round file in entivec's cache, and its student-round "
+    "file when one has been scored).",
 )
 @click.option(
     "--teacher",
@@ -326,7 +329,7 @@ def train_demo(
     paths: tuple[str, ...],
     dev_paths: tuple[str, ...],
     language: str | None,
-    scores: str | None,
+    scores: tuple[str, ...],
     teacher: str,
     text_form: str,
     reward_text_form: str,
@@ -344,11 +347,12 @@ def train_demo(
         text_form=text_form,
         reward_text_form=reward_text_form,
     )
-    manifest = run(train_sentences, dev, budget, scores=Path(scores) if scores else None)
+    manifest = run(train_sentences, dev, budget, scores=[Path(s) for s in scores] or None)
     rows = manifest["validation"]
+    sources = " and ".join(f["candidates_from"] for f in manifest["recipe"]["scores"]["files"])
     click.echo(
         f"rankers on {rows['inputs']} held-out scored inputs (the LM's ranking of their "
-        f"{manifest['recipe']['scores']['candidates_from']} candidates):"
+        f"{sources} candidates):"
     )
     click.echo(f"{'ranker':16} {'spearman':>9} {'top-1 regret':>13} {'top-1 same type':>16}")
     for name in (
@@ -386,16 +390,25 @@ def train_demo(
 @click.option("--candidates", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option(
     "--candidates-from",
-    type=click.Choice(["base", "bm25"]),
+    type=click.Choice(["base", "bm25", "student"]),
     default="base",
     show_default=True,
     help="Who proposes an input's candidates: the untrained student's nearest neighbours "
-    "over the whole pool, or BM25 (RUIE's).",
+    "over the whole pool, BM25 (RUIE's), or the trained student's neighbours (a second "
+    "round, after `entivec train demo`).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Of the draw of inputs (a second round draws others with another seed).",
 )
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),
-    help="Scores file (JSON lines; default: in entivec's cache).",
+    help="Scores file (JSON lines; default: in entivec's cache, scores.jsonl, or "
+    "scores-student.jsonl for the student's candidates).",
 )
 @entivec_errors
 @needs_export("LM scoring")
@@ -407,6 +420,7 @@ def train_demo_scores(
     inputs: int,
     candidates: int,
     candidates_from: str,
+    seed: int,
     out: str | None,
 ) -> None:
     """Score candidate demonstrations (PATHS) for dev mentions with the LM
@@ -419,7 +433,9 @@ def train_demo_scores(
     summary = score_demonstrations(
         train_sentences,
         dev,
-        ScoringBudget(inputs=inputs, candidates=candidates, candidates_from=candidates_from),
+        ScoringBudget(
+            inputs=inputs, candidates=candidates, seed=seed, candidates_from=candidates_from
+        ),
         out=Path(out) if out else None,
     )
     click.echo(

@@ -7,11 +7,14 @@ answer given (candidate demonstration + input), in the ``typing`` format of
 :mod:`entivec.query.prompts`.
 
 The candidates (:data:`CANDIDATE_SOURCES`) are the nearest neighbours of the untrained
-student over the whole pool (``base``, the default), or BM25's (bm25s) top (``bm25``,
-RUIE's). A student learns to order what it is shown; trained on BM25's lists it ordered
-them better and searched the whole pool worse than where it started, because at run time
-it ranks candidates BM25 never proposed (docs/ruie.md). Its own neighbours are the hard
-negatives it meets in a search.
+student over the whole pool (``base``, the default), BM25's (bm25s) top (``bm25``,
+RUIE's), or the nearest neighbours of the student ``entivec train demo`` trained last
+(``student``: a second round, the hard negatives of the trained student). A student
+learns to order what it is shown; trained on BM25's lists it ordered them better and
+searched the whole pool worse than where it started, because at run time it ranks
+candidates BM25 never proposed (docs/ruie.md). Its own neighbours are the hard negatives
+it meets in a search. A ``student`` scores file records which student proposed its
+candidates (the sha256 of its weights) and is never extended with another's.
 
 Budget (:class:`ScoringBudget`): ``inputs`` mentions from the retriever-training part of
 ``dev`` (:func:`split_dev`), ``candidates`` per input; each (input, candidate) pair is
@@ -40,7 +43,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from entivec.errors import InvalidArgumentError, TrainingDataError
+from entivec.errors import InvalidArgumentError, ModelNotPreparedError, TrainingDataError
 from entivec.models import cache_dir
 from entivec.query.language_model import LanguageModel
 from entivec.query.prompts import Example, output_format, prompt, typing_examples
@@ -52,8 +55,9 @@ log = logging.getLogger(__name__)
 # rest are held back for `entivec eval demos` and never seen in training
 TRAINING_SHARE = 0.5
 
-# where an input's candidates come from: the untrained student's neighbours, or BM25's
-CANDIDATE_SOURCES = ("base", "bm25")
+# where an input's candidates come from: the untrained student's neighbours, BM25's, or
+# the trained student's
+CANDIDATE_SOURCES = ("base", "bm25", "student")
 
 
 def recorded_source(record: dict[str, Any]) -> str:
@@ -132,10 +136,13 @@ class Bm25Candidates:
 
 
 class NeighbourCandidates:
-    """The untrained student's nearest neighbours over the whole pool: all-MiniLM-L6-v2,
-    mean-pooled, reading each input and demonstration in ``text_form``."""
+    """A bi-encoder's nearest neighbours over the whole pool: the untrained student
+    (all-MiniLM-L6-v2, mean-pooled) unless ``model`` names a trained one, reading each
+    input and demonstration in ``text_form``."""
 
-    def __init__(self, pool: Sequence[Example], *, text_form: str = "mention") -> None:
+    def __init__(
+        self, pool: Sequence[Example], *, text_form: str = "mention", model: Path | None = None
+    ) -> None:
         from entivec.encoders.mean_pooled import MeanPooledEncoder
 
         from entivec.models import model_dir
@@ -144,7 +151,7 @@ class NeighbourCandidates:
             raise TrainingDataError("the demonstration pool is empty")
         self.pool = list(pool)
         self.text_form = text_form
-        self.encoder = MeanPooledEncoder(model_dir(BASE_RETRIEVER), max_tokens=128)
+        self.encoder = MeanPooledEncoder(model or model_dir(BASE_RETRIEVER), max_tokens=128)
         self.vectors = self.encoder.embed([e.demonstration_text(text_form) for e in self.pool])
 
     def top(self, example: Example, k: int) -> list[int]:
@@ -159,16 +166,55 @@ BASE_RETRIEVER = "all-minilm-l6-v2"
 
 
 def candidate_retriever(
-    pool: Sequence[Example], source: str, *, text_form: str = "mention"
+    pool: Sequence[Example], source: str, *, text_form: str = "mention", student: Path | None = None
 ) -> Bm25Candidates | NeighbourCandidates:
-    """The first stage that proposes ``source``'s candidates (:data:`CANDIDATE_SOURCES`)."""
+    """The first stage that proposes ``source``'s candidates (:data:`CANDIDATE_SOURCES`);
+    the ``student`` source is the student in ``student`` (:func:`trained_student` by
+    default), reading texts as it was trained to."""
     if source == "bm25":
         return Bm25Candidates(pool)
     if source == "base":
         return NeighbourCandidates(pool, text_form=text_form)
+    if source == "student":
+        folder = trained_student(student)
+        return NeighbourCandidates(pool, text_form=_student_text_form(folder), model=folder)
     raise InvalidArgumentError(
         f"unknown candidate source {source!r}; expected one of: {', '.join(CANDIDATE_SOURCES)}"
     )
+
+
+def trained_student(folder: Path | None = None) -> Path:
+    """The folder of the student ``entivec train demo`` trained (in its training folder
+    unless ``folder`` says otherwise).
+
+    Raises:
+        ModelNotPreparedError: No student has been trained there.
+    """
+    folder = folder or scores_dir() / "student"
+    if not (folder / "model.safetensors").is_file():
+        raise ModelNotPreparedError(
+            f"no trained demo student in {folder}; run `entivec train demo` first (the "
+            "student source scores its neighbours)"
+        )
+    return folder
+
+
+def _student_text_form(folder: Path) -> str:
+    stage = folder / "stage.json"
+    if not stage.is_file():
+        return "mention"
+    budget = json.loads(stage.read_text(encoding="utf-8"))["recipe"]["budget"]
+    return str(budget.get("text_form", "sentence"))
+
+
+def proposer_fingerprint(source: str, student: Path | None = None) -> dict[str, str]:
+    """What a scores file records of who proposed its candidates beyond the source name:
+    the trained student's weights, whose neighbours change when it is trained again."""
+    if source != "student":
+        return {}
+    from entivec.models import sha256
+
+    return {"student": sha256(trained_student(student) / "model.safetensors")[:16]}
 
 
 def read_scores(path: Path) -> dict[str, dict[str, Any]]:
@@ -203,9 +249,11 @@ def score_candidates(
     budget: ScoringBudget,
     out: Path,
     *,
+    student: Path | None = None,
     show_progress: bool | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Score ``budget.candidates`` candidates for each input, appending to ``out``.
+    """Score ``budget.candidates`` candidates for each input, appending to ``out``
+    (``student``: the trained student of the ``student`` source, if not the default).
 
     Returns:
         Every scored input by id: ``{"input", "candidates": [pool ids, in the first
@@ -220,7 +268,7 @@ def score_candidates(
     todo = [e for e in inputs if e.id not in done]
     if not todo:
         return {e.id: done[e.id] for e in inputs}
-    candidates = candidate_retriever(pool, budget.candidates_from)
+    candidates = candidate_retriever(pool, budget.candidates_from, student=student)
     with out.open("a", encoding="utf-8") as sink:
         for example in tqdm(
             todo, desc="LM scores of demonstrations", disable=show_progress is False
@@ -247,6 +295,21 @@ def scores_dir() -> Path:
     return cache_dir() / "training" / "demo"
 
 
+def default_scores_file(source: str) -> Path:
+    """Where ``entivec train demo-scores`` appends a source's scores by default: the
+    first round's (``base`` or ``bm25``) in one file, the trained student's in another,
+    so a second round never mixes with the first."""
+    name = "scores-student.jsonl" if source == "student" else "scores.jsonl"
+    return scores_dir() / name
+
+
+def default_scores_files() -> list[Path]:
+    """The scores ``entivec train demo`` learns from by default: the first round's file,
+    and the second round's when it has been scored."""
+    second = default_scores_file("student")
+    return [default_scores_file("base"), *([second] if second.is_file() else [])]
+
+
 def pool_fingerprint(pool: Sequence[Example]) -> str:
     """A digest of the pool's example ids, in order (candidates are stored as pool ids)."""
     digest = hashlib.sha256()
@@ -255,8 +318,15 @@ def pool_fingerprint(pool: Sequence[Example]) -> str:
     return digest.hexdigest()[:16]
 
 
-def budget_file(out: Path, budget: ScoringBudget, pool: Sequence[Example], model: str) -> None:
-    """Write what the scores depend on beside them: the budget, the pool and the LM.
+def budget_file(
+    out: Path,
+    budget: ScoringBudget,
+    pool: Sequence[Example],
+    model: str,
+    proposer: dict[str, str] | None = None,
+) -> None:
+    """Write what the scores depend on beside them: the budget, the pool, the LM and
+    ``proposer`` (:func:`proposer_fingerprint`).
 
     Raises:
         InvalidArgumentError: ``out`` holds scores made with another budget, pool or LM;
@@ -264,7 +334,7 @@ def budget_file(out: Path, budget: ScoringBudget, pool: Sequence[Example], model
             the rest unchanged, extends it.
     """
     path = out.with_suffix(".budget.json")
-    wanted = {**asdict(budget), "pool": pool_fingerprint(pool), "model": model}
+    wanted = {**asdict(budget), "pool": pool_fingerprint(pool), "model": model, **(proposer or {})}
     if path.is_file():
         existing = json.loads(path.read_text(encoding="utf-8"))
         existing["candidates_from"] = recorded_source(existing)
@@ -326,10 +396,12 @@ def score_demonstrations(
     budget: ScoringBudget | None = None,
     *,
     out: Path | None = None,
+    student: Path | None = None,
     show_progress: bool | None = None,
 ) -> dict[str, Any]:
     """The LM scoring job of ``entivec train demo-scores``: pool from ``train``, inputs
-    from ``dev``, scores appended to ``out`` (resumable).
+    from ``dev``, scores appended to ``out`` (resumable; :func:`default_scores_file` by
+    default).
 
     Returns:
         A summary: the budget, counts, and how much the scores move with the
@@ -341,12 +413,16 @@ def score_demonstrations(
     from entivec.query.language_model import DEFAULT_MODEL
 
     budget = budget or ScoringBudget()
-    out = out or scores_dir() / "scores.jsonl"
+    out = out or default_scores_file(budget.candidates_from)
     pool = typing_examples(train)
-    budget_file(out, budget, pool, DEFAULT_MODEL)
+    budget_file(
+        out, budget, pool, DEFAULT_MODEL, proposer_fingerprint(budget.candidates_from, student)
+    )
     inputs = scoring_inputs(dev, budget)
     lm = LanguageModel(model_dir(DEFAULT_MODEL))
-    scored = score_candidates(lm, pool, inputs, budget, out, show_progress=show_progress)
+    scored = score_candidates(
+        lm, pool, inputs, budget, out, student=student, show_progress=show_progress
+    )
     matrix = [r["scores"] for r in scored.values() if len(r["scores"]) == budget.candidates]
     return {
         "budget": asdict(budget),

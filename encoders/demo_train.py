@@ -46,6 +46,7 @@ from entivec.encoders.demo_scores import (
     Bm25Candidates,
     NeighbourCandidates,
     candidate_retriever,
+    default_scores_files,
     pool_fingerprint,
     read_scores,
     recorded_source,
@@ -303,49 +304,77 @@ class ScoredInput:
     scores: tuple[float, ...]
 
 
+def _scores_budget(scores: Path) -> dict[str, Any] | None:
+    path = scores.with_suffix(".budget.json")
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+# what every scores file of one training run must share: the LM scored the same prompts
+SHARED_SCORING = ("model", "output_format", "pool")
+
+
 def scored_inputs(
-    scores: Path, pool: Sequence[Example], dev: Sequence[Sentence]
+    scores: Path | Sequence[Path], pool: Sequence[Example], dev: Sequence[Sentence]
 ) -> list[ScoredInput]:
-    """The inputs of a scores file, joined to the pool and to ``dev``'s mentions.
+    """The inputs of one or more scores files, joined to the pool and to ``dev``'s mentions.
+
+    An input scored in several files (two rounds that drew it both) keeps every candidate
+    once, in the order of the files: the LM scored the same prompts, so its scores of one
+    input compare across files.
 
     Raises:
-        TrainingDataError: The file is empty, or names examples the corpus lacks (it was
+        TrainingDataError: A file is empty, or names examples the corpus lacks (it was
             scored over another pool or dev set).
+        InvalidArgumentError: The files were scored with different LMs, formats or pools.
     """
-    records = read_scores(scores)
-    if not records:
-        raise TrainingDataError(f"no LM scores in {scores}; run `entivec train demo-scores` first")
-    budget = scores.with_suffix(".budget.json")
-    if budget.is_file():
-        asked = int(json.loads(budget.read_text(encoding="utf-8"))["inputs"])
-        if len(records) < asked:
+    files = [scores] if isinstance(scores, Path) else list(scores)
+    budgets = {f: _scores_budget(f) for f in files}
+    known = {f: b for f, b in budgets.items() if b is not None}
+    for key in SHARED_SCORING:
+        recorded = {f: b.get(key) for f, b in known.items()}
+        if len(set(recorded.values())) > 1:
+            listed = ", ".join(f"{f}: {v!r}" for f, v in recorded.items())
+            raise InvalidArgumentError(f"scores files disagree on {key} ({listed}); train on one")
+    by_id = {e.id: e for e in pool}
+    training, _evaluation = split_dev(dev)
+    inputs = {e.id: e for e in typing_examples(training)}
+    merged: dict[str, tuple[list[Example], list[float]]] = {}
+    for file in files:
+        records = read_scores(file)
+        if not records:
+            raise TrainingDataError(
+                f"no LM scores in {file}; run `entivec train demo-scores` first"
+            )
+        asked = budgets[file]
+        if asked is not None and len(records) < int(asked["inputs"]):
             log.warning(
                 "%s holds %d of the %d inputs its budget asks for (an unfinished scoring "
                 "job); training on those. To finish it first: `entivec train demo-scores "
                 "... --inputs %d`",
-                scores,
+                file,
                 len(records),
-                asked,
-                asked,
+                asked["inputs"],
+                asked["inputs"],
             )
-    by_id = {e.id: e for e in pool}
-    training, _evaluation = split_dev(dev)
-    inputs = {e.id: e for e in typing_examples(training)}
-    out = []
-    for record in records.values():
-        missing = [i for i in [record["input"], *record["candidates"]] if i not in by_id | inputs]
-        if missing:
-            raise TrainingDataError(
-                f"{scores} names {missing[0]!r}, which is neither a pool mention nor a "
-                "retriever-training dev mention of this corpus; score it again over this pool"
-            )
-        out.append(
-            ScoredInput(
-                inputs[record["input"]],
-                tuple(by_id[c] for c in record["candidates"]),
-                tuple(float(s) for s in record["scores"]),
-            )
-        )
+        for record in records.values():
+            missing = [
+                i for i in [record["input"], *record["candidates"]] if i not in by_id | inputs
+            ]
+            if missing:
+                raise TrainingDataError(
+                    f"{file} names {missing[0]!r}, which is neither a pool mention nor a "
+                    "retriever-training dev mention of this corpus; score it again over this pool"
+                )
+            candidates, values = merged.setdefault(record["input"], ([], []))
+            seen = {c.id for c in candidates}
+            for candidate, score in zip(record["candidates"], record["scores"], strict=True):
+                if candidate not in seen:
+                    candidates.append(by_id[candidate])
+                    values.append(float(score))
+    out = [
+        ScoredInput(inputs[key], tuple(candidates), tuple(values))
+        for key, (candidates, values) in merged.items()
+    ]
     return sorted(out, key=lambda s: s.example.id)
 
 
@@ -507,10 +536,32 @@ class Labelled:
 def scores_source(scores: Path) -> str:
     """Who proposed the candidates of a scores file (files scored before it was a choice
     hold BM25's)."""
-    budget = scores.with_suffix(".budget.json")
-    if not budget.is_file():
-        return "bm25"
-    return recorded_source(json.loads(budget.read_text(encoding="utf-8")))
+    return recorded_source(_scores_budget(scores) or {})
+
+
+def scores_record(
+    scores: Sequence[Path], scored: Sequence[ScoredInput], pool: Sequence[Example]
+) -> dict[str, Any]:
+    """What a recipe records of the scores it learned from: each file with its inputs
+    and who proposed its candidates, the merged inputs, the pool, and the first file's
+    source (``candidates_from``: the first stage the reward models are evaluated on)."""
+    files = []
+    for file in scores:
+        budget = _scores_budget(file) or {}
+        row: dict[str, Any] = {
+            "file": str(file),
+            "inputs": len(read_scores(file)),
+            "candidates_from": recorded_source(budget),
+        }
+        if "student" in budget:
+            row["student"] = budget["student"]
+        files.append(row)
+    return {
+        "files": files,
+        "inputs": len(scored),
+        "pool": pool_fingerprint(pool),
+        "candidates_from": files[0]["candidates_from"],
+    }
 
 
 def label_with_reward(
@@ -727,7 +778,7 @@ def train_demo(
     dev: Sequence[Sentence],
     budget: DemoTrainingBudget | None = None,
     *,
-    scores: Path | None = None,
+    scores: Path | Sequence[Path] | None = None,
     out: Path | None = None,
     artefact: Path | None = None,
     show_progress: bool | None = None,
@@ -738,7 +789,10 @@ def train_demo(
         train: The demonstration pool's sentences (the pool the scores were made over).
         dev: Dev sentences; only the retriever-training half is read.
         budget: See :class:`DemoTrainingBudget`.
-        scores: The LM scores (``entivec train demo-scores``); the default file otherwise.
+        scores: The LM scores (``entivec train demo-scores``), one file or several (a
+            first round and a second from the trained student's neighbours, merged per
+            input); by default the first round's file in the cache and the second's
+            when it exists (:func:`entivec.encoders.demo_scores.default_scores_files`).
         out: Where the reward models and the student go; :func:`training_dir` by default.
         artefact: Where the ``demo`` plugin's artefact goes; its place in the cache by
             default.
@@ -751,24 +805,28 @@ def train_demo(
     from entivec.encoders.prepare import build_once
 
     budget = budget or DemoTrainingBudget()
-    scores = scores or scores_dir() / "scores.jsonl"
+    files = (
+        default_scores_files()
+        if scores is None
+        else [scores]
+        if isinstance(scores, Path)
+        else list(scores)
+    )
+    if not files:
+        raise InvalidArgumentError("no scores files to train on")
     out = out or training_dir()
     pool = typing_examples(train)
     if not pool:
         raise TrainingDataError("the demonstration pool has no annotated mentions")
-    scored = scored_inputs(scores, pool, dev)
+    scored = scored_inputs(files, pool, dev)
     fitting, validation = split_scored(scored, budget)
+    learned_from = scores_record(files, scored, pool)
     recipe = {
         "version": RECIPE_VERSION,
         "student_version": STUDENT_RECIPE_VERSION,
         "base_model": BASE_MODEL,
         "budget": asdict(budget),
-        "scores": {
-            "file": str(scores),
-            "inputs": len(scored),
-            "pool": pool_fingerprint(pool),
-            "candidates_from": scores_source(scores),
-        },
+        "scores": learned_from,
     }
     manifest_path = out / "demo-manifest.json"
     started = time.perf_counter()
@@ -818,7 +876,7 @@ def train_demo(
             inputs,
             pool,
             budget,
-            source=scores_source(scores),
+            source=learned_from["candidates_from"],
             scored=fitting,
             show_progress=show_progress,
         )

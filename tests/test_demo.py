@@ -22,6 +22,9 @@ from entivec.encoders.demo_scores import (
     NeighbourCandidates,
     ScoringBudget,
     budget_file,
+    candidate_retriever,
+    proposer_fingerprint,
+    read_scores,
     score_candidates,
     scoring_inputs,
     split_dev,
@@ -253,6 +256,70 @@ def test_training_reports_what_a_search_of_the_whole_pool_returns(
     for name in ("base_bi_encoder", "student"):
         assert set(rows[name]) == {"p@1", "p@4", "p@8"}
         assert all(0.0 <= v <= 1.0 for v in rows[name].values())
+
+
+@pytest.mark.models
+def test_a_second_round_scores_the_trained_students_neighbours_and_trains_on_both_rounds(
+    tmp_path: Path,
+    lm: LanguageModel,
+    trained: dict[str, Any],
+    politics: dict[str, list[Sentence]],
+) -> None:
+    pool = typing_examples(politics["train"])
+    training = tmp_path / "training"
+    shutil.copytree(trained["root"] / "training", training)
+    student = training / "student"
+    second = tmp_path / "scores-student.jsonl"
+    budget = ScoringBudget(inputs=4, candidates=TINY.candidates, seed=1, candidates_from="student")
+    budget_file(second, budget, pool, "smollm2", proposer_fingerprint("student", student))
+    inputs = scoring_inputs(politics["dev"], budget)
+    done = score_candidates(lm, pool, inputs, budget, second, student=student, show_progress=False)
+    # the candidates are the trained student's nearest, not the untrained encoder's
+    neighbours = NeighbourCandidates(pool, model=student)
+    for example in inputs:
+        top = neighbours.top(example, TINY.candidates)
+        assert done[example.id]["candidates"] == [pool[i].id for i in top]
+
+    first = read_scores(trained["scores"])
+    merged = scored_inputs([trained["scores"], second], pool, politics["dev"])
+    assert {s.example.id for s in merged} == set(first) | set(done)
+    for item in merged:
+        ids = [c.id for c in item.candidates]
+        both = [*first.get(item.example.id, {}).get("candidates", [])]
+        both += done.get(item.example.id, {}).get("candidates", [])
+        assert len(ids) == len(set(ids)) and set(ids) == set(both)
+        assert len(item.scores) == len(ids)
+
+    manifest = train_demo(
+        politics["train"],
+        politics["dev"],
+        TINY,
+        scores=[trained["scores"], second],
+        out=training,
+        artefact=tmp_path / "artefact",
+        show_progress=False,
+    )
+    learned = manifest["recipe"]["scores"]
+    assert [f["candidates_from"] for f in learned["files"]] == ["base", "student"]
+    assert learned["inputs"] == len(merged) and learned["candidates_from"] == "base"
+    # the student was trained again: its neighbours are another first stage, never added
+    # to the scores of the one before
+    with pytest.raises(InvalidArgumentError, match="student="):
+        budget_file(second, budget, pool, "smollm2", proposer_fingerprint("student", student))
+
+
+@pytest.mark.models
+def test_scores_of_different_lms_are_not_merged_and_the_student_source_needs_a_student(
+    tmp_path: Path, trained: dict[str, Any], politics: dict[str, list[Sentence]]
+) -> None:
+    pool = typing_examples(politics["train"])
+    other = tmp_path / "other.jsonl"
+    shutil.copy(trained["scores"], other)
+    budget_file(other, ScoringBudget(inputs=4, candidates=TINY.candidates), pool, "another-lm")
+    with pytest.raises(InvalidArgumentError, match="disagree on model"):
+        scored_inputs([trained["scores"], other], pool, politics["dev"])
+    with pytest.raises(ModelNotPreparedError, match="run `entivec train demo` first"):
+        candidate_retriever(pool, "student", student=tmp_path / "no-student")
 
 
 @pytest.mark.models

@@ -152,7 +152,7 @@ def test_neighbour_candidates_are_the_untrained_students_nearest_and_never_the_i
 
 
 def test_an_unknown_candidate_source_lists_the_valid_ones() -> None:
-    with pytest.raises(InvalidArgumentError, match="expected one of: base, bm25"):
+    with pytest.raises(InvalidArgumentError, match="expected one of: base, bm25, student"):
         ScoringBudget(candidates_from="dense")
 
 
