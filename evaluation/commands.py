@@ -419,7 +419,21 @@ def eval_demo_formats(
     type=click.IntRange(min=1),
     default=100,
     show_default=True,
-    help="Held-back dev mentions per seed.",
+    help="Dev mentions per seed.",
+)
+@click.option(
+    "--inputs-from",
+    type=click.Choice(["held-back", "unscored"]),
+    default="held-back",
+    show_default=True,
+    help="Where the inputs come from: dev's held-back half, or the mentions of its "
+    "retriever-training half that no LM scores hold (to choose a recipe on without "
+    "touching the held-back half).",
+)
+@click.option(
+    "--demo-artefact",
+    type=click.Path(file_okay=False, exists=True),
+    help="The `demo` artefact the distilled method searches with (default: the installed one).",
 )
 @click.option("--seeds", default="0,1,2", show_default=True, help="Comma-separated seeds.")
 @click.option("--shots", default="1,4,8", show_default=True, help="Comma-separated k.")
@@ -437,13 +451,17 @@ def eval_demos(
     dev_paths: tuple[str, ...],
     language: str | None,
     inputs: int,
+    inputs_from: str,
+    demo_artefact: str | None,
     seeds: str,
     shots: str,
     methods: str,
     as_json: bool,
 ) -> None:
     """F1 of k-shot in-context typing with demonstrations (PATHS) chosen by each method,
-    on held-back --dev mentions (resumable: the LM's answers are cached)."""
+    on --dev mentions, held-back ones by default (resumable: the LM's answers are cached)."""
+    from pathlib import Path
+
     from entivec.encoders.demo_scores import scores_dir
     from entivec.evaluation.demos import evaluate_demos
 
@@ -459,6 +477,8 @@ def eval_demos(
         seeds=integers("--seeds", seeds),
         shots=integers("--shots", shots),
         methods=[m.strip() for m in methods.split(",") if m.strip()],
+        inputs_from=inputs_from,
+        demo_artefact=Path(demo_artefact) if demo_artefact else None,
         completions=scores_dir() / "completions.jsonl",
         show_progress=progress(as_json),
     )
@@ -466,7 +486,7 @@ def eval_demos(
         click.echo(json.dumps(result, indent=2))
         return
     click.echo(
-        f"micro F1 of k-shot typing, {result['inputs']} held-back mentions per seed, "
+        f"micro F1 of k-shot typing, {result['inputs']} {inputs_from} mentions per seed, "
         f"seeds {result['seeds']}: mean ± std across seeds"
     )
     ks = list(next(iter(result["methods"].values())))

@@ -22,6 +22,8 @@ from entivec.encoders.demo_scores import (
     Bm25Candidates,
     NeighbourCandidates,
     candidate_retriever,
+    default_scores_files,
+    read_scores,
     split_dev,
 )
 from entivec.evaluation.demo_metrics import micro_f1, spread
@@ -159,10 +161,12 @@ def rankers(
     inputs: Sequence[Example],
     seed: int,
     *,
+    demo_artefact: Path | None = None,
     show_progress: bool | None = None,
 ) -> dict[str, Ranker]:
     """For each method, a function from an input to the pool indices of its best
-    demonstrations, best first."""
+    demonstrations, best first (``distilled``: the ``demo`` artefact in ``demo_artefact``,
+    the installed one by default)."""
     from entivec.encoders.demo_train import (
         BASE_MODEL,
         DemoTrainingBudget,
@@ -217,13 +221,39 @@ def rankers(
         else:
             from entivec.plugins.demo import DemoEncoder
 
-            student = DemoEncoder()
+            student = DemoEncoder(demo_artefact)
             out[method] = _vector_ranker(
                 student.embed_passages([query_text(e, student.text_form) for e in inputs]),
                 student.embed_passages([d.demonstration_text(student.text_form) for d in pool]),
                 inputs,
             )
     return out
+
+
+# where the inputs of an evaluation come from (evaluation_inputs)
+INPUT_SPLITS = ("held-back", "unscored")
+
+
+def evaluation_inputs(
+    dev: Sequence[Sentence], split: str, scores: Sequence[Path] | None = None
+) -> list[Example]:
+    """The mentions an evaluation draws its inputs from.
+
+    ``held-back``: the evaluation half of ``dev``, which no training reads. ``unscored``:
+    the retriever-training half less every input of the LM scores (``scores``, the
+    files ``entivec train demo`` learns from by default), so no stage learned from
+    them: what a recipe is chosen on, leaving the held-back half to measure it once.
+    """
+    training, evaluation = split_dev(dev)
+    if split == "held-back":
+        return typing_examples(evaluation)
+    if split == "unscored":
+        files = default_scores_files() if scores is None else list(scores)
+        scored = {key for file in files for key in read_scores(file)}
+        return [e for e in typing_examples(training) if e.id not in scored]
+    raise InvalidArgumentError(
+        f"unknown input split {split!r}; expected one of: {', '.join(INPUT_SPLITS)}"
+    )
 
 
 def evaluate_demos(
@@ -235,14 +265,18 @@ def evaluate_demos(
     seeds: Sequence[int] = (0, 1, 2),
     shots: Sequence[int] = SHOTS,
     methods: Sequence[str] = METHODS,
+    inputs_from: str = "held-back",
+    demo_artefact: Path | None = None,
     completions: Path | None = None,
     show_progress: bool | None = None,
 ) -> dict[str, Any]:
-    """F1 of k-shot in-context typing on held-back ``dev`` mentions, per method and k.
+    """F1 of k-shot in-context typing on ``dev`` mentions, per method and k.
 
-    Each seed draws ``inputs`` mentions from the evaluation half of ``dev`` (never seen in
-    training); every method answers the same inputs. Demonstrations are shown best last,
-    nearest the input. The labels the LM's answers are read against are the pool's types.
+    Each seed draws ``inputs`` mentions from ``inputs_from`` (:func:`evaluation_inputs`:
+    the held-back half by default, never seen in training); every method answers the
+    same inputs. Demonstrations are shown best last, nearest the input. The labels the
+    LM's answers are read against are the pool's types. ``distilled`` is the ``demo``
+    artefact in ``demo_artefact`` (the installed one by default).
 
     Returns:
         ``{"methods": {method: {k: {"f1": [per seed], "mean", "std"}}}, "paired":
@@ -252,10 +286,11 @@ def evaluate_demos(
         raise InvalidArgumentError(f"shots must be positive, got {list(shots)}")
     fmt = output_format("typing")
     pool = typing_examples(train)
-    _training, evaluation = split_dev(dev)
-    population = typing_examples(evaluation)
+    population = evaluation_inputs(dev, inputs_from)
     if not pool or not population:
-        raise TrainingDataError("need annotated mentions in the pool and in dev's held-back half")
+        raise TrainingDataError(
+            f"need annotated mentions in the pool and in dev's {inputs_from} mentions"
+        )
     labels = sorted({e.type for e in pool})
     cache = Completions(lm, completions)
     per_seed: dict[str, dict[int, list[float]]] = {m: {k: [] for k in shots} for m in methods}
@@ -265,7 +300,9 @@ def evaluate_demos(
     deepest = max(shots)
     for seed in tqdm(seeds, desc="seeds", disable=show_progress is False):
         chosen = drawn[seed]
-        ranked = rankers(methods, pool, chosen, seed, show_progress=show_progress)
+        ranked = rankers(
+            methods, pool, chosen, seed, demo_artefact=demo_artefact, show_progress=show_progress
+        )
         for method in methods:
             tops = {e.id: ranked[method](e, deepest) for e in chosen}
             prompts = [
@@ -280,6 +317,7 @@ def evaluate_demos(
                 per_seed[method][k].append(micro_f1([e.type for e in chosen], predicted))
     return {
         "inputs": len(drawn[seeds[0]]) if seeds else 0,
+        "inputs_from": inputs_from,
         "seeds": list(seeds),
         "pool": len(pool),
         "methods": {

@@ -552,6 +552,24 @@ def test_the_cli_searches_the_demo_vector(
 
 
 @pytest.mark.models
+def test_a_recipe_is_chosen_on_unscored_training_mentions_apart_from_the_held_back_ones(
+    trained: dict[str, Any], politics: dict[str, list[Sentence]]
+) -> None:
+    from entivec.evaluation.demos import evaluation_inputs
+
+    dev = politics["dev"]
+    training, evaluation = split_dev(dev)
+    held_back = {e.id for e in evaluation_inputs(dev, "held-back")}
+    assert held_back == {e.id for e in typing_examples(evaluation)}
+    scored = set(read_scores(trained["scores"]))
+    unscored = {e.id for e in evaluation_inputs(dev, "unscored", [trained["scores"]])}
+    assert unscored == {e.id for e in typing_examples(training)} - scored
+    assert scored and unscored and not unscored & held_back
+    with pytest.raises(InvalidArgumentError, match="expected one of: held-back, unscored"):
+        evaluation_inputs(dev, "test")
+
+
+@pytest.mark.models
 def test_eval_demos_answers_the_same_inputs_per_method_and_resumes_from_cached_answers(
     tmp_path: Path, lm: LanguageModel, politics: dict[str, list[Sentence]]
 ) -> None:
