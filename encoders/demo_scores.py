@@ -295,6 +295,12 @@ def scores_dir() -> Path:
     return cache_dir() / "training" / "demo"
 
 
+def _recorded_proposer(out: Path) -> dict[str, str]:
+    path = out.with_suffix(".budget.json")
+    recorded = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return {"student": recorded["student"]} if "student" in recorded else {}
+
+
 def default_scores_file(source: str) -> Path:
     """Where ``entivec train demo-scores`` appends a source's scores by default: the
     first round's (``base`` or ``bm25``) in one file, the trained student's in another,
@@ -415,10 +421,15 @@ def score_demonstrations(
     budget = budget or ScoringBudget()
     out = out or default_scores_file(budget.candidates_from)
     pool = typing_examples(train)
-    budget_file(
-        out, budget, pool, DEFAULT_MODEL, proposer_fingerprint(budget.candidates_from, student)
-    )
     inputs = scoring_inputs(dev, budget)
+    done = read_scores(out)
+    if budget.candidates_from == "student" and all(e.id in done for e in inputs):
+        # nothing is left to propose: the scores stand, whichever student is trained now
+        # (the second round's student replaces the one that proposed them)
+        proposer = _recorded_proposer(out)
+    else:
+        proposer = proposer_fingerprint(budget.candidates_from, student)
+    budget_file(out, budget, pool, DEFAULT_MODEL, proposer)
     lm = LanguageModel(model_dir(DEFAULT_MODEL))
     scored = score_candidates(
         lm, pool, inputs, budget, out, student=student, show_progress=show_progress

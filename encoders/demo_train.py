@@ -9,7 +9,9 @@ bi-encoder student, shipped as the ``demo`` plugin.
    texts as the LM does (mentions in brackets). A fifth of the scored inputs (by seed)
    is kept out of training to measure both against the LM's own ranking.
 2. **Labels**: the student learns the LM's own scores of the reward model's training
-   inputs. With ``reward_labelled`` above 0, the reward model also labels that many more
+   inputs, from one scores file or several merged per input (the shipped recipe: the
+   untrained student's neighbours, then, for other inputs, the neighbours of the student
+   trained on those). With ``reward_labelled`` above 0, the reward model also labels that many more
    mentions of the retriever-training half of ``dev``, their candidates from the same
    first stage as the LM's (the default adds none: those labels did not pay, see
    :class:`DemoTrainingBudget`).

@@ -26,6 +26,7 @@ from entivec.encoders.demo_scores import (
     proposer_fingerprint,
     read_scores,
     score_candidates,
+    score_demonstrations,
     scoring_inputs,
     split_dev,
 )
@@ -54,7 +55,7 @@ from entivec.plugins.demo import DemoEncoder
 from entivec.cli import cli
 from entivec.errors import InvalidArgumentError, ModelNotPreparedError
 from entivec.models import model_dir
-from entivec.query.language_model import LanguageModel
+from entivec.query.language_model import DEFAULT_MODEL, LanguageModel
 from entivec.query.prompts import (
     demonstration_text,
     marked_mention,
@@ -179,7 +180,7 @@ def trained(
     budget = ScoringBudget(inputs=4, candidates=TINY.candidates)
     pool = typing_examples(politics["train"])
     inputs = scoring_inputs(politics["dev"], budget)
-    budget_file(scores, budget, pool, "smollm2")
+    budget_file(scores, budget, pool, DEFAULT_MODEL)
     score_candidates(lm, pool, inputs, budget, scores, show_progress=False)
     artefact = root / "cache" / "artefacts" / "demo"
     manifest = train_demo(
@@ -271,7 +272,7 @@ def test_a_second_round_scores_the_trained_students_neighbours_and_trains_on_bot
     student = training / "student"
     second = tmp_path / "scores-student.jsonl"
     budget = ScoringBudget(inputs=4, candidates=TINY.candidates, seed=1, candidates_from="student")
-    budget_file(second, budget, pool, "smollm2", proposer_fingerprint("student", student))
+    budget_file(second, budget, pool, DEFAULT_MODEL, proposer_fingerprint("student", student))
     inputs = scoring_inputs(politics["dev"], budget)
     done = score_candidates(lm, pool, inputs, budget, second, student=student, show_progress=False)
     # the candidates are the trained student's nearest, not the untrained encoder's
@@ -305,7 +306,15 @@ def test_a_second_round_scores_the_trained_students_neighbours_and_trains_on_bot
     # the student was trained again: its neighbours are another first stage, never added
     # to the scores of the one before
     with pytest.raises(InvalidArgumentError, match="student="):
-        budget_file(second, budget, pool, "smollm2", proposer_fingerprint("student", student))
+        budget_file(second, budget, pool, DEFAULT_MODEL, proposer_fingerprint("student", student))
+    # but a finished round is reused as it is (what a rerun of the whole build does)
+    again = score_demonstrations(
+        politics["train"], politics["dev"], budget, out=second, student=student
+    )
+    assert again["inputs"] == len(done) and read_scores(second) == done
+    more = replace(budget, inputs=5)
+    with pytest.raises(InvalidArgumentError, match="student="):
+        score_demonstrations(politics["train"], politics["dev"], more, out=second, student=student)
 
 
 @pytest.mark.models
