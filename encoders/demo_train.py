@@ -11,10 +11,10 @@ bi-encoder student, shipped as the ``demo`` plugin.
 2. **Labels**: the student learns the LM's own scores of the reward model's training
    inputs, from one scores file or several merged per input (the shipped recipe: the
    untrained student's neighbours, then, for other inputs, the neighbours of the student
-   trained on those). With ``reward_labelled`` above 0, the reward model also labels that many more
-   mentions of the retriever-training half of ``dev``, their candidates from the same
-   first stage as the LM's (the default adds none: those labels did not pay, see
-   :class:`DemoTrainingBudget`).
+   trained on those). With ``reward_labelled`` above 0, the reward model also labels
+   that many more mentions of the retriever-training half of ``dev``, their candidates
+   from the same first stage as the LM's (the default adds none: those labels did not
+   pay, see :class:`DemoTrainingBudget`).
 3. **Student**: a bi-encoder from the same all-MiniLM-L6-v2 (mean pooling, unit
    vectors) embeds the input (``query``: its mention's words) and the demonstration
    (``passage``: :func:`entivec.query.prompts.demonstration_text`, its mention and answer); the
