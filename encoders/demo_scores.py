@@ -295,9 +295,14 @@ def scores_dir() -> Path:
     return cache_dir() / "training" / "demo"
 
 
+def recorded_budget(scores: Path) -> dict[str, Any] | None:
+    """The budget written beside a scores file (:func:`budget_file`), if there is one."""
+    path = scores.with_suffix(".budget.json")
+    return dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else None
+
+
 def _recorded_proposer(out: Path) -> dict[str, str]:
-    path = out.with_suffix(".budget.json")
-    recorded = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    recorded = recorded_budget(out) or {}
     return {"student": recorded["student"]} if "student" in recorded else {}
 
 
@@ -341,8 +346,8 @@ def budget_file(
     """
     path = out.with_suffix(".budget.json")
     wanted = {**asdict(budget), "pool": pool_fingerprint(pool), "model": model, **(proposer or {})}
-    if path.is_file():
-        existing = json.loads(path.read_text(encoding="utf-8"))
+    existing = recorded_budget(out)
+    if existing is not None:
         existing["candidates_from"] = recorded_source(existing)
         differ = sorted(
             k for k in wanted.keys() | existing.keys() if existing.get(k) != wanted.get(k)

@@ -51,6 +51,7 @@ from entivec.encoders.demo_scores import (
     default_scores_files,
     pool_fingerprint,
     read_scores,
+    recorded_budget,
     recorded_source,
     scores_dir,
     split_dev,
@@ -306,11 +307,6 @@ class ScoredInput:
     scores: tuple[float, ...]
 
 
-def _scores_budget(scores: Path) -> dict[str, Any] | None:
-    path = scores.with_suffix(".budget.json")
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
 # what every scores file of one training run must share: the LM scored the same prompts
 SHARED_SCORING = ("model", "output_format", "pool")
 
@@ -330,7 +326,7 @@ def scored_inputs(
         InvalidArgumentError: The files were scored with different LMs, formats or pools.
     """
     files = [scores] if isinstance(scores, Path) else list(scores)
-    budgets = {f: _scores_budget(f) for f in files}
+    budgets = {f: recorded_budget(f) for f in files}
     known = {f: b for f, b in budgets.items() if b is not None}
     for key in SHARED_SCORING:
         recorded = {f: b.get(key) for f, b in known.items()}
@@ -538,7 +534,7 @@ class Labelled:
 def scores_source(scores: Path) -> str:
     """Who proposed the candidates of a scores file (files scored before it was a choice
     hold BM25's)."""
-    return recorded_source(_scores_budget(scores) or {})
+    return recorded_source(recorded_budget(scores) or {})
 
 
 def scores_record(
@@ -549,7 +545,7 @@ def scores_record(
     source (``candidates_from``: the first stage the reward models are evaluated on)."""
     files = []
     for file in scores:
-        budget = _scores_budget(file) or {}
+        budget = recorded_budget(file) or {}
         row: dict[str, Any] = {
             "file": str(file),
             "inputs": len(read_scores(file)),
