@@ -176,8 +176,12 @@ def candidate_retriever(
     if source == "base":
         return NeighbourCandidates(pool, text_form=text_form)
     if source == "student":
+        # imported here: demo_train builds on this module
+        from entivec.encoders.demo_train import student_text_form
+
         folder = trained_student(student)
-        return NeighbourCandidates(pool, text_form=_student_text_form(folder), model=folder)
+        # a student's folder is `student` in its training folder, beside its reward models
+        return NeighbourCandidates(pool, text_form=student_text_form(folder.parent), model=folder)
     raise InvalidArgumentError(
         f"unknown candidate source {source!r}; expected one of: {', '.join(CANDIDATE_SOURCES)}"
     )
@@ -197,14 +201,6 @@ def trained_student(folder: Path | None = None) -> Path:
             "student source scores its neighbours)"
         )
     return folder
-
-
-def _student_text_form(folder: Path) -> str:
-    stage = folder / "stage.json"
-    if not stage.is_file():
-        return "mention"
-    budget = json.loads(stage.read_text(encoding="utf-8"))["recipe"]["budget"]
-    return str(budget.get("text_form", "sentence"))
 
 
 def proposer_fingerprint(source: str, student: Path | None = None) -> dict[str, str]:

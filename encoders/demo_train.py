@@ -803,13 +803,10 @@ def train_demo(
     from entivec.encoders.prepare import build_once
 
     budget = budget or DemoTrainingBudget()
-    files = (
-        default_scores_files()
-        if scores is None
-        else [scores]
-        if isinstance(scores, Path)
-        else list(scores)
-    )
+    if scores is None:
+        files = default_scores_files()
+    else:
+        files = [scores] if isinstance(scores, Path) else list(scores)
     if not files:
         raise InvalidArgumentError("no scores files to train on")
     out = out or training_dir()
