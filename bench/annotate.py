@@ -30,12 +30,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from entivec.loaders.tatoeba import MONOLINGUAL_FILES
 from machine import describe, headline
 
+from entivec.annotation.routing import Router
 from entivec.api import Entivec
-from entivec.ingest import IngestReport
-from entivec.query.routing import Router
+from entivec.ingest.pipeline import IngestReport
+from entivec.loaders.tatoeba import MONOLINGUAL_FILES
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tatoeba"
 PER_DOCUMENT = 4

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from entivec.loaders import load
 from machine import describe, headline
 
+from entivec.loaders import load
 from entivec.mentions import SpanInput, mentions_of
 from entivec.models import artefact_dir, model_dir, read_manifest
 
@@ -59,9 +59,9 @@ def run_engine(engine: str, items: list[SpanInput], batch_size: int) -> dict[str
         def embed() -> np.ndarray:
             return encoder.embed_mentions(items)
     else:
-        from entivec.encoders.entity_export import load_projection
-        from entivec.encoders.entity_train import concatenated, project, training_dir
-        from entivec.encoders.value_vectors import ValueVectorExtractor
+        from entivec.build.entity.export import load_projection
+        from entivec.build.entity.train import concatenated, project, training_dir
+        from entivec.build.entity.value_vectors import ValueVectorExtractor
 
         projection, _ = load_projection(training_dir() / "model")
         folder = model_dir(manifest["source_model"])

@@ -27,8 +27,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from entivec.loaders.crossner import TYPE_NAMES
 from machine import describe, headline
+
+from entivec.loaders.crossner import TYPE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("entity", "entity+exemplars", "e5")

@@ -27,11 +27,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from entivec.loaders import load
-from entivec.loaders.crossner import NOT_A_QUERY, type_name
 from machine import describe, headline
 
 from entivec.api import Entivec
+from entivec.loaders import load
+from entivec.loaders.crossner import NOT_A_QUERY, type_name
 from entivec.mentions import mentions_of
 
 ROOT = Path(__file__).resolve().parents[1]

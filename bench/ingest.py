@@ -27,19 +27,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from entivec.loaders import load
-from entivec.plugins.e5 import SPEC as E5_SPEC
-from entivec.plugins.e5 import load as load_e5
 from machine import describe, headline
 
-from entivec.ingest import (
+from entivec.ingest.pipeline import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_WINDOW,
     ingest,
     sentence_id_of,
     sentence_payload,
 )
+from entivec.loaders import load
 from entivec.models import model_dir
+from entivec.plugins.e5 import SPEC as E5_SPEC
+from entivec.plugins.e5 import load as load_e5
 from entivec.registry import Encoder
 from entivec.store import PointRecord, Store, VectorSchema
 from entivec.store.edge import EdgeStore
@@ -148,7 +148,7 @@ def main() -> None:
     results: dict[str, Any] = {"sentences": n, "machine": describe()}
     print(headline(results["machine"]), flush=True)
 
-    from entivec.encoders.torch_e5 import TorchE5
+    from entivec.build.e5.torch_e5 import TorchE5
 
     encoders: dict[str, Encoder] = {
         "pytorch fp32 (sentence-transformers)": TorchE5(model_dir("multilingual-e5-small")),
@@ -238,7 +238,7 @@ def main() -> None:
 
 def plot(results: dict[str, Any], out: Path) -> None:
     """The encoding speeds as ratios to PyTorch, measured in the same run."""
-    from entivec.evaluation.plots import plot_ratios
+    from entivec.lab.plots import plot_ratios
 
     machine = results["machine"]
     cpu = machine.get("cpu", machine) if isinstance(machine, dict) else machine

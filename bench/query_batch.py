@@ -30,12 +30,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from entivec.loaders import load
 from machine import describe, headline
 from qdrant_client import QdrantClient
 
+from entivec.annotation.routing import NOT_LABELLED
+from entivec.loaders import load
 from entivec.models import routing_index_dir
-from entivec.query.routing import NOT_LABELLED
 from entivec.registry import get_registry
 from entivec.store import DEFAULT_COLLECTION, Store, VectorSchema
 from entivec.store.edge import EdgeStore

@@ -27,18 +27,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from entivec.encoders.ner_onnx_export import export_ner_graph
-from entivec.loaders import load
 from machine import describe, headline
 
+from entivec.annotation.extraction import choose_adapter
+from entivec.annotation.langid import LinguaIdentifier
 from entivec.api import Entivec
+from entivec.build.ner.export import export_ner_graph
+from entivec.loaders import load
 from entivec.models import adapters_dir
 from entivec.ner.adapters import AdapterRegistry
 from entivec.ner.onnx_engine import OnnxNerModel
 from entivec.ner.peft_engine import NerModel
 from entivec.ner.tagging import NerEngine, WordBatch, token_logits, words_with_offsets
-from entivec.query.extraction import choose_adapter
-from entivec.query.langid import LinguaIdentifier
 from entivec.store.edge import EdgeStore
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-from entivec.loaders import load
 from machine import describe, headline
 
-from entivec.ingest import mention_payload
+from entivec.ingest.pipeline import mention_payload
+from entivec.loaders import load
 from entivec.mentions import mentions_of
 from entivec.store import (
     KEYWORD_INDEXES,

@@ -75,9 +75,8 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def e5_encoder() -> object:
     """The real e5 ONNX plugin, loaded once. The README's test command prepares it first."""
-    from entivec.plugins.e5 import load
-
     from entivec.models import artefact_dir
+    from entivec.plugins.e5 import load
 
     if not (artefact_dir("e5") / "model.onnx").is_file():
         pytest.fail(
@@ -89,9 +88,8 @@ def e5_encoder() -> object:
 @pytest.fixture(scope="session")
 def entity_encoder() -> object:
     """The real entity ONNX plugin, loaded once (./run test trains and exports it)."""
-    from entivec.plugins.entity import load
-
     from entivec.models import artefact_dir
+    from entivec.plugins.entity import load
 
     if not (artefact_dir("entity") / "model.onnx").is_file():
         pytest.fail("the entity plugin is not trained: ./run test trains it (see the README)")
@@ -101,9 +99,8 @@ def entity_encoder() -> object:
 @pytest.fixture(scope="session")
 def lang_encoder() -> object:
     """The real `lang` routing vector, trained on the six WikiANN train splits by ./run."""
-    from entivec.plugins.lang import WEIGHTS, load
-
     from entivec.models import artefact_dir
+    from entivec.plugins.lang import WEIGHTS, load
 
     if not (artefact_dir("lang") / WEIGHTS).is_file():
         pytest.fail(

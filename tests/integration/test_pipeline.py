@@ -263,7 +263,7 @@ def test_a_repeated_sentence_is_shown_once(tmp_path: Path, data_dir: Path) -> No
 
 
 def test_languages_that_routing_gave_never_vote(tmp_path: Path) -> None:
-    from entivec.query.routing import Router
+    from entivec.annotation.routing import Router
     from tests.hashed_encoder import HashedEncoder
 
     encoder = HashedEncoder()

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from entivec.loaders import load
 
 from entivec.cli import cli
 from entivec.errors import CorpusFormatError
+from entivec.loaders import load
 
 pytestmark = pytest.mark.usefixtures("hashed_plugins")
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from entivec.loaders import LoadStats, load
 
 from entivec.errors import CorpusFormatError, CorpusNotFoundError, UnknownFormatError
+from entivec.loaders import LoadStats, load
 
 
 def _write(tmp_path: Path, name: str, text: str | bytes) -> Path:

@@ -15,11 +15,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from entivec.loaders import load
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from entivec.errors import EntivecError
+from entivec.loaders import load
 
 FORMATS = {
     "wikiann": ".conllu",

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from entivec.loaders import load
 
 from entivec.cli import cli
 from entivec.errors import CorpusFormatError, InvalidArgumentError
+from entivec.loaders import load
 
 DOCUMENTS = """\
 Angela Merkel besuchte am Montag Paris. Sie traf dort Emmanuel Macron.

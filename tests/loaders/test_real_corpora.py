@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from entivec.loaders import LoadStats, load
 from seqeval.metrics.sequence_labeling import get_entities
 
+from entivec.loaders import LoadStats, load
 from tests.conftest import WIKIANN_LANGUAGES
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from entivec.loaders import load
 
 from entivec.errors import UnknownPluginError
+from entivec.loaders import load
 from entivec.models import model_dir
 from tests.conftest import WIKIANN_LANGUAGES
 
@@ -23,7 +23,7 @@ def sentences(data_dir: Path) -> list[str]:
 
 
 def test_onnx_matches_torch_in_all_six_languages(e5_encoder, sentences: list[str]) -> None:  # type: ignore[no-untyped-def]
-    from entivec.encoders.torch_e5 import TorchE5
+    from entivec.build.e5.torch_e5 import TorchE5
 
     torch_model = TorchE5(model_dir("multilingual-e5-small"))
     for embed in ("embed_passages", "embed_queries"):

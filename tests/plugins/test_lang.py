@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from entivec.encoders.lang_train import train_language_vector
-from entivec.plugins.lang import LANGUAGE_SLOTS, LanguageVectorEncoder
 
+from entivec.build.lang.train import train_language_vector
 from entivec.errors import ModelNotPreparedError, TrainingDataError
 from entivec.models import MANIFEST
+from entivec.plugins.lang import LANGUAGE_SLOTS, LanguageVectorEncoder
 
 
 def test_training_writes_safetensors_and_is_idempotent(tmp_path: Path, data_dir: Path) -> None:

@@ -1,0 +1,110 @@
+"""Plain text: raw documents (``text``) or one sentence per line (``lines``).
+
+``text`` reads one document per non-blank line, or the whole file as one document
+(``document_per_file=True``), and cuts each document into sentences
+(:func:`entivec.annotation.segmentation.sentence_spans`); a sentence keeps its document's id and its
+character offsets in it. ``lines`` takes every non-blank line as one sentence, for
+knowledge bases and parallel text such as Tatoeba's ``tatoeba.deu-eng.eng``, where a
+line is one entry. Tokens are whitespace-separated words. Neither carries annotations:
+the language comes from ``--language`` or the path when they say, else from routing.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from entivec.annotation.segmentation import sentence_spans
+from entivec.loaders.base import (
+    LoadStats,
+    check_token,
+    language_from_path,
+    numbered_lines,
+    split_from_path,
+)
+from entivec.records import Sentence
+
+
+def _language(path: Path, language: str | None) -> tuple[str, str]:
+    if language:
+        return language, "given"
+    from_path = language_from_path(path)
+    return from_path, "path" if from_path else ""
+
+
+def load_lines(
+    path: Path, *, language: str | None, corpus: str, stats: LoadStats
+) -> Iterator[Sentence]:
+    """Stream a text file, one sentence per non-blank line (id: file and line number)."""
+    language, source = _language(path, language)
+    split = split_from_path(path)
+    key = f"{path.parent.name}/{path.name}"
+    for number, line in numbered_lines(path):
+        tokens = tuple(line.split())
+        if not tokens:
+            continue
+        for token in tokens:
+            check_token(token, path, number)
+        stats.sentences += 1
+        yield Sentence(
+            f"{key}:{number}",
+            tokens,
+            language,
+            (),
+            corpus,
+            split,
+            line=number,
+            language_source=source,
+        )
+
+
+def load_text(
+    path: Path,
+    *,
+    language: str | None,
+    corpus: str,
+    stats: LoadStats,
+    document_per_file: bool = False,
+) -> Iterator[Sentence]:
+    """Stream the sentences of a file of raw documents.
+
+    A sentence's id is its document's (``de/notes.txt:12``, the line, or the file's
+    name with ``document_per_file``) and its place in it (``.0``, ``.1``...).
+    """
+    language, source = _language(path, language)
+    split = split_from_path(path)
+    key = f"{path.parent.name}/{path.name}"
+    documents: Iterable[tuple[str, str, Callable[[int], int]]]
+    if document_per_file:
+        lines = list(numbered_lines(path))
+        starts, at = [], 0
+        for _, line in lines:
+            starts.append(at)
+            at += len(line) + 1
+        text = "\n".join(line for _, line in lines)
+        documents = [(key, text, lambda offset: bisect_right(starts, offset))]
+    else:
+        documents = (
+            (f"{key}:{number}", line, lambda _offset, n=number: n)  # type: ignore[misc]
+            for number, line in numbered_lines(path)
+        )
+    for document, text, line_of in documents:
+        for index, (start, end) in enumerate(sentence_spans(text, language or None)):
+            number = line_of(start)
+            tokens = tuple(text[start:end].split())
+            for token in tokens:
+                check_token(token, path, number)
+            stats.sentences += 1
+            yield Sentence(
+                f"{document}.{index}",
+                tokens,
+                language,
+                (),
+                corpus,
+                split,
+                line=number,
+                document=document,
+                doc_span=(start, end),
+                language_source=source,
+            )

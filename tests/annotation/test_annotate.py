@@ -1,0 +1,129 @@
+"""Raw text in, languages and entities out: annotating ingestion with the real models.
+
+The ``lang`` vector routes each sentence against labelled WikiANN sentences (the session's
+routing store stands in for the shipped index), the LoRA adapters ./run trains tag it in
+onnxruntime, and e5 and entity vectors are stored as for gold corpora.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from entivec.api import Entivec
+from entivec.store import Vector
+from entivec.store.edge import EdgeStore
+
+RAW = """\
+Angela Merkel besuchte am Montag Paris. Sie traf dort Emmanuel Macron.
+Владимир Путин родился в Ленинграде. Он живёт в Москве.
+Real Madrid juega en el estadio Santiago Bernabéu. Barack Obama visited Berlin in 2013.
+😀😀😀
+"""
+
+
+def _points(folder: Path) -> dict[str, tuple[dict[str, Any], dict[str, Vector]]]:
+    with EdgeStore(folder, collection="entivec") as store:
+        return {p.id: (p.payload, p.vectors) for p in store.points()}
+
+
+def _ingest(folder: Path, path: Path, routing_store: Entivec, **options: Any) -> Any:
+    with Entivec(folder) as ev:
+        report, _ = ev.ingest(
+            "text",
+            [path],
+            plugins=("e5", "entity"),
+            routing_index=routing_store.store,
+            show_progress=False,
+            **options,
+        )
+    return report
+
+
+@pytest.fixture
+def raw(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.txt"
+    path.write_text(RAW, encoding="utf-8")
+    return path
+
+
+def test_raw_documents_are_routed_tagged_and_stored(
+    tmp_path: Path, raw: Path, routing_store: Entivec
+) -> None:
+    report = _ingest(tmp_path / "store", raw, routing_store)
+    points = _points(tmp_path / "store")
+    sentences = {p["text"]: p for p, _ in points.values() if p["kind"] == "sentence"}
+    assert len(sentences) == 7 and report.sentences == 7
+    # each sentence routed on its own: the third document mixes Spanish and English
+    languages = {text.split()[0]: p["language"] for text, p in sentences.items()}
+    assert languages["Angela"] == "de" and languages["Владимир"] == "ru"
+    assert languages["Real"] == "es" and languages["Barack"] == "en"
+    emoji = sentences["😀😀😀"]
+    assert emoji["language"] is None and emoji["language_source"] is None
+    assert report.languages["unrouted"] == 1
+    merkel = sentences["Angela Merkel besuchte am Montag Paris."]
+    assert merkel["language_source"] == "routed" and merkel["language_confidence"] > 0.5
+    assert (merkel["doc_id"], merkel["doc_start"], merkel["doc_end"]) == (
+        f"{raw.parent.name}/notes.txt:1",
+        0,
+        39,
+    )
+    # the routed language's adapter tagged it; the spans became mention points
+    assert merkel["span_source"] == "ner" and merkel["ner_adapter"] == "de"
+    assert "PER" in merkel["entity_type"]
+    mentions = [(p, v) for p, v in points.values() if p["kind"] == "mention"]
+    assert {"Angela Merkel", "Wladimir", "Barack Obama"} & {p["text"] for p, _ in mentions}
+    assert all(
+        p["span_source"] == "ner" and len(cast("list[float]", v["entity"])) == 500
+        for p, v in mentions
+    )
+    assert report.mentions == len(mentions) == sum(report.entity_types.values())
+    assert set(report.adapters) <= {"de", "ru", "es", "en", "joint"}
+    assert "tagged by adapter" in report.breakdown()
+
+
+def test_a_rerun_changes_nothing_and_no_ner_tags_nothing(
+    tmp_path: Path, raw: Path, routing_store: Entivec
+) -> None:
+    _ingest(tmp_path / "store", raw, routing_store)
+    before = _points(tmp_path / "store")
+    again = _ingest(tmp_path / "store", raw, routing_store)
+    assert (again.encoded, again.skipped, again.changed) == (0, 7, 0)
+    after = _points(tmp_path / "store")
+    assert sorted(before) == sorted(after)
+    for point, (payload, vectors) in before.items():
+        assert after[point][0] == payload
+        assert all(after[point][1][n] == v for n, v in vectors.items())  # bit-identical
+    _ingest(tmp_path / "plain", raw, routing_store, ner="off")
+    plain = _points(tmp_path / "plain")
+    assert all(p["kind"] == "sentence" and p["span_source"] is None for p, _ in plain.values())
+
+
+def test_ner_force_replaces_gold_spans(
+    tmp_path: Path, data_dir: Path, routing_store: Entivec
+) -> None:
+    path = data_dir / "wikiann" / "de" / "val.conllu"
+    with Entivec(tmp_path / "store") as ev:
+        gold, _ = ev.ingest("wikiann", [path], plugins=("e5",), limit=30, show_progress=False)
+        forced, _ = ev.ingest(
+            "wikiann", [path], plugins=("e5",), limit=30, ner="force", show_progress=False
+        )
+        payloads = [p.payload for p in ev.store.points()]
+    assert gold.adapters == {} and forced.adapters == {"de": 30}
+    assert all(p["span_source"] == "ner" and p["language_source"] == "path" for p in payloads)
+
+
+@pytest.mark.models
+def test_eval_annotate_scores_hidden_languages_and_spans(tmp_path: Path, data_dir: Path) -> None:
+    from entivec.lab.annotate import languages_and_spans
+
+    paths = [data_dir / "wikiann" / lang / "val.conllu" for lang in ("de", "ru")]
+    with Entivec(tmp_path / "store") as ev:
+        result = languages_and_spans(ev, "wikiann", paths, limit=40, show_progress=False)
+    rows = result["by_language"]
+    assert set(rows) == {"de", "ru"} and result["overall"]["sentences"] == 80
+    # routed against the shipped index, tagged by the routed adapter
+    assert rows["ru"]["language_accuracy"] > 0.9 and rows["de"]["language_accuracy"] > 0.7
+    assert 0.5 < result["overall"]["span_f1"] <= 1.0

@@ -1,0 +1,29 @@
+"""Sentence segmentation of raw documents, and the lab's comparison of segmenters."""
+
+from __future__ import annotations
+
+from entivec.annotation.segmentation import sentence_spans
+from entivec.lab.segmentation import SEGMENTERS, evaluate_segmenters, starts
+
+
+def test_offsets_point_into_the_document() -> None:
+    text = "  Dr. Müller kam um 9 Uhr.  Er sagte: „Wir fangen an.“\nDann ging er! "
+    spans = sentence_spans(text, "de")
+    assert [text[s:e] for s, e in spans] == [
+        "Dr. Müller kam um 9 Uhr.",
+        "Er sagte: „Wir fangen an.“",
+        "Dann ging er!",
+    ]
+    assert sentence_spans("") == [] and sentence_spans(" \n ") == []
+
+
+def test_the_comparison_credits_found_boundaries_and_counts_extra_ones() -> None:
+    assert starts("One. Two.", ["One. ", "Two."]) == {5}
+    gold = {"tatoeba-en": [f"Sentence number {i} is here." for i in range(8)]}
+    result = evaluate_segmenters(gold)
+    assert {row["segmenter"] for row in result["rows"]} == set(SEGMENTERS)
+    for row in result["rows"]:
+        assert row["tatoeba-en"] == {"recall": 1.0, "extra": 0.0}
+    # a segmenter that never splits finds no boundary
+    lazy = evaluate_segmenters(gold, {"none": lambda text, language: [text]})
+    assert lazy["rows"][0]["tatoeba-en"]["recall"] == 0.0
