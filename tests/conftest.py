@@ -123,7 +123,7 @@ def routing_store(
     from entivec.store.edge import EdgeStore
 
     ev = Entivec(EdgeStore(tmp_path_factory.mktemp("routing"), collection="routing"))
-    ev._encoders["lang"] = lang_encoder  # type: ignore[assignment]
+    ev.loaded.encoders["lang"] = lang_encoder  # type: ignore[assignment]
     for lang in WIKIANN_LANGUAGES:
         path = data_dir / "wikiann" / lang / "train.conllu"
         ev.ingest(

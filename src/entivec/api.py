@@ -1,4 +1,5 @@
-"""The Python API: one object per store.
+"""The Python API: one object per store, each verb a few lines that hand over to the room
+that does it (ingestion, search, routing, extraction).
 
 >>> from entivec import Entivec
 >>> with Entivec("./my-store") as ev:
@@ -10,42 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, cast
 
-from entivec.annotation.annotator import Annotator
-from entivec.annotation.extraction import Extraction, choose_adapter
-from entivec.annotation.langid import identifier as language_identifier
-from entivec.annotation.routing import DEFAULT_K, DEFAULT_MIN_VOTES, NOT_LABELLED, Route, Router
-from entivec.errors import (
-    AdapterError,
-    InvalidArgumentError,
-    InvalidStoreError,
-    ModelNotPreparedError,
-    SchemaMismatchError,
-)
-from entivec.ingest.pipeline import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_WINDOW,
-    IngestReport,
-    Survey,
-    ingest,
-    survey,
-)
-from entivec.loaders import LoadStats, load
-from entivec.models import MANIFEST, adapters_dir, routing_index_dir
-from entivec.ner.adapters import AdapterRegistry
-from entivec.ner.onnx_engine import OnnxNerModel
-from entivec.ner.tagging import NerEngine, entities_from_tags, words_with_offsets
-from entivec.query.exemplars import ExemplarWriter, expanded_queries
-from entivec.query.search import (
-    FUSION_DEPTH,
-    fetch_until,
-    fuse_by_sentence,
-    one_per_sentence,
-    one_per_text,
-    search_until,
-)
-from entivec.registry import Encoder, EncoderSpec, MentionEncoder, get_registry
+from entivec.annotation import extraction
+from entivec.annotation.extraction import Extraction
+from entivec.annotation.routing import DEFAULT_K, DEFAULT_MIN_VOTES, Route, Router
+from entivec.annotation.setup import router_for
+from entivec.errors import InvalidStoreError
+from entivec.ingest.pipeline import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, ingest_files
+from entivec.ingest.report import IngestReport
+from entivec.loaded import Loaded
+from entivec.loaders import LoadStats
+from entivec.ner.tagging import NerEngine
+from entivec.query import demonstrations, entities, sentences
+from entivec.query.entities import AUTO
+from entivec.registry import Encoder, EncoderSpec
 from entivec.store import (
     DEFAULT_COLLECTION,
     Hit,
@@ -55,16 +34,6 @@ from entivec.store import (
     Store,
     open_store,
 )
-
-NER_ENGINES = ("onnx", "torch")
-# The sparse vector a hybrid sentence search fuses with the dense one, and how deep each
-# ranking goes before the fusion
-HYBRID_VECTOR = "bm25"
-# search_entities' default: fuse with this sentence vector when it pays (see _auto_fusion)
-AUTO = "auto"
-AUTO_FUSION_VECTOR = "e5"
-HYBRID_DEPTH = 100
-NER_MODES = ("auto", "force", "off")
 
 
 class Entivec:
@@ -118,18 +87,12 @@ class Entivec:
                 f"expected a path, a URL or a Store, got {type(store).__name__}"
             )
         self.variant = variant
-        self._encoders: dict[str, Encoder] = {}
-        self._ner: dict[tuple[str, str], NerEngine] = {}
-        self._exemplar_writer: ExemplarWriter | None = None
-        self._indexes: dict[str, Store] = {}
+        # encoders, NER engines, routing indexes and the exemplar LM, loaded once
+        self.loaded = Loaded(variant)
 
     def encoder(self, plugin: str) -> tuple[EncoderSpec, Encoder]:
         """The spec and the loaded encoder of ``plugin`` (loaded once, then reused)."""
-        spec = get_registry().encoder(plugin)
-        if plugin not in self._encoders:
-            variant = self.variant if self.variant in spec.variants else spec.variants[0]
-            self._encoders[plugin] = spec.load(variant=variant)
-        return spec, self._encoders[plugin]
+        return self.loaded.encoder(plugin)
 
     def ingest(
         self,
@@ -181,77 +144,27 @@ class Entivec:
         Returns:
             What was stored, and what the loader counted (sentences, spans, repaired tags).
         """
-        if ner not in NER_MODES:
-            raise InvalidArgumentError(
-                f"unknown ner mode {ner!r}; expected one of: {', '.join(NER_MODES)}"
-            )
-        files = [Path(p) for p in paths]
-        options: dict[str, Any] = {
-            "language": language,
-            "corpus": corpus,
-            "limit": limit,
-            "root": root,
-            "require_language": False,
-            "document_per_file": document_per_file,
-        }
-        surveyed = survey(load(format, files, **options), complete=limit is None)
-        annotator = self._annotator(surveyed, ner, adapters, ner_engine, routing_index, files)
-        if workers is None:
-            encoders = [self.encoder(p) for p in plugins]
-        else:
-            from entivec.ingest.distributed import ray_encoders
-
-            specs = [get_registry().encoder(p) for p in plugins]
-            encoders = list(zip(specs, ray_encoders(specs, self.variant, workers), strict=True))
-        stats = LoadStats()
-        report = ingest(
-            load(format, files, stats=stats, **options),
+        return ingest_files(
             self.store,
-            encoders,
+            self.loaded,
+            format,
+            paths,
+            plugins=plugins,
+            language=language,
+            corpus=corpus,
+            limit=limit,
             batch_size=batch_size,
             window=window,
             resume=resume,
             show_progress=show_progress,
-            surveyed=surveyed,
-            annotate=annotator,
+            root=root,
+            ner=ner,
+            adapters=adapters,
+            ner_engine=ner_engine,
+            routing_index=routing_index,
+            document_per_file=document_per_file,
+            workers=workers,
         )
-        return report, stats
-
-    def _annotator(
-        self,
-        surveyed: Survey,
-        ner: str,
-        adapters: str | Path | None,
-        engine: str,
-        routing_index: str | Path | Store | None,
-        paths: Sequence[Path],
-    ) -> Annotator | None:
-        """What the stream needs: a router for sentences without a language, the NER model
-        for sentences without gold spans (or for all, ``ner="force"``)."""
-        router = None
-        if surveyed.without_language:
-            # the shipped index before the collection itself: what a rerun routes against
-            # must not depend on what the first run wrote (its routed languages)
-            shipped = routing_index_dir()
-            if routing_index is None and (shipped / MANIFEST).is_file():
-                routing_index = shipped
-            router = self.router(index=routing_index)
-            if router.store.count() == 0:
-                raise ModelNotPreparedError(
-                    f"{surveyed.without_language} sentences of {paths[0]} have no language, "
-                    "and there is nothing to route them against: build the routing index "
-                    "with `entivec train routing wikiann ../shared/data/wikiann/*/train.conllu`, "
-                    "pass --routing-index DIR, or give --language"
-                )
-        model = None
-        if ner == "force" or (ner == "auto" and surveyed.without_gold_spans):
-            try:
-                model = self.ner_model(adapters, engine)
-            except AdapterError as exc:
-                raise AdapterError(f"{exc}; or ingest without tagging (--no-ner)") from None
-        if router is None and model is None:
-            return None
-        return Annotator(router, model, force_ner=ner == "force")
 
     def search_sentences(
         self,
@@ -280,37 +193,16 @@ class Entivec:
         Raises:
             SchemaMismatchError: ``hybrid`` on a collection without ``bm25``.
         """
-        where = {"language": language} if language else None
-        spec = get_registry().encoder_for_vector(vector)
-        _, encoder = self.encoder(spec.name)
-        query = [float(x) for x in encoder.embed_queries([text])[0]]
-
-        def search(n: int) -> list[Hit]:
-            return self.store.search(vector, query, n, where)
-
-        if hybrid:
-            if HYBRID_VECTOR not in self.store.vectors():
-                raise SchemaMismatchError(
-                    f"{self.store.description} has no {HYBRID_VECTOR!r} vector for a hybrid "
-                    f"search; ingest the same files again with --plugin {HYBRID_VECTOR}"
-                )
-            _, bm25 = self.encoder(HYBRID_VECTOR)
-            both = [(vector, query), (HYBRID_VECTOR, bm25.embed_queries([text])[0])]
-
-            def search(n: int) -> list[Hit]:
-                return self.store.search_fused(both, n, where, depth=max(n, HYBRID_DEPTH))
-
-        if not distinct:
-            return search(k)
-        return fetch_until(search, k, one_per_text)
-
-    def _sentence_hits(
-        self, text: str, k: int, vector: str, where: dict[str, str] | None
-    ) -> list[Hit]:
-        spec = get_registry().encoder_for_vector(vector)
-        _, encoder = self.encoder(spec.name)
-        query = encoder.embed_queries([text])[0]
-        return self.store.search(vector, query.tolist(), k, where)
+        return sentences.search_sentences(
+            self.store,
+            self.loaded,
+            text,
+            k=k,
+            language=language,
+            vector=vector,
+            distinct=distinct,
+            hybrid=hybrid,
+        )
 
     def search_entities(
         self,
@@ -358,42 +250,17 @@ class Entivec:
             InvalidArgumentError: ``k`` is below 1, ``vector`` is not a mention vector,
                 or ``fuse_with`` is not a sentence vector.
         """
-        if fuse_with == AUTO:
-            fuse_with = self._auto_fusion(description, vector)
-        if fuse_with is not None:
-            kind = get_registry().encoder_for_vector(fuse_with).embeds
-            if kind != "sentence":
-                raise InvalidArgumentError(
-                    f"fuse_with takes a sentence vector; {fuse_with!r} holds {kind} vectors"
-                )
-        query = self._mention_query(
+        return entities.search_entities(
+            self.store,
+            self.loaded,
             description,
-            k,
-            vector,
-            hint=f"search it with search_sentences(..., vector={vector!r})",
+            k=k,
+            language=language,
+            entity_type=entity_type,
+            vector=vector,
+            fuse_with=fuse_with,
             exemplars=exemplars,
         )
-        where = {
-            key: value
-            for key, value in (("language", language), ("entity_type", entity_type))
-            if value
-        }
-
-        depth = k * FUSION_DEPTH if fuse_with else k
-        mentions = search_until(self.store, vector, query, depth, where or None, one_per_sentence)
-        if fuse_with is None:
-            return mentions
-        sentences = self._sentence_hits(description, depth, fuse_with, where or None)
-        return fuse_by_sentence([mentions, sentences], k)
-
-    def _auto_fusion(self, description: str, vector: str) -> str | None:
-        """``e5`` for a description the mention projection was not trained on, when the
-        collection holds e5 sentence vectors; else ``None`` (the mentions alone)."""
-        if AUTO_FUSION_VECTOR not in self.store.vectors():
-            return None
-        _, encoder = self.encoder(get_registry().encoder_for_vector(vector).name)
-        trained: frozenset[str] = getattr(encoder, "trained_descriptions", frozenset())
-        return None if description.strip().lower() in trained else AUTO_FUSION_VECTOR
 
     def demonstrations(
         self, text: str, *, k: int = 4, language: str | None = None, vector: str = "demo"
@@ -417,40 +284,9 @@ class Entivec:
             InvalidArgumentError: ``text`` lacks exactly one bracketed mention, ``k`` is
                 below 1, or ``vector`` does not hold mention points.
         """
-        from entivec.loaders.crossner import NOT_A_QUERY
-        from entivec.query.prompts import marked_mention
-
-        marked_mention(text)
-        query = self._mention_query(
-            text, k, vector, hint="demonstrations are mention points (vector='demo')"
+        return demonstrations.demonstrations(
+            self.store, self.loaded, text, k=k, language=language, vector=vector
         )
-        return search_until(
-            self.store,
-            vector,
-            query,
-            k,
-            {"language": language} if language else None,
-            lambda hits: [h for h in hits if h.payload.get("entity_type") not in NOT_A_QUERY],
-        )
-
-    def _mention_query(
-        self, text: str, k: int, vector: str, *, hint: str, exemplars: bool = False
-    ) -> list[float]:
-        """``text`` embedded as a query of the mention vector ``vector``, expanded with
-        written instances of the type if ``exemplars``."""
-        if k < 1:
-            raise InvalidArgumentError(f"k must be at least 1, got {k}")
-        spec = get_registry().encoder_for_vector(vector)
-        if spec.embeds != "mention":
-            raise InvalidArgumentError(f"{vector!r} holds sentence vectors; {hint}")
-        _, encoder = self.encoder(spec.name)
-        if not exemplars:
-            return [float(x) for x in encoder.embed_queries([text])[0]]
-        if self._exemplar_writer is None:
-            self._exemplar_writer = ExemplarWriter()
-        written = self._exemplar_writer.write([text])
-        mentions = cast(MentionEncoder, encoder)
-        return [float(x) for x in expanded_queries(mentions, [text], written)[0]]
 
     def router(
         self,
@@ -479,45 +315,16 @@ class Entivec:
                 ``vector`` and ``language`` payloads, else the routing index shipped with
                 the models (``entivec train routing`` builds it).
         """
-        spec = get_registry().encoder_for_vector(vector)
-        _, encoder = self.encoder(spec.name)
-        identifier = None
-        if fallback is not None:
-            languages = getattr(encoder, "languages", None) or self.languages()
-            identifier = language_identifier(fallback, languages)
-        return Router(
-            self._routing_store(vector, index),
-            encoder,
+        return router_for(
+            self.store,
+            self.loaded,
             vector=vector,
             k=k,
             threshold=threshold,
-            fallback=identifier,
+            fallback=fallback,
             min_votes=min_votes,
+            index=index,
         )
-
-    def _routing_store(self, vector: str, index: str | Path | Store | None) -> Store:
-        """Where routing retrieves neighbours from (see :meth:`router`)."""
-        if index is None:
-            if self._holds_labelled(vector):
-                return self.store
-            shipped = routing_index_dir()
-            if vector != "lang" or not (shipped / MANIFEST).is_file():
-                return self.store  # routes say empty_collection; the docs say what to build
-            index = shipped
-        if not isinstance(index, str | Path):
-            return index
-        key = str(index)
-        if key not in self._indexes:
-            self._indexes[key] = open_store(key)
-        return self._indexes[key]
-
-    def _holds_labelled(self, vector: str) -> bool:
-        """Whether this collection has ``vector`` on a point whose language was not routed."""
-        schema = self.store.vectors().get(vector)
-        if schema is None or not self.store.distinct("language", limit=1):
-            return False
-        probe = [1.0] + [0.0] * (schema.size - 1)
-        return bool(self.store.search(vector, probe, 1, exclude=NOT_LABELLED))
 
     def route(
         self,
@@ -559,21 +366,7 @@ class Entivec:
             ValueError: An unknown engine.
             AdapterError: No registry, or no ONNX export for the ``onnx`` engine.
         """
-        if engine not in NER_ENGINES:
-            raise InvalidArgumentError(
-                f"unknown NER engine {engine!r}; expected one of: {', '.join(NER_ENGINES)}"
-            )
-        folder = Path(adapters) if adapters is not None else adapters_dir()
-        key = (str(folder.resolve()), engine)
-        if key not in self._ner:
-            registry = AdapterRegistry(folder)
-            if engine == "onnx":
-                self._ner[key] = OnnxNerModel(registry)
-            else:
-                from entivec.ner.peft_engine import NerModel
-
-                self._ner[key] = NerModel(registry)
-        return self._ner[key]
+        return self.loaded.ner_engine(adapters, engine)
 
     def extract(
         self,
@@ -599,24 +392,7 @@ class Entivec:
             texts = [texts]
         model = self.ner_model(adapters, engine)
         routes = (router or self.router(index=index)).route(texts)
-        names = [choose_adapter(model.registry, r) for r in routes]
-        tags: dict[int, list[str]] = {}
-        for name in sorted(set(names)):
-            rows = [i for i, n in enumerate(names) if n == name]
-            words = [[w for w, _, _ in words_with_offsets(texts[i])] for i in rows]
-            for i, row_tags in zip(rows, model.predict(name, words), strict=True):
-                tags[i] = row_tags
-        return [
-            Extraction(
-                text=text,
-                language=route.language,
-                confidence=route.confidence,
-                routed=route.routed,
-                adapter=name,
-                entities=entities_from_tags(text, tags[i]),
-            )
-            for i, (text, route, name) in enumerate(zip(texts, routes, names, strict=True))
-        ]
+        return extraction.extract(model, texts, routes)
 
     def languages(self) -> list[str]:
         """The distinct ``language`` payloads in the store."""
@@ -624,9 +400,7 @@ class Entivec:
 
     def close(self) -> None:
         """Close the store (and the routing indexes it opened)."""
-        for index in self._indexes.values():
-            index.close()
-        self._indexes.clear()
+        self.loaded.close()
         self.store.close()
 
     def __enter__(self) -> Entivec:

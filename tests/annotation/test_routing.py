@@ -127,7 +127,7 @@ def test_an_empty_collection_routes_by_the_shipped_index(
 
     text = "Het is een gemeente in Nederland ."
     with Entivec(tmp_path / "empty") as ev:
-        ev._encoders["lang"] = lang_encoder  # type: ignore[assignment]
+        ev.loaded.encoders["lang"] = lang_encoder  # type: ignore[assignment]
         [alone] = ev.route(text, index=ev.store)  # nothing to vote with
         [shipped] = ev.route(text)  # the collection holds no labelled lang vectors
     assert alone.outcome == "empty_collection" and alone.language is None

@@ -19,6 +19,16 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from entivec.build.demo.data import label_with_reward, scored_inputs, split_scored, student_inputs
+from entivec.build.demo.examples import (
+    KEYWORD_CLOSE,
+    KEYWORD_OPEN,
+    keyword_text,
+    query_text,
+    reward_pair,
+)
+from entivec.build.demo.recipe import DemoTrainingBudget, reward_recipe
+from entivec.build.demo.reward import RewardModel
 from entivec.build.demo.scores import (
     NeighbourCandidates,
     ScoringBudget,
@@ -28,27 +38,12 @@ from entivec.build.demo.scores import (
     read_scores,
     score_candidates,
     score_demonstrations,
+    scores_source,
     scoring_inputs,
     split_dev,
 )
-from entivec.build.demo.train import (
-    KEYWORD_CLOSE,
-    KEYWORD_OPEN,
-    DemoTrainingBudget,
-    RewardModel,
-    keyword_text,
-    label_with_reward,
-    query_text,
-    reward_pair,
-    reward_recipe,
-    scored_inputs,
-    scores_source,
-    split_scored,
-    student_inputs,
-    student_teacher,
-    student_text_form,
-    train_demo,
-)
+from entivec.build.demo.stages import student_teacher, student_text_form
+from entivec.build.demo.train import train_demo
 from entivec.build.mean_pooled import MeanPooledEncoder
 from entivec.cli import cli
 from entivec.errors import InvalidArgumentError, ModelNotPreparedError
@@ -500,7 +495,7 @@ def demo_store(
 
     folder = tmp_path_factory.mktemp("demo-store")
     ev = Entivec(EdgeStore(folder, collection="entivec"))
-    ev._encoders["demo"] = DemoEncoder(trained["artefact"])
+    ev.loaded.encoders["demo"] = DemoEncoder(trained["artefact"])
     ev.ingest(
         "conll",
         [data_dir / "crossner" / "politics" / "train.txt"],

@@ -182,8 +182,8 @@ def test_fine_tuning_beats_the_base_model_in_every_language_and_reaches_mrr_095(
     from entivec.lab.xling import CORPUS, evaluate_xling
 
     with Entivec(tmp_path / "store", collection="kb") as ev:
-        ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]
-        ev._encoders["e5_xling"] = e5_xling  # type: ignore[assignment]
+        ev.loaded.encoders["e5"] = e5_encoder  # type: ignore[assignment]
+        ev.loaded.encoders["e5_xling"] = e5_xling  # type: ignore[assignment]
         files = [tatoeba_dir / f"tatoeba.{lang}-eng.eng" for lang in tatoeba.LANGUAGES]
         ev.ingest(
             "lines", files, language="en", corpus=CORPUS, ner="off", show_progress=False

@@ -33,7 +33,7 @@ def politics(data_dir: Path) -> Path:
 def entivec_with(store: Path, **encoders: object) -> Iterator[Entivec]:
     """An Entivec on ``store`` that uses the session's already loaded encoders."""
     with Entivec(store) as ev:
-        ev._encoders.update(encoders)  # type: ignore[arg-type]
+        ev.loaded.encoders.update(encoders)  # type: ignore[arg-type]
         yield ev
 
 
@@ -190,7 +190,7 @@ def test_the_retrieval_eval_scores_every_method_on_the_same_types(
     blocks = politics.read_text(encoding="utf-8").strip().split("\n\n")
     subset.write_text("\n\n".join(blocks[:POLITICS_SENTENCES]) + "\n", encoding="utf-8")
     with entivec_with(tmp_path / "store", entity=entity_encoder, e5=e5_encoder) as ev:
-        ev._exemplar_writer = ExemplarWriter(lm)
+        ev.loaded.exemplar_writer = ExemplarWriter(lm)
         result = evaluate_entity_retrieval(
             ev, "conll", [subset], language="en", raw_blocks=False, show_progress=False
         )

@@ -53,7 +53,7 @@ def test_killed_ingestion_resumes_to_the_same_points(
 
     clean = tmp_path / "clean"
     with Entivec(clean) as ev:
-        ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]
+        ev.loaded.encoders["e5"] = e5_encoder  # type: ignore[assignment]
         ev.ingest(
             "wikiann",
             [data_dir / "wikiann" / "nl" / "val.conllu"],
@@ -75,7 +75,7 @@ def test_killed_ingestion_resumes_to_the_same_points(
 
 def test_ingesting_twice_adds_nothing(tmp_path: Path, data_dir: Path, e5_encoder: object) -> None:
     with Entivec(tmp_path) as ev:
-        ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]
+        ev.loaded.encoders["e5"] = e5_encoder  # type: ignore[assignment]
         path = [data_dir / "wikiann" / "pl" / "val.conllu"]
         first, _ = ev.ingest("wikiann", path, limit=200, show_progress=False)
         second, stats = ev.ingest("wikiann", path, limit=200, show_progress=False)
@@ -89,7 +89,7 @@ def test_payload_schema_of_a_sentence_point(
 ) -> None:
     path = data_dir / "wikiann" / "de" / "val.conllu"
     with Entivec(tmp_path) as ev:
-        ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]
+        ev.loaded.encoders["e5"] = e5_encoder  # type: ignore[assignment]
         ev.ingest("wikiann", [path], limit=20)
         payloads = [p.payload for p in ev.store.points()]
     assert len(payloads) == 20
@@ -149,8 +149,8 @@ def test_a_new_plugin_adds_its_vector_to_stored_points_only(
 ) -> None:
     path = data_dir / "wikiann" / "nl" / "val.conllu"
     with Entivec(EdgeStore(tmp_path, collection="c")) as ev:
-        ev._encoders["e5"] = e5_encoder  # type: ignore[assignment]
-        ev._encoders["lang"] = lang_encoder  # type: ignore[assignment]
+        ev.loaded.encoders["e5"] = e5_encoder  # type: ignore[assignment]
+        ev.loaded.encoders["lang"] = lang_encoder  # type: ignore[assignment]
         ev.ingest("wikiann", [path], limit=40, show_progress=False)
         before = {p.id: p for p in ev.store.points()}
         report, _ = ev.ingest("wikiann", [path], plugins=("lang",), limit=50, show_progress=False)

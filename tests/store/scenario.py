@@ -57,7 +57,7 @@ def run_scenario(
     session), search by ``search_vector`` and route by ``route_vector``."""
     ev = Entivec(store)
     for name, encoder in encoders.items():
-        ev._encoders[name] = encoder  # type: ignore[assignment]
+        ev.loaded.encoders[name] = encoder  # type: ignore[assignment]
     for language in WIKIANN_LANGUAGES:
         ev.ingest(
             "wikiann",

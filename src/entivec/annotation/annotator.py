@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from entivec.annotation.extraction import adapter_for
+from entivec.annotation.extraction import adapter_for, tag_by_adapter
 from entivec.annotation.routing import Route, Router
 from entivec.ner.tagging import NerEngine, spans_from_tags
 from entivec.records import Sentence
@@ -68,16 +68,12 @@ class Annotator:
 
     @staticmethod
     def _tag(ner: NerEngine, sentences: list[Sentence], rows: list[int]) -> None:
-        registry = ner.registry
-        by_adapter: dict[str, list[int]] = {}
-        for i in rows:
-            by_adapter.setdefault(adapter_for(registry, sentences[i].language), []).append(i)
-        for name, group in sorted(by_adapter.items()):
-            tags = ner.predict(name, [list(sentences[i].tokens) for i in group])
-            for i, sentence_tags in zip(group, tags, strict=True):
-                sentences[i] = dataclasses.replace(
-                    sentences[i],
-                    spans=tuple(spans_from_tags(sentence_tags)),
-                    span_source="ner",
-                    ner_adapter=name,
-                )
+        names = [adapter_for(ner.registry, sentences[i].language) for i in rows]
+        tags = tag_by_adapter(ner, names, [sentences[i].tokens for i in rows])
+        for i, name, sentence_tags in zip(rows, names, tags, strict=True):
+            sentences[i] = dataclasses.replace(
+                sentences[i],
+                spans=tuple(spans_from_tags(sentence_tags)),
+                span_source="ner",
+                ner_adapter=name,
+            )

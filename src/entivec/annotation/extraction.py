@@ -1,13 +1,15 @@
-"""What ``extract`` returns, and how a route picks an adapter."""
+"""Which adapter tags a text, the one "group by adapter, tag" loop that ingestion and
+``extract`` share, and what ``extract`` returns."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from entivec.annotation.routing import Route
 from entivec.errors import AdapterError
 from entivec.ner.adapters import JOINT, AdapterRegistry
-from entivec.ner.tagging import Entity
+from entivec.ner.tagging import Entity, NerEngine, entities_from_tags, words_with_offsets
 
 
 @dataclass(frozen=True)
@@ -70,3 +72,36 @@ def adapter_for(registry: AdapterRegistry, language: str | None, unrouted: str =
 def choose_adapter(registry: AdapterRegistry, route: Route) -> str:
     """The registered adapter for ``route`` (see :func:`adapter_for`)."""
     return adapter_for(registry, route.language, f"an unrouted text ({route.outcome})")
+
+
+def tag_by_adapter(
+    ner: NerEngine, adapters: Sequence[str], words: Sequence[Sequence[str]]
+) -> list[list[str]]:
+    """The tags of each row of ``words`` by the adapter named beside it: the rows of one
+    adapter run together, with it active, the adapters in name order."""
+    tags: dict[int, list[str]] = {}
+    for name in sorted(set(adapters)):
+        rows = [i for i, n in enumerate(adapters) if n == name]
+        for i, row_tags in zip(
+            rows, ner.predict(name, [list(words[i]) for i in rows]), strict=True
+        ):
+            tags[i] = row_tags
+    return [tags[i] for i in range(len(words))]
+
+
+def extract(ner: NerEngine, texts: Sequence[str], routes: Sequence[Route]) -> list[Extraction]:
+    """The entities of each routed text, tagged with its route's adapter."""
+    names = [choose_adapter(ner.registry, r) for r in routes]
+    words = [[w for w, _, _ in words_with_offsets(text)] for text in texts]
+    tags = tag_by_adapter(ner, names, words)
+    return [
+        Extraction(
+            text=text,
+            language=route.language,
+            confidence=route.confidence,
+            routed=route.routed,
+            adapter=name,
+            entities=entities_from_tags(text, text_tags),
+        )
+        for text, route, name, text_tags in zip(texts, routes, names, tags, strict=True)
+    ]

@@ -336,7 +336,7 @@ def train_demo(
     as the `demo` plugin (PATHS: the pool the scores were made over)."""
     from pathlib import Path
 
-    from entivec.build.demo.train import DemoTrainingBudget
+    from entivec.build.demo.recipe import DemoTrainingBudget
     from entivec.build.demo.train import train_demo as run
 
     train_sentences, dev = train_and_dev(format, paths, dev_paths, language)

@@ -167,15 +167,10 @@ def rankers(
     """For each method, a function from an input to the pool indices of its best
     demonstrations, best first (``distilled``: the ``demo`` artefact in ``demo_artefact``,
     the installed one by default)."""
-    from entivec.build.demo.train import (
-        BASE_MODEL,
-        DemoTrainingBudget,
-        RewardModel,
-        query_text,
-        student_candidate_source,
-        student_teacher,
-        training_dir,
-    )
+    from entivec.build.demo.examples import query_text
+    from entivec.build.demo.recipe import BASE_MODEL, DemoTrainingBudget
+    from entivec.build.demo.reward import RewardModel
+    from entivec.build.demo.stages import student_candidate_source, student_teacher, training_dir
     from entivec.build.mean_pooled import MeanPooledEncoder
     from entivec.models import model_dir
 

@@ -27,6 +27,7 @@ the held-out ones measure zero-shot search.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -34,9 +35,20 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
 import numpy as np
 
 from entivec.build.metrics import r_precision_of_ranking, sentence_r_precision
+from entivec.cli.options import (
+    collection_option,
+    corpus_arguments,
+    entivec_errors,
+    json_option,
+    language_option,
+    progress,
+    server_options,
+    store_option,
+)
 from entivec.errors import TrainingDataError
 from entivec.loaders import load
 from entivec.loaders.crossner import NOT_A_QUERY, type_name
@@ -179,3 +191,50 @@ def evaluate_entity_retrieval(
         "relevant_sentences": {t: len(relevant[t]) for t in types},
         "methods": methods,
     }
+
+
+# The verb lives beside its evaluation because this module's imports are light: the
+# ``eval`` group imports it on every ``entivec`` run, so nothing heavy goes at the top.
+@click.command("entity-retrieval")
+@corpus_arguments
+@store_option("Where the sentences and mentions are ingested.")
+@collection_option()
+@language_option
+@click.option("--no-raw", is_flag=True, help="Skip the raw value-vector rows (exact search).")
+@json_option
+@entivec_errors
+def eval_entity_retrieval(
+    format: str,
+    paths: tuple[str, ...],
+    store: str,
+    collection: str,
+    language: str | None,
+    no_raw: bool,
+    as_json: bool,
+) -> None:
+    """R-Precision of entity-type search on PATHS: entity vectors, BM25 and e5."""
+    from entivec.api import Entivec
+
+    with Entivec(store, collection=collection, server=server_options()) as ev:
+        result = evaluate_entity_retrieval(
+            ev,
+            format,
+            [Path(p) for p in paths],
+            language=language,
+            raw_blocks=not no_raw,
+            show_progress=progress(as_json),
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(
+        f"{result['sentences']} sentences, {result['types']} types "
+        f"(held out of training: {', '.join(result['held_out_types'])})"
+    )
+    click.echo(f"{'method':40} {'trained types':>14} {'held-out types':>15} {'all':>7}")
+    for name, row in result["methods"].items():
+        cells = [row["trained_types"], row["held_out_types"], row["all_types"]]
+        click.echo(
+            f"{name:40} "
+            + " ".join(f"{c:>14.3f}" if c is not None else f"{'-':>14}" for c in cells)
+        )

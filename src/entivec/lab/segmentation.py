@@ -1,4 +1,4 @@
-"""Sentence segmenters measured on documents whose sentences are known.
+"""``entivec eval segmentation``: sentence segmenters on documents whose sentences are known.
 
 Documents are made by joining consecutive real sentences with one space: Tatoeba's
 sentences in the six languages (short, clean), and CrossNER's English sentences (news
@@ -11,12 +11,16 @@ after its sentences are routed.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import click
+
+from entivec.cli.options import entivec_errors, json_option
 from entivec.loaders import load
 from entivec.loaders.tatoeba import MONOLINGUAL_FILES
 
@@ -131,3 +135,42 @@ def evaluate_segmenters(
         "corpora": {c: len(s) for c, s in gold.items()},
         "rows": rows,
     }
+
+
+# The verb lives beside its evaluation because this module's imports are light: the
+# ``eval`` group imports it on every ``entivec`` run, so nothing heavy goes at the top.
+@click.command("segmentation")
+@click.argument("tatoeba", type=click.Path(file_okay=False, exists=True))
+@click.argument("crossner", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--per-corpus",
+    type=click.IntRange(min=8),
+    default=400,
+    show_default=True,
+    help="Gold sentences per corpus (joined four to a document).",
+)
+@json_option
+@entivec_errors
+def eval_segmentation(
+    tatoeba: str, crossner: tuple[str, ...], per_corpus: int, as_json: bool
+) -> None:
+    """Sentence segmenters (sentencex, pysbd) on documents of known sentences: Tatoeba's
+    six languages (folder TATOEBA) and CrossNER's English (CoNLL files CROSSNER)."""
+    from entivec.extras import require_extra
+
+    require_extra("eval", ("pysbd",), "the segmenter comparison")
+    gold = corpora(Path(tatoeba), [Path(p) for p in crossner], per_corpus)
+    result = evaluate_segmenters(gold)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    names = list(result["corpora"])
+    click.echo(
+        f"boundary recall (extra boundaries per 100 sentences); {result['per_document']} "
+        "sentences per document"
+    )
+    click.echo(f"{'segmenter':28}" + "".join(f"{n:>16}" for n in names) + f"{'sent/s':>10}")
+    for row in result["rows"]:
+        cells = "".join(f"{row[n]['recall']:>9.3f} ({row[n]['extra']:>4.1f})" for n in names)
+        label = f"{row['segmenter']}, {row['rules']} rules"
+        click.echo(f"{label:28}{cells}{row['sentences_per_second']:>10,}")

@@ -160,7 +160,7 @@ class NeighbourCandidates:
         return [int(i) for i in order if self.pool[int(i)].id != example.id][:k]
 
 
-# the student's starting point (entivec.build.demo.train.BASE_MODEL)
+# the student's starting point (entivec.build.demo.recipe.BASE_MODEL)
 BASE_RETRIEVER = "all-minilm-l6-v2"
 
 
@@ -175,8 +175,8 @@ def candidate_retriever(
     if source == "base":
         return NeighbourCandidates(pool, text_form=text_form)
     if source == "student":
-        # imported here: demo_train builds on this module
-        from entivec.build.demo.train import student_text_form
+        # imported here: the stages module builds on this one
+        from entivec.build.demo.stages import student_text_form
 
         folder = trained_student(student)
         # a student's folder is `student` in its training folder, beside its reward models
@@ -294,6 +294,12 @@ def recorded_budget(scores: Path) -> dict[str, Any] | None:
     """The budget written beside a scores file (:func:`budget_file`), if there is one."""
     path = scores.with_suffix(".budget.json")
     return dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else None
+
+
+def scores_source(scores: Path) -> str:
+    """Who proposed the candidates of a scores file (files scored before it was a choice
+    hold BM25's)."""
+    return recorded_source(recorded_budget(scores) or {})
 
 
 def _recorded_proposer(out: Path) -> dict[str, str]:

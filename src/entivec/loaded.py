@@ -1,0 +1,99 @@
+"""What an :class:`~entivec.api.Entivec` loads once and reuses: encoders, NER engines, the
+stores routing reads, and the LM that writes exemplars.
+
+Loading an ONNX graph or opening a store costs far more than one query, so the query
+layer, annotation and ingestion ask this object rather than loading for themselves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from entivec.errors import InvalidArgumentError
+from entivec.models import adapters_dir
+from entivec.registry import Encoder, EncoderSpec, get_registry
+from entivec.store import Store, open_store
+
+if TYPE_CHECKING:
+    from entivec.ner.tagging import NerEngine
+    from entivec.query.exemplars import ExemplarWriter
+
+NER_ENGINES = ("onnx", "torch")
+
+
+class Loaded:
+    """Encoders by plugin, NER engines by (registry, engine), stores by path.
+
+    Args:
+        variant: The encoder artefact variant (``fp32`` or ``int8``) to load where a
+            plugin has it; a plugin without it loads its first variant.
+    """
+
+    def __init__(self, variant: str = "fp32") -> None:
+        self.variant = variant
+        self.encoders: dict[str, Encoder] = {}
+        self.ner_engines: dict[tuple[str, str], NerEngine] = {}
+        self.stores: dict[str, Store] = {}
+        self.exemplar_writer: ExemplarWriter | None = None
+
+    def encoder(self, plugin: str) -> tuple[EncoderSpec, Encoder]:
+        """The spec and the loaded encoder of ``plugin``."""
+        spec = get_registry().encoder(plugin)
+        if plugin not in self.encoders:
+            variant = self.variant if self.variant in spec.variants else spec.variants[0]
+            self.encoders[plugin] = spec.load(variant=variant)
+        return spec, self.encoders[plugin]
+
+    def encoder_for_vector(self, vector: str) -> tuple[EncoderSpec, Encoder]:
+        """The spec and the loaded encoder of the plugin that fills ``vector``."""
+        return self.encoder(get_registry().encoder_for_vector(vector).name)
+
+    def ner_engine(self, adapters: str | Path | None = None, engine: str = "onnx") -> NerEngine:
+        """The NER model with the adapters of registry ``adapters`` (by default the one
+        ``entivec train lora`` writes), on ``onnx`` or ``torch``.
+
+        Raises:
+            InvalidArgumentError: An unknown engine.
+            AdapterError: No registry, or no ONNX export for the ``onnx`` engine.
+        """
+        if engine not in NER_ENGINES:
+            raise InvalidArgumentError(
+                f"unknown NER engine {engine!r}; expected one of: {', '.join(NER_ENGINES)}"
+            )
+        folder = Path(adapters) if adapters is not None else adapters_dir()
+        key = (str(folder.resolve()), engine)
+        if key not in self.ner_engines:
+            from entivec.ner.adapters import AdapterRegistry
+
+            registry = AdapterRegistry(folder)
+            if engine == "onnx":
+                from entivec.ner.onnx_engine import OnnxNerModel
+
+                self.ner_engines[key] = OnnxNerModel(registry)
+            else:
+                from entivec.ner.peft_engine import NerModel
+
+                self.ner_engines[key] = NerModel(registry)
+        return self.ner_engines[key]
+
+    def store(self, location: str | Path) -> Store:
+        """The store at ``location`` (a directory or a URL), opened once."""
+        key = str(location)
+        if key not in self.stores:
+            self.stores[key] = open_store(key)
+        return self.stores[key]
+
+    def exemplars(self) -> ExemplarWriter:
+        """The LM that writes instances of a type (loaded on first use)."""
+        if self.exemplar_writer is None:
+            from entivec.query.exemplars import ExemplarWriter
+
+            self.exemplar_writer = ExemplarWriter()
+        return self.exemplar_writer
+
+    def close(self) -> None:
+        """Close the stores opened here."""
+        for store in self.stores.values():
+            store.close()
+        self.stores.clear()

@@ -1,0 +1,91 @@
+"""Entity-type search: sentences with a mention of the type a description names, by the
+mention vector, grouped by sentence and by default fused with a sentence vector."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from entivec.errors import InvalidArgumentError
+from entivec.loaded import Loaded
+from entivec.query.exemplars import expanded_queries
+from entivec.query.search import FUSION_DEPTH, fuse_by_sentence, one_per_sentence, search_until
+from entivec.query.sentences import sentence_hits
+from entivec.registry import MentionEncoder, get_registry
+from entivec.store import Hit, Store
+
+# search_entities' default: fuse with this sentence vector when it pays (see auto_fusion)
+AUTO = "auto"
+AUTO_FUSION_VECTOR = "e5"
+
+
+def search_entities(
+    store: Store,
+    loaded: Loaded,
+    description: str,
+    *,
+    k: int = 10,
+    language: str | None = None,
+    entity_type: str | None = None,
+    vector: str = "entity",
+    fuse_with: str | None = AUTO,
+    exemplars: bool = False,
+) -> list[Hit]:
+    """See :meth:`entivec.api.Entivec.search_entities`."""
+    if fuse_with == AUTO:
+        fuse_with = auto_fusion(store, loaded, description, vector)
+    if fuse_with is not None:
+        kind = get_registry().encoder_for_vector(fuse_with).embeds
+        if kind != "sentence":
+            raise InvalidArgumentError(
+                f"fuse_with takes a sentence vector; {fuse_with!r} holds {kind} vectors"
+            )
+    query = mention_query(
+        loaded,
+        description,
+        k,
+        vector,
+        hint=f"search it with search_sentences(..., vector={vector!r})",
+        exemplars=exemplars,
+    )
+    where = {
+        key: value for key, value in (("language", language), ("entity_type", entity_type)) if value
+    }
+    depth = k * FUSION_DEPTH if fuse_with else k
+    mentions = search_until(store, vector, query, depth, where or None, one_per_sentence)
+    if fuse_with is None:
+        return mentions
+    sentences = sentence_hits(store, loaded, description, depth, fuse_with, where or None)
+    return fuse_by_sentence([mentions, sentences], k)
+
+
+def auto_fusion(store: Store, loaded: Loaded, description: str, vector: str) -> str | None:
+    """``e5`` for a description the mention projection was not trained on, when the
+    collection holds e5 sentence vectors; else ``None`` (the mentions alone)."""
+    if AUTO_FUSION_VECTOR not in store.vectors():
+        return None
+    _, encoder = loaded.encoder_for_vector(vector)
+    trained: frozenset[str] = getattr(encoder, "trained_descriptions", frozenset())
+    return None if description.strip().lower() in trained else AUTO_FUSION_VECTOR
+
+
+def mention_query(
+    loaded: Loaded, text: str, k: int, vector: str, *, hint: str, exemplars: bool = False
+) -> list[float]:
+    """``text`` embedded as a query of the mention vector ``vector``, expanded with
+    written instances of the type if ``exemplars``.
+
+    Raises:
+        InvalidArgumentError: ``k`` below 1, or ``vector`` holds sentence vectors (``hint``
+            says what to do instead).
+    """
+    if k < 1:
+        raise InvalidArgumentError(f"k must be at least 1, got {k}")
+    spec = get_registry().encoder_for_vector(vector)
+    if spec.embeds != "mention":
+        raise InvalidArgumentError(f"{vector!r} holds sentence vectors; {hint}")
+    _, encoder = loaded.encoder(spec.name)
+    if not exemplars:
+        return [float(x) for x in encoder.embed_queries([text])[0]]
+    written = loaded.exemplars().write([text])
+    mentions = cast(MentionEncoder, encoder)
+    return [float(x) for x in expanded_queries(mentions, [text], written)[0]]
