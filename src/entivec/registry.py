@@ -195,6 +195,22 @@ def _check_name(kind: str, name: str, taken: Mapping[str, object]) -> None:
         raise PluginRegistrationError(f"{kind} name {name!r} is registered twice")
 
 
+def registers(*specs: EncoderSpec) -> Callable[[Registry], None]:
+    """The ``register(registry)`` entry point of a plugin module that adds ``specs``.
+
+    A plugin module declares what it is (its :class:`EncoderSpec`) and gets its entry
+    point from here, as llm's built-ins get theirs from the same hook as third parties:
+    ``register = registers(SPEC)``.
+    """
+
+    def register(registry: Registry) -> None:
+        for spec in specs:
+            registry.add_encoder(spec)
+
+    register.__doc__ = f"Entry point: the {', '.join(s.name for s in specs)} plugin."
+    return register
+
+
 _registry: Registry | None = None
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any, cast
 
-from entivec.registry import EncoderSpec
+from entivec.registry import EncoderSpec, registers
 from entivec.store import SparseVector
 
 if TYPE_CHECKING:
-    from entivec.registry import Encoder, Registry
+    from entivec.registry import Encoder
 
 NAME = "bm25"
 # BM25's saturation and length normalisation; the average length is a sentence's
@@ -83,7 +83,4 @@ SPEC = EncoderSpec(
     sparse=True,
 )
 
-
-def register(registry: Registry) -> None:
-    """Entry point: the built-in bm25 plugin."""
-    registry.add_encoder(SPEC)
+register = registers(SPEC)

@@ -22,13 +22,12 @@ from entivec.errors import InvalidArgumentError, UnknownPluginError
 from entivec.models import artefact_dir, read_manifest
 from entivec.plugins.onnx_sentence import OnnxSentenceEncoder
 from entivec.query.prompts import demonstration_text, retriever_query
-from entivec.registry import EncoderSpec
+from entivec.registry import EncoderSpec, registers
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from entivec.mentions import SpanInput
-    from entivec.registry import Registry
 
 NAME = "demo"
 MODEL = "model.onnx"
@@ -111,7 +110,4 @@ SPEC = EncoderSpec(
     build_command=BUILD_COMMAND,
 )
 
-
-def register(registry: Registry) -> None:
-    """Entry point: the distilled demonstration retriever."""
-    registry.add_encoder(SPEC)
+register = registers(SPEC)

@@ -19,12 +19,11 @@ from entivec.loaders.crossner import type_name
 from entivec.mentions import SpanInput, last_token_index, query_input
 from entivec.models import MANIFEST, artefact_dir, artefact_version, verified_manifest
 from entivec.onnx_sessions import inference_session
-from entivec.registry import EncoderSpec
+from entivec.registry import EncoderSpec, registers
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from entivec.registry import Registry
 
 NAME = "entity"
 MODEL = "model.onnx"
@@ -150,7 +149,4 @@ SPEC = EncoderSpec(
     build_command=BUILD_COMMAND,
 )
 
-
-def register(registry: Registry) -> None:
-    """Entry point: the type-aware entity mention encoder."""
-    registry.add_encoder(SPEC)
+register = registers(SPEC)

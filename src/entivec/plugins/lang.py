@@ -29,12 +29,11 @@ import numpy.typing as npt
 
 from entivec.errors import ModelNotPreparedError, ModelPreparationError
 from entivec.models import MANIFEST, artefact_dir, artefact_version, verified_manifest
-from entivec.registry import EncoderSpec
+from entivec.registry import EncoderSpec, registers
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-    from entivec.registry import Registry
 
 NAME = "lang"
 LANGUAGE_SLOTS = 32
@@ -165,7 +164,4 @@ SPEC = EncoderSpec(
     build_command="entivec train routing FORMAT LABELLED_FILES...",
 )
 
-
-def register(registry: Registry) -> None:
-    """Entry point: the built-in language-routing vector."""
-    registry.add_encoder(SPEC)
+register = registers(SPEC)

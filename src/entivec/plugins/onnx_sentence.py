@@ -7,15 +7,17 @@ the texts by length so each batch pads little, run onnxruntime, restore the orde
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from entivec.errors import ModelNotPreparedError
-from entivec.models import artefact_version, verified_manifest
+from entivec.errors import ModelNotPreparedError, UnknownPluginError
+from entivec.models import artefact_dir, artefact_version, verified_manifest
 from entivec.onnx_sessions import inference_session
+from entivec.registry import EncoderSpec
 
 TOKENIZER = "tokenizer.json"
 
@@ -121,3 +123,62 @@ class OnnxSentenceEncoder:
     def embed_passages(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Vectors for texts to store (passage prefix applied)."""
         return self.embed([self.passage_prefix + t for t in texts])
+
+
+def sentence_plugin(
+    name: str,
+    *,
+    files: Mapping[str, str],
+    size: int,
+    description: str,
+    build_command: str,
+    missing_hint: str | None = None,
+    query_prefix: str = "",
+    passage_prefix: str = "",
+) -> tuple[EncoderSpec, Callable[..., OnnxSentenceEncoder]]:
+    """The spec and the ``load`` of a sentence plugin whose artefact folder holds one ONNX
+    graph per variant beside its tokenizer (the named vector is called ``name``).
+
+    Args:
+        files: Variant -> graph file in the artefact folder; the first is the default.
+        build_command: The command ``entivec plugins`` names to build the artefact.
+        missing_hint: The command a missing file's error names (default ``build_command``).
+    """
+
+    def load(
+        variant: str = next(iter(files)), *, batch_size: int = 32, threads: int | None = None
+    ) -> OnnxSentenceEncoder:
+        if variant not in files:
+            raise UnknownPluginError(
+                f"{name} has no variant {variant!r}; expected one of: {', '.join(files)}"
+            )
+        return OnnxSentenceEncoder.from_artefact(
+            artefact_dir(name),
+            files[variant],
+            build_command=missing_hint or build_command,
+            query_prefix=query_prefix,
+            passage_prefix=passage_prefix,
+            batch_size=batch_size,
+            threads=threads,
+        )
+
+    load.__doc__ = (
+        f"The {name} encoder from its prepared artefact.\n\n"
+        f"    Args:\n        variant: One of {', '.join(files)}.\n"
+        "        batch_size: Texts per onnxruntime run.\n"
+        "        threads: onnxruntime intra-op threads.\n"
+    )
+    default = next(iter(files))
+    spec = EncoderSpec(
+        name=name,
+        vector=name,
+        size=size,
+        distance="cosine",
+        embeds="sentence",
+        artefact=lambda: artefact_dir(name) / files[default],
+        load=load,
+        variants=tuple(files),
+        description=description,
+        build_command=build_command,
+    )
+    return spec, load
