@@ -16,11 +16,12 @@ from click.testing import CliRunner
 from qdrant_client import QdrantClient
 from qdrant_client.http.exceptions import UnexpectedResponse
 
-import entivec.store.server as server_store
+import entivec.store.retries as store_retries
 from entivec.cli import cli
 from entivec.errors import InvalidStoreError, StoreError
 from entivec.store import VectorSchema, open_store
-from entivec.store.server import ServerAddress, ServerStore, check_key_transport
+from entivec.store.server import ServerStore
+from entivec.store.transport import ServerAddress, check_key_transport
 
 SENTINEL = "sentinel-k3y-never-shown"
 E5 = VectorSchema("e5", 4, "cosine")
@@ -169,7 +170,7 @@ def _store(client: _Scripted) -> ServerStore:
 
 
 def test_creating_is_not_retried_but_reading_is(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(server_store, "RETRY_MAX_WAIT", 0.01)
+    monkeypatch.setattr(store_retries, "RETRY_MAX_WAIT", 0.01)
     busy = UnexpectedResponse(503, "Service Unavailable", b"busy", None)  # type: ignore[arg-type]
     client = _Scripted(create_collection=[busy], collection_exists=[busy])
     store = _store(client)
@@ -182,7 +183,7 @@ def test_creating_is_not_retried_but_reading_is(monkeypatch: pytest.MonkeyPatch)
 def test_once_the_server_answered_a_refused_connection_is_retried(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(server_store, "RETRY_MAX_WAIT", 0.01)
+    monkeypatch.setattr(store_retries, "RETRY_MAX_WAIT", 0.01)
     client = _Scripted()
     store = _store(client)
     store.ensure_schema([E5])

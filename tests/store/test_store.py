@@ -11,7 +11,7 @@ import pytest
 from qdrant_client import QdrantClient
 from qdrant_client.http.exceptions import UnexpectedResponse
 
-import entivec.store.server as server_store
+import entivec.store.retries as store_retries
 from entivec.errors import InvalidStoreError, SchemaMismatchError, StoreError, StoreLockedError
 from entivec.store import (
     KEYWORD_INDEXES,
@@ -23,7 +23,8 @@ from entivec.store import (
     point_id,
 )
 from entivec.store.edge import EdgeStore
-from entivec.store.server import ServerStore, is_transient
+from entivec.store.retries import is_transient
+from entivec.store.server import ServerStore
 
 E5 = VectorSchema("e5", 4, "cosine")
 
@@ -211,14 +212,14 @@ class _FlakyClient:
 
 
 def test_transient_server_errors_are_retried(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(server_store, "RETRY_MAX_WAIT", 0.01)
+    monkeypatch.setattr(store_retries, "RETRY_MAX_WAIT", 0.01)
     client = _FlakyClient(failures=2)
     store = ServerStore(client, collection="c", description="flaky")
     store.ensure_schema([E5])
     store.upsert(_points(5))
     assert store.count() == 5 and client.failures == 0
     client.failures = 10
-    monkeypatch.setattr(server_store, "RETRY_ATTEMPTS", 3)
+    monkeypatch.setattr(store_retries, "RETRY_ATTEMPTS", 3)
     with pytest.raises(StoreError, match="could not upsert"):
         store.upsert(_points(5))
         store.finish()
@@ -235,8 +236,8 @@ def test_the_api_key_never_reaches_messages(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("QDRANT_API_KEY", "s3cr3t-key")
-    monkeypatch.setattr(server_store, "RETRY_ATTEMPTS", 2)
-    monkeypatch.setattr(server_store, "RETRY_MAX_WAIT", 0.01)
+    monkeypatch.setattr(store_retries, "RETRY_ATTEMPTS", 2)
+    monkeypatch.setattr(store_retries, "RETRY_MAX_WAIT", 0.01)
     store = open_store("http://127.0.0.1:9")
     with pytest.raises(StoreError) as info:
         store.ensure_schema([E5])
