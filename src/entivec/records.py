@@ -38,6 +38,10 @@ class Sentence:
         span_source: ``gold`` for spans from the corpus, ``ner`` for predicted ones, ``""``
             for a raw sentence not tagged (yet).
         ner_adapter: The LoRA adapter that predicted the spans.
+        written: For written text, the sentence as written (a substring of its document);
+            ``""`` for a pre-tokenised corpus, whose text is its tokens joined by spaces.
+        offsets: For written text, each token's character offsets ``[start, end)`` in
+            :attr:`written`.
     """
 
     id: str
@@ -54,13 +58,18 @@ class Sentence:
     language_confidence: float | None = None
     span_source: str = ""
     ner_adapter: str = ""
+    written: str = ""
+    offsets: tuple[tuple[int, int], ...] = ()
 
     @property
     def text(self) -> str:
-        """The tokens joined by single spaces (what the sentence encoders see)."""
-        return " ".join(self.tokens)
+        """The sentence as written, or a corpus's tokens joined by single spaces (what the
+        sentence encoders see and the payload stores)."""
+        return self.written or " ".join(self.tokens)
 
     def char_offsets(self, span: Span) -> tuple[int, int]:
         """Character offsets ``[start, end)`` of ``span`` in :attr:`text`."""
+        if self.offsets:
+            return self.offsets[span.start][0], self.offsets[span.end - 1][1]
         start = sum(len(token) + 1 for token in self.tokens[: span.start])
         return start, start + len(" ".join(self.tokens[span.start : span.end]))

@@ -39,7 +39,11 @@ def test_each_line_is_a_document_cut_into_sentences(tmp_path: Path) -> None:
     for sentence in sentences:
         assert sentence.doc_span is not None
         start, end = sentence.doc_span
-        assert lines[sentence.line - 1][start:end].split() == list(sentence.tokens)
+        assert lines[sentence.line - 1][start:end] == sentence.text
+        # every word is the text as written at its offsets, punctuation a word of its own
+        assert [sentence.text[a:b] for a, b in sentence.offsets] == list(sentence.tokens)
+    assert sentences[0].tokens[-2:] == ("Paris", ".")
+    assert sentences[2].tokens[:2] == ("Dr", ".")
     assert [s.document for s in sentences] == [
         f"{tmp_path.name}/notes.txt:{n}" for n in (1, 1, 3, 3)
     ]
@@ -146,3 +150,26 @@ def test_gold_corpora_need_no_tagger_or_router(
     assert result.exit_code == 0, result.output
     assert "languages: de 1" in result.output and "entities: LOC 1" in result.output
     assert "tagged by adapter" not in result.output
+
+
+WRITTEN = [
+    "«Berlin», sagte sie, „ist schön“ (2019).",
+    "Он сказал: «Москва — столица России».",
+    "l'Italia e Jean-Luc: don't stop, U.S. 3.5 km!",
+    "Ο Γιώργος ζει στην Αθήνα.",
+    "東京は日本の首都です。大阪も大きい。",
+    "Twitter) and (Krakowie,",
+]
+
+
+@pytest.mark.parametrize("text", WRITTEN)
+def test_written_words_round_trip_in_any_script(tmp_path: Path, text: str) -> None:
+    """Quotes and punctuation in several scripts: every word is a slice of the text as
+    written, no word carries punctuation glued to letters, and nothing is lost but space."""
+    path = _file(tmp_path, "notes.txt", text + "\n")
+    for sentence in load("text", [path], require_language=False):
+        assert [sentence.text[a:b] for a, b in sentence.offsets] == list(sentence.tokens)
+        assert "".join(sentence.tokens) == "".join(sentence.text.split())
+        for token in sentence.tokens:
+            glued = token[-1] in ".,:;!?)»“" and token[:-1].isalpha()
+            assert not glued, token

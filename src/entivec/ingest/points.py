@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from entivec.records import Sentence
+from entivec.records import Sentence, Span
 from entivec.registry import Encoder, EncoderSpec
 from entivec.store import sentence_point_id
 
@@ -44,7 +44,7 @@ def sentence_payload(sentence: Sentence) -> dict[str, Any]:
         "sentence_id": sentence.id,
         "language": sentence.language or None,
         "entity_type": sorted({s.type for s in sentence.spans}),
-        "spans": [{"start": s.start, "end": s.end, "type": s.type} for s in sentence.spans],
+        "spans": [_span_payload(sentence, s) for s in sentence.spans],
         "corpus": sentence.corpus,
         "split": sentence.split,
         "source": sentence.source,
@@ -54,6 +54,18 @@ def sentence_payload(sentence: Sentence) -> dict[str, Any]:
         payload["doc_id"] = sentence.document
         payload["doc_start"], payload["doc_end"] = sentence.doc_span
     return payload
+
+
+def _span_payload(sentence: Sentence, span: Span) -> dict[str, Any]:
+    """A span by its tokens and by its characters in the stored ``text``."""
+    char_start, char_end = sentence.char_offsets(span)
+    return {
+        "start": span.start,
+        "end": span.end,
+        "type": span.type,
+        "char_start": char_start,
+        "char_end": char_end,
+    }
 
 
 def _provenance(sentence: Sentence) -> dict[str, Any]:

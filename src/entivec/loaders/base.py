@@ -106,3 +106,16 @@ def split_from_path(path: Path) -> str:
     """The split a file name names (``train``, ``val``, ``dev``, ``test``), else ``""``."""
     stem = path.stem.lower()
     return stem if stem in {"train", "val", "dev", "test", "validation"} else ""
+
+
+def written_words(
+    text: str, path: Path, number: int
+) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+    """The words of a written sentence and their offsets in it
+    (:func:`entivec.annotation.words.words`), each checked by :func:`check_token`."""
+    from entivec.annotation.words import words
+
+    found = words(text)
+    for token, _, _ in found:
+        check_token(token, path, number)
+    return tuple(w for w, _, _ in found), tuple((start, end) for _, start, end in found)

@@ -31,6 +31,7 @@ from entivec.loaders.base import (
     language_from_path,
     numbered_lines,
     split_from_path,
+    written_words,
 )
 from entivec.loaders.iob import decode_iob2, parse_tag
 from entivec.records import Sentence, Span
@@ -112,15 +113,15 @@ def _document(
         if other in record:
             raise CorpusFormatError(str(path), number, f'expected "text" or "{other}", not both')
     for index, (start, end) in enumerate(sentence_spans(text, sentence.language or None)):
-        words = tuple(text[start:end].split())
-        for token in words:
-            check_token(token, path, number)
+        tokens, offsets = written_words(text[start:end], path, number)
         yield dataclasses.replace(
             sentence,
             id=f"{document}.{index}",
-            tokens=words,
+            tokens=tokens,
             document=document,
             doc_span=(start, end),
+            written=text[start:end],
+            offsets=offsets,
         )
 
 

@@ -5,8 +5,9 @@
 (:func:`entivec.annotation.segmentation.sentence_spans`); a sentence keeps its document's id and its
 character offsets in it. ``lines`` takes every non-blank line as one sentence, for
 knowledge bases and parallel text such as Tatoeba's ``tatoeba.deu-eng.eng``, where a
-line is one entry. Tokens are whitespace-separated words. Neither carries annotations:
-the language comes from ``--language`` or the path when they say, else from routing.
+line is one entry. A sentence keeps its text as written; its words and their offsets
+come from :func:`entivec.annotation.words.words`. Neither carries annotations: the
+language comes from ``--language`` or the path when they say, else from routing.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from pathlib import Path
 from entivec.annotation.segmentation import sentence_spans
 from entivec.loaders.base import (
     LoadStats,
-    check_token,
     language_from_path,
     numbered_lines,
     split_from_path,
+    written_words,
 )
 from entivec.records import Sentence
 
@@ -41,11 +42,10 @@ def load_lines(
     split = split_from_path(path)
     key = f"{path.parent.name}/{path.name}"
     for number, line in numbered_lines(path):
-        tokens = tuple(line.split())
+        written = line.strip()
+        tokens, offsets = written_words(written, path, number)
         if not tokens:
             continue
-        for token in tokens:
-            check_token(token, path, number)
         stats.sentences += 1
         yield Sentence(
             f"{key}:{number}",
@@ -56,6 +56,8 @@ def load_lines(
             split,
             line=number,
             language_source=source,
+            written=written,
+            offsets=offsets,
         )
 
 
@@ -92,9 +94,9 @@ def load_text(
     for document, text, line_of in documents:
         for index, (start, end) in enumerate(sentence_spans(text, language or None)):
             number = line_of(start)
-            tokens = tuple(text[start:end].split())
-            for token in tokens:
-                check_token(token, path, number)
+            tokens, offsets = written_words(text[start:end], path, number)
+            if not tokens:
+                continue
             stats.sentences += 1
             yield Sentence(
                 f"{document}.{index}",
@@ -107,4 +109,6 @@ def load_text(
                 document=document,
                 doc_span=(start, end),
                 language_source=source,
+                written=text[start:end],
+                offsets=offsets,
             )

@@ -301,14 +301,11 @@ def check_base_model(registry: AdapterRegistry) -> None:
 
 
 def words_with_offsets(text: str) -> list[tuple[str, int, int]]:
-    """Whitespace-separated words of ``text`` with their character offsets.
+    """The words and punctuation of written ``text`` with their character offsets, cut
+    as the corpora the adapters learned from are (:mod:`entivec.annotation.words`)."""
+    from entivec.annotation.words import words
 
-    The NER model was trained on WikiANN's tokens, which are space-separated words;
-    punctuation glued to a word stays part of it.
-    """
-    import re
-
-    return [(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    return words(text)
 
 
 def entities_from_tags(text: str, tags: Sequence[str]) -> list[Entity]:
