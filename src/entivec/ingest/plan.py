@@ -37,6 +37,7 @@ from entivec.ingest.points import (
     mention_payload,
     sentence_id_of,
     sentence_payload,
+    stamped,
 )
 from entivec.ingest.report import IngestReport
 from entivec.records import Sentence
@@ -93,7 +94,7 @@ def units_of(chunk: list[Sentence], encoders: Sequence[tuple[EncoderSpec, Encode
             Unit(
                 "sentence",
                 [sentence_id_of(s) for s in chunk],
-                [sentence_payload(s) for s in chunk],
+                [stamped(sentence_payload(s)) for s in chunk],
                 {s.vector: encoder_version(s, e) for s, e in sentence_encoders},
                 lambda names: {n: sentence_by_vector[n].embed_passages(texts) for n in names},
             )
@@ -109,7 +110,7 @@ def units_of(chunk: list[Sentence], encoders: Sequence[tuple[EncoderSpec, Encode
                     mention_point_id(m.sentence.corpus, m.sentence.source, m.sentence.id, m.span)
                     for m in mentions
                 ],
-                [mention_payload(m) for m in mentions],
+                [stamped(mention_payload(m)) for m in mentions],
                 {s.vector: encoder_version(s, e) for s, e in mention_encoders},
                 lambda names: {
                     n: cast("MentionEncoder", mention_by_vector[n]).embed_mentions(inputs)
@@ -141,8 +142,6 @@ def plan_unit(
     Returns:
         The jobs, and the number of rows written or updated.
     """
-    for payload in unit.payloads:
-        payload["fingerprint"] = fingerprint(payload)
     stored = store.payloads(unit.ids, BOOKKEEPING) if unit.ids else {}
     whole: list[int] = []
     partial: dict[int, list[str]] = {}

@@ -35,6 +35,12 @@ def fingerprint(payload: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+def stamped(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with its content :func:`fingerprint` added."""
+    payload["fingerprint"] = fingerprint(payload)
+    return payload
+
+
 def sentence_payload(sentence: Sentence) -> dict[str, Any]:
     """The payload of a sentence point (the schema in the README, "What gets stored"),
     without the bookkeeping that ingestion adds."""
