@@ -42,6 +42,8 @@ class Sentence:
             ``""`` for a pre-tokenised corpus, whose text is its tokens joined by spaces.
         offsets: For written text, each token's character offsets ``[start, end)`` in
             :attr:`written`.
+        annotation_key: For an annotated sentence, the digest of what it was annotated
+            from (:meth:`entivec.annotation.annotator.Annotator.key`).
     """
 
     id: str
@@ -60,6 +62,7 @@ class Sentence:
     ner_adapter: str = ""
     written: str = ""
     offsets: tuple[tuple[int, int], ...] = ()
+    annotation_key: str = ""
 
     @property
     def text(self) -> str:

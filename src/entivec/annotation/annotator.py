@@ -3,27 +3,42 @@ for those that came without any.
 
 A sentence whose language no flag, record or path gave is routed (RetrieveAll: the
 ``language`` payloads of its nearest labelled sentences, in the collection or in the
-routing index shipped with the models); one routing cannot place is stored with
-``language: null``, never guessed. A sentence without gold spans (raw text) is tagged by
-the NER LoRA adapter of its language (the joint adapter when it has none or is
-unrouted), a window at a time, grouped by adapter, in onnxruntime. What each sentence
-got, and from where, goes into its payload (``language_source``,
-``language_confidence``, ``span_source``, ``ner_adapter``).
+routing index shipped with the models; a language the index does not hold comes from
+the router's wide identifier). A sentence routing cannot place on its own takes its
+document's language when the document's other sentences agree on one
+(``language_source: document``); otherwise it is stored with ``language: null``, never
+guessed. A sentence without gold spans (raw text) is tagged by the NER LoRA adapter of
+its language (the joint adapter when it has none or is unrouted), a window at a time,
+grouped by adapter, in onnxruntime. What each sentence got, and from where, goes into
+its payload (``language_source``, ``language_confidence``, ``span_source``,
+``ner_adapter``).
+
+Each annotated sentence records :meth:`Annotator.key`, a digest of what it was annotated
+from (its text, what it came with, and the annotator's models), so ingesting an
+unchanged sentence again restores its annotations instead of routing and tagging it anew.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Collection, Sequence
 
 from entivec.annotation.extraction import adapter_for, tag_by_adapter
 from entivec.annotation.routing import Route, Router
 from entivec.ner.tagging import NerEngine, spans_from_tags
 from entivec.records import Sentence
 
+# A document's language is the one at least this share of its placed sentences has, from
+# at least two of them: a lone sentence is no context, and a mixed document has none
+DOCUMENT_SHARE = 0.75
+DOCUMENT_MIN_SENTENCES = 2
+
 
 def _language_source(route: Route) -> str:
-    """``routed``; a fallback's name when it answered instead; ``""`` for no answer."""
+    """``routed``; the identifier's or fallback's name when it answered; ``""`` for none."""
     if route.routed:
         return "routed"
     return (route.source or "") if route.language else ""
@@ -44,27 +59,88 @@ class Annotator:
         self.router = router
         self.ner = ner
         self.force_ner = force_ner
+        self.identity = self._identity()
 
-    def __call__(self, window: Sequence[Sentence]) -> list[Sentence]:
-        """The window with languages routed and spans predicted where they were missing."""
-        sentences = list(window)
+    def _identity(self) -> str:
+        """What the annotations depend on besides the sentence: the models and settings."""
+        parts: dict[str, object] = {"force_ner": self.force_ner}
         if self.router is not None:
-            unknown = [i for i, s in enumerate(sentences) if not s.language]
+            parts["router"] = self.router.identity
+        if self.ner is not None:
+            manifest = json.dumps(self.ner.registry.manifest, sort_keys=True, default=str)
+            parts["ner"] = hashlib.sha256(manifest.encode()).hexdigest()[:16]
+        return json.dumps(parts, sort_keys=True)
+
+    def key(self, sentence: Sentence) -> str:
+        """A digest of what ``sentence`` would be annotated from: equal keys, equal
+        annotations (so a stored sentence with this key need not be annotated again)."""
+        given = {
+            "text": sentence.text,
+            "tokens": sentence.tokens,
+            "language": sentence.language,
+            "language_source": sentence.language_source,
+            "gold": [(s.start, s.end, s.type) for s in sentence.spans]
+            if sentence.span_source == "gold"
+            else None,
+            "document": sentence.document,
+            "annotator": self.identity,
+        }
+        text = json.dumps(given, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+    def __call__(self, window: Sequence[Sentence], done: Collection[int] = ()) -> list[Sentence]:
+        """The window with languages routed and spans predicted where they were missing.
+
+        Args:
+            done: Positions of sentences already annotated (restored from the store):
+                they are not routed or tagged again, but lend their language to their
+                document's other sentences.
+        """
+        sentences = list(window)
+        todo = [i for i in range(len(sentences)) if i not in done]
+        keys = {i: self.key(sentences[i]) for i in todo}
+        if self.router is not None:
+            unknown = [i for i in todo if not sentences[i].language]
             routes = self.router.route([sentences[i].text for i in unknown]) if unknown else []
             for i, route in zip(unknown, routes, strict=True):
-                source = _language_source(route)
                 sentences[i] = dataclasses.replace(
                     sentences[i],
                     language=route.language or "",
-                    language_source=source,
+                    language_source=_language_source(route),
                     language_confidence=round(route.confidence, 4),
                 )
+            self._from_documents(sentences, unknown)
         if self.ner is not None:
-            wanted = [
-                i for i, s in enumerate(sentences) if self.force_ner or s.span_source != "gold"
-            ]
+            wanted = [i for i in todo if self.force_ner or sentences[i].span_source != "gold"]
             self._tag(self.ner, sentences, wanted)
+        for i, key in keys.items():
+            sentences[i] = dataclasses.replace(sentences[i], annotation_key=key)
         return sentences
+
+    @staticmethod
+    def _from_documents(sentences: list[Sentence], rows: list[int]) -> None:
+        """Give the sentences of ``rows`` that routing left unplaced their document's
+        language, where the document's other sentences agree on one."""
+        by_document: dict[str, Counter[str]] = {}
+        for sentence in sentences:
+            if sentence.document and sentence.language:
+                by_document.setdefault(sentence.document, Counter())[sentence.language] += 1
+        for i in rows:
+            sentence = sentences[i]
+            if sentence.language or not sentence.document:
+                continue
+            votes = by_document.get(sentence.document)
+            if not votes:
+                continue
+            language, count = votes.most_common(1)[0]
+            share = count / sum(votes.values())
+            if count >= DOCUMENT_MIN_SENTENCES and share >= DOCUMENT_SHARE:
+                sentences[i] = dataclasses.replace(
+                    sentence,
+                    language=language,
+                    language_source="document",
+                    language_confidence=round(share, 4),
+                )
 
     @staticmethod
     def _tag(ner: NerEngine, sentences: list[Sentence], rows: list[int]) -> None:

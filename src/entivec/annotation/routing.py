@@ -171,6 +171,23 @@ class Router:
         self.fallback = fallback
         self._seen_points = False
 
+    @property
+    def identity(self) -> str:
+        """What this router's answers depend on: the vector's encoder version, the store
+        it reads, and its settings."""
+        return "|".join(
+            str(part)
+            for part in (
+                self.vector,
+                getattr(self.encoder, "version", ""),
+                self.store.description,
+                self.k,
+                self.threshold,
+                self.min_votes,
+                self.fallback.name if self.fallback is not None else "",
+            )
+        )
+
     def route(self, texts: Sequence[str]) -> list[Route]:
         """One :class:`Route` per text, in order."""
         if not texts:

@@ -26,16 +26,18 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from entivec.annotation.annotator import Annotator
 from entivec.annotation.setup import annotator_for, check_ner_mode
 from entivec.errors import EntivecError
 from entivec.ingest.plan import (
     FileIds,
     Job,
+    annotate_changed,
     out_of_date,
     plan_unit,
     refuse_repeated_ids,
@@ -142,7 +144,7 @@ def ingest(
     show_progress: bool | None = None,
     total: int | None = None,
     surveyed: Survey | None = None,
-    annotate: Callable[[list[Sentence]], list[Sentence]] | None = None,
+    annotate: Annotator | None = None,
 ) -> IngestReport:
     """Encode ``sentences`` with every encoder and upsert their points.
 
@@ -207,7 +209,7 @@ def ingest(
             if failure:
                 break
             if annotate is not None:
-                chunk = annotate(chunk)
+                chunk = annotate_changed(chunk, annotate, store, report)
             refuse_repeated_ids(chunk)
             report.sentences += len(chunk)
             report.count(chunk)

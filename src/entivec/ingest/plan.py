@@ -23,6 +23,7 @@ run wrote; points of the other kind that no longer match their file are counted
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -40,16 +41,27 @@ from entivec.ingest.points import (
     stamped,
 )
 from entivec.ingest.report import IngestReport
-from entivec.records import Sentence
+from entivec.records import Sentence, Span
 from entivec.registry import Encoder, EncoderSpec
 from entivec.store import PointRecord, SparseVector, Store, Vector, mention_point_id
 
 if TYPE_CHECKING:
+    from entivec.annotation.annotator import Annotator
     from entivec.registry import MentionEncoder
 
 log = logging.getLogger(__name__)
 
 Kind = Literal["sentence", "mention"]
+# what annotation gave a sentence point, read back to skip annotating it again
+ANNOTATIONS = (
+    "annotation_key",
+    "language",
+    "language_source",
+    "language_confidence",
+    "spans",
+    "span_source",
+    "ner_adapter",
+)
 
 
 @dataclass
@@ -119,6 +131,37 @@ def units_of(chunk: list[Sentence], encoders: Sequence[tuple[EncoderSpec, Encode
             )
         )
     return units
+
+
+def annotate_changed(
+    chunk: list[Sentence], annotator: Annotator, store: Store, report: IngestReport
+) -> list[Sentence]:
+    """``chunk`` annotated, where a sentence's stored point was annotated from the same
+    sentence by the same models (equal :meth:`~Annotator.key`) its annotations are read
+    back instead: an unchanged document is neither routed nor tagged again."""
+    ids = [sentence_id_of(s) for s in chunk]
+    stored = store.payloads(ids, ANNOTATIONS) if ids else {}
+    sentences = list(chunk)
+    done = set()
+    for i, point in enumerate(ids):
+        have = stored.get(point)
+        key = annotator.key(chunk[i])
+        if have is None or have.get("annotation_key") != key:
+            continue
+        sentences[i] = dataclasses.replace(
+            chunk[i],
+            language=have.get("language") or "",
+            language_source=have.get("language_source") or "",
+            language_confidence=have.get("language_confidence"),
+            spans=tuple(Span(d["start"], d["end"], d["type"]) for d in have.get("spans") or ()),
+            span_source=have.get("span_source") or "",
+            ner_adapter=have.get("ner_adapter") or "",
+            annotation_key=key,
+        )
+        done.add(i)
+    report.annotated += len(chunk) - len(done)
+    report.annotations_reused += len(done)
+    return annotator(sentences, done)
 
 
 def refuse_repeated_ids(chunk: list[Sentence]) -> None:

@@ -84,6 +84,8 @@ def _provenance(sentence: Sentence) -> dict[str, Any]:
         found["language_confidence"] = sentence.language_confidence
     if sentence.ner_adapter:
         found["ner_adapter"] = sentence.ner_adapter
+    if sentence.annotation_key:
+        found["annotation_key"] = sentence.annotation_key
     return found
 
 

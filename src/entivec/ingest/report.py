@@ -41,6 +41,8 @@ class IngestReport:
     changed: int = 0
     removed: int = 0
     out_of_date: int = 0
+    annotated: int = 0
+    annotations_reused: int = 0
     load_seconds: float = 0.0
     index_seconds: float = 0.0
     languages: dict[str, int] = field(default_factory=dict)
@@ -73,6 +75,11 @@ class IngestReport:
                 for name, count in sorted(self.adapters.items(), key=lambda kv: -kv[1])
             )
             lines.append(f"tagged by adapter: {shares}")
+        if self.annotated or self.annotations_reused:
+            lines.append(
+                f"annotated: {self.annotated:,} sentences routed and tagged, "
+                f"{self.annotations_reused:,} unchanged (their stored annotations kept)"
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:

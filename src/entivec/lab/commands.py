@@ -16,6 +16,7 @@ from entivec.lab.cli_entity_sets import eval_entity_sets
 from entivec.lab.cli_layers import eval_layers
 from entivec.lab.cli_ner import eval_ner
 from entivec.lab.cli_routing import eval_routing
+from entivec.lab.cli_written import eval_written
 from entivec.lab.cli_xling import eval_xling
 from entivec.lab.entity_retrieval import eval_entity_retrieval
 from entivec.lab.segmentation import eval_segmentation
@@ -31,6 +32,7 @@ VERBS: tuple[click.Command, ...] = (
     eval_demos,
     eval_annotate,
     eval_segmentation,
+    eval_written,
 )
 
 

@@ -1,0 +1,89 @@
+"""``entivec eval written``: the raw-text path on written text, against the same sentences
+pre-tokenised.
+
+Apart from :mod:`entivec.lab.written`, which imports tqdm and the build wing at load;
+the evaluation is imported only when the verb runs.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from entivec.cli.options import (
+    adapters_option,
+    corpus_arguments,
+    entivec_errors,
+    json_option,
+    progress,
+    routing_index_option,
+)
+
+
+@click.command("written")
+@corpus_arguments
+@click.option("--language", help="The files' language (default: from each path, de/val.conllu).")
+@click.option("--limit", type=click.IntRange(min=1), help="Sentences read per file.")
+@click.option(
+    "--per-document",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Sentences per written document (one document a line).",
+)
+@routing_index_option
+@adapters_option
+@json_option
+@entivec_errors
+def eval_written(
+    format: str,
+    paths: tuple[str, ...],
+    language: str | None,
+    limit: int | None,
+    per_document: int,
+    routing_index: str | None,
+    adapters: str | None,
+    as_json: bool,
+) -> None:
+    """Corpus sentences detokenised into written documents, read back as raw text: mention
+    F1 (exact characters and type) written against pre-tokenised, language and
+    segmentation, per language."""
+    import tempfile
+    from pathlib import Path
+
+    from entivec.api import Entivec
+    from entivec.lab.written import evaluate_written
+
+    with tempfile.TemporaryDirectory() as scratch, Entivec(scratch) as ev:
+        result = evaluate_written(
+            ev,
+            format,
+            [Path(p) for p in paths],
+            language=language,
+            limit=limit,
+            per_document=per_document,
+            routing_index=routing_index,
+            adapters=adapters,
+            show_progress=bool(progress(as_json)),
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(
+        f"{'language':9}{'sentences':>10}{'F1 pre-tok':>11}{'F1 written':>11}{'ratio':>7}"
+        f"{'lang right':>11}{'wrong':>7}{'null':>7}{'segm.':>7}"
+    )
+    for lang, row in result["by_language"].items():
+        ratio = f"{row['ratio']:.3f}" if row["ratio"] is not None else "-"
+        click.echo(
+            f"{lang:9}{row['sentences']:>10}{row['pretokenised']['f1']:>11.3f}"
+            f"{row['written']['f1']:>11.3f}{ratio:>7}{row['language_right']:>11.3f}"
+            f"{row['language_wrong']:>7.3f}{row['language_null']:>7.3f}"
+            f"{row['segmentation_exact']:>7.3f}"
+        )
+    overall = result["overall"]
+    click.echo(
+        f"{'all':9}{overall['sentences']:>10}{overall['pretokenised']['f1']:>11.3f}"
+        f"{overall['written']['f1']:>11.3f}{overall['ratio'] or 0:>7.3f}"
+    )
