@@ -297,6 +297,7 @@ class Entivec:
         fallback: str | None = None,
         min_votes: int = DEFAULT_MIN_VOTES,
         index: str | Path | Store | None = None,
+        wide: bool = True,
     ) -> Router:
         """A :class:`~entivec.annotation.routing.Router` over this store.
 
@@ -314,6 +315,10 @@ class Entivec:
                 :class:`~entivec.store.Store`). By default this collection when it holds
                 ``vector`` and ``language`` payloads, else the routing index shipped with
                 the models (``entivec train routing`` builds it).
+            wide: Consult fastText's 176-language identifier beside the vote, so a text
+                in a language the index does not hold gets that language (outcome
+                ``outside_index``) rather than the nearest indexed one; ``False`` routes
+                by the neighbours alone, as RetrieveAll does.
         """
         return router_for(
             self.store,
@@ -324,6 +329,7 @@ class Entivec:
             fallback=fallback,
             min_votes=min_votes,
             index=index,
+            wide=wide,
         )
 
     def route(
@@ -336,6 +342,7 @@ class Entivec:
         fallback: str | None = None,
         min_votes: int = DEFAULT_MIN_VOTES,
         index: str | Path | Store | None = None,
+        wide: bool = True,
     ) -> list[Route]:
         """Route each text to a language by its neighbours in the store.
 
@@ -350,6 +357,7 @@ class Entivec:
             fallback=fallback,
             min_votes=min_votes,
             index=index,
+            wide=wide,
         )
         return router.route(texts)
 

@@ -1,5 +1,5 @@
 """What an :class:`~entivec.api.Entivec` loads once and reuses: encoders, NER engines, the
-stores routing reads, and the LM that writes exemplars.
+stores routing reads, the wide language identifier, and the LM that writes exemplars.
 
 Loading an ONNX graph or opening a store costs far more than one query, so the query
 layer, annotation and ingestion ask this object rather than loading for themselves.
@@ -16,6 +16,7 @@ from entivec.registry import Encoder, EncoderSpec, get_registry
 from entivec.store import Store, open_store
 
 if TYPE_CHECKING:
+    from entivec.annotation.langid import WideIdentifier
     from entivec.ner.tagging import NerEngine
     from entivec.query.exemplars import ExemplarWriter
 
@@ -36,6 +37,7 @@ class Loaded:
         self.ner_engines: dict[tuple[str, str], NerEngine] = {}
         self.stores: dict[str, Store] = {}
         self.exemplar_writer: ExemplarWriter | None = None
+        self.wide: WideIdentifier | None = None
 
     def encoder(self, plugin: str) -> tuple[EncoderSpec, Encoder]:
         """The spec and the loaded encoder of ``plugin``."""
@@ -91,6 +93,14 @@ class Loaded:
 
             self.exemplar_writer = ExemplarWriter()
         return self.exemplar_writer
+
+    def wide_identifier(self) -> WideIdentifier:
+        """The identifier routing consults for languages outside its index."""
+        if self.wide is None:
+            from entivec.annotation.langid import WideIdentifier
+
+            self.wide = WideIdentifier()
+        return self.wide
 
     def close(self) -> None:
         """Close the stores opened here."""

@@ -80,6 +80,15 @@ def test_raw_documents_are_routed_tagged_and_stored(
         for p, v in mentions
     )
     assert report.mentions == len(mentions) == sum(report.entity_types.values())
+    # offsets round-trip: each mention is its sentence's text as written at its offsets,
+    # and never carries the sentence's punctuation
+    for payload, _ in mentions:
+        start, end = payload["span"]["start"], payload["span"]["end"]
+        assert payload["sentence_text"][start:end] == payload["text"]
+        assert payload["text"][-1].isalnum(), payload["text"]
+    for payload in sentences.values():
+        for span in payload["spans"]:
+            assert payload["text"][span["char_start"] : span["char_end"]].strip()
     assert set(report.adapters) <= {"de", "ru", "es", "en", "joint"}
     assert "tagged by adapter" in report.breakdown()
 
@@ -91,6 +100,8 @@ def test_a_rerun_changes_nothing_and_no_ner_tags_nothing(
     before = _points(tmp_path / "store")
     again = _ingest(tmp_path / "store", raw, routing_store)
     assert (again.encoded, again.skipped, again.changed) == (0, 7, 0)
+    # an unchanged document is neither routed nor tagged again
+    assert (again.annotated, again.annotations_reused) == (0, 7)
     after = _points(tmp_path / "store")
     assert sorted(before) == sorted(after)
     for point, (payload, vectors) in before.items():
@@ -99,6 +110,36 @@ def test_a_rerun_changes_nothing_and_no_ner_tags_nothing(
     _ingest(tmp_path / "plain", raw, routing_store, ner="off")
     plain = _points(tmp_path / "plain")
     assert all(p["kind"] == "sentence" and p["span_source"] is None for p, _ in plain.values())
+
+
+def test_an_edited_document_is_annotated_again_only_where_it_changed(
+    tmp_path: Path, raw: Path, routing_store: Entivec
+) -> None:
+    _ingest(tmp_path / "store", raw, routing_store)
+    raw.write_text(RAW.replace("Sie traf dort", "Dort traf sie"), encoding="utf-8")
+    edited = _ingest(tmp_path / "store", raw, routing_store)
+    assert (edited.annotated, edited.annotations_reused) == (1, 6)
+    assert edited.changed == 1 and edited.encoded == 1
+
+
+def test_a_bare_name_takes_its_documents_language(tmp_path: Path, routing_store: Entivec) -> None:
+    """A sentence too short to route on its own takes the language its document's other
+    sentences agree on; a one-sentence document still routes on its own."""
+    path = tmp_path / "letters.txt"
+    path.write_text(
+        "The chancellor flew home on Monday evening after the summit. "
+        "She landed at the airport shortly before midnight. Berlin.\n"
+        "Berlin.\n",
+        encoding="utf-8",
+    )
+    _ingest(tmp_path / "store", path, routing_store, ner="off")
+    sentences = [p for p, _ in _points(tmp_path / "store").values()]
+    in_document = next(p for p in sentences if p["text"] == "Berlin." and p["doc_start"] > 0)
+    alone = next(p for p in sentences if p["text"] == "Berlin." and p["doc_start"] == 0)
+    assert (in_document["language"], in_document["language_source"]) == ("en", "document")
+    assert in_document["language_confidence"] == 1.0
+    assert alone["language_source"] != "document"
+    assert all(p["language"] == "en" for p in sentences if p["text"] != "Berlin.")
 
 
 def test_ner_force_replaces_gold_spans(

@@ -126,13 +126,34 @@ def test_routing_takes_the_neighbours_language(three_languages: Path, data_dir: 
         # one agreeing neighbour is not enough for a route unless asked for
         alone = ev.route(longest["text"], vector="hashed", k=1, min_votes=2)[0]
         assert alone.routed  # min_votes is capped at k
-        lone = ev.route(longest["text"], vector="hashed", k=5, threshold=0.999)[0]
+        lone = ev.route(longest["text"], vector="hashed", k=5, threshold=0.999, wide=False)[0]
         assert (lone.outcome, lone.language, lone.kept) == ("too_few_votes", None, 1)
         # a threshold above every similarity leaves texts unrouted, none guessed
-        high = ev.route("Berlin Hauptstadt", vector="hashed", threshold=1.01)[0]
+        high = ev.route("Berlin Hauptstadt", vector="hashed", threshold=1.01, wide=False)[0]
         assert (high.language, high.outcome, high.source) == (None, "below_threshold", None)
+        # unless the wide identifier is sure enough, and then it says it answered
+        named = ev.route("Berlin ist die Hauptstadt", vector="hashed", threshold=1.01)[0]
+        assert (named.language, named.outcome, named.routed) == ("de", "below_threshold", False)
+        assert named.source == "fasttext" and 0.3 <= named.confidence <= 1
         # no n-gram at all: nothing to search with
         assert ev.route("   ", vector="hashed")[0].outcome == "no_features"
+
+
+def test_a_language_outside_the_index_is_named_not_replaced(three_languages: Path) -> None:
+    """The index holds de, es and nl: a French or Italian sentence gets its own language
+    from the wide identifier (never the nearest indexed one), a German one the vote."""
+    texts = [
+        "La Tour Eiffel a accueilli plus de six millions de visiteurs l'an dernier.",
+        "Il sindaco di Roma ha chiesto nuovi fondi al governo per i musei.",
+        "Die Partei wurde im Jahr 1990 in Berlin gegründet.",
+    ]
+    with Entivec(three_languages) as ev:
+        french, italian, german = ev.route(texts, vector="hashed")
+        alone = ev.route(texts[0], vector="hashed", wide=False)[0]
+    assert (french.language, french.outcome, french.source) == ("fr", "outside_index", "fasttext")
+    assert (italian.language, italian.outcome) == ("it", "outside_index")
+    assert german.language == "de" and german.outcome != "outside_index"
+    assert alone.language != "fr"  # what the neighbours alone would say
 
 
 def test_an_empty_collection_routes_nothing(tmp_path: Path) -> None:

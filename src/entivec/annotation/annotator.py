@@ -27,7 +27,8 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 
 from entivec.annotation.extraction import adapter_for, tag_by_adapter
-from entivec.annotation.routing import Route, Router
+from entivec.annotation.langid import WideIdentifier
+from entivec.annotation.routing import OUTSIDE_MIN_WORDS, Route, Router, word_count
 from entivec.ner.tagging import NerEngine, spans_from_tags
 from entivec.records import Sentence
 
@@ -35,6 +36,16 @@ from entivec.records import Sentence
 # at least two of them: a lone sentence is no context, and a mixed document has none
 DOCUMENT_SHARE = 0.75
 DOCUMENT_MIN_SENTENCES = 2
+
+
+def _placed_alone(sentence: Sentence) -> bool:
+    """Whether a sentence's language stands on its own: given, or found for a sentence of
+    enough words to say it."""
+    if not sentence.language:
+        return False
+    if sentence.language_source not in ("routed", WideIdentifier.name):
+        return sentence.language_source != "document"
+    return word_count(sentence.text) >= OUTSIDE_MIN_WORDS
 
 
 def _language_source(route: Route) -> str:
@@ -119,15 +130,17 @@ class Annotator:
 
     @staticmethod
     def _from_documents(sentences: list[Sentence], rows: list[int]) -> None:
-        """Give the sentences of ``rows`` that routing left unplaced their document's
-        language, where the document's other sentences agree on one."""
+        """Give the sentences of ``rows`` that cannot be placed on their own (unrouted, or
+        shorter than :data:`~entivec.annotation.routing.OUTSIDE_MIN_WORDS` words: a bare
+        name, "Paris.") their document's language, where the document's other sentences
+        agree on one."""
         by_document: dict[str, Counter[str]] = {}
         for sentence in sentences:
-            if sentence.document and sentence.language:
+            if sentence.document and sentence.language and _placed_alone(sentence):
                 by_document.setdefault(sentence.document, Counter())[sentence.language] += 1
         for i in rows:
             sentence = sentences[i]
-            if sentence.language or not sentence.document:
+            if not sentence.document or _placed_alone(sentence):
                 continue
             votes = by_document.get(sentence.document)
             if not votes:

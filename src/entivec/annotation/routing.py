@@ -13,6 +13,16 @@ vote is tied, or the collection is empty, the result is *unrouted* with the reas
 optional :class:`~entivec.annotation.langid.LanguageIdentifier` fallback then answers, and
 the result says so.
 
+Languages outside the index: the neighbours can only vote for the languages the index
+holds, so a French sentence gets Spanish or English neighbours. A wide identifier
+(:class:`~entivec.annotation.langid.WideIdentifier`, 176 languages) is consulted beside
+the vote: when it names a language the index does not hold with probability at least
+:data:`OUTSIDE_PROBABILITY` (:data:`OUTSIDE_PROBABILITY_SHORT` for a text of fewer than
+:data:`OUTSIDE_MIN_WORDS` words, on which it errs more than the neighbours do), that
+language is the answer (outcome ``outside_index``, source ``fasttext``); when the
+neighbours cannot decide, its answer stands if it is at least
+:data:`UNROUTED_PROBABILITY` likely (the study and its thresholds: docs/annotate.md).
+
 Which vector: ``lang`` (see :mod:`entivec.plugins.lang`), made for language identity.
 e5 puts translations together, so its neighbours are often in another language.
 """
@@ -26,7 +36,7 @@ from typing import Literal
 
 import numpy as np
 
-from entivec.annotation.langid import LanguageIdentifier
+from entivec.annotation.langid import LanguageIdentifier, WideIdentifier
 from entivec.errors import InvalidArgumentError
 from entivec.registry import Encoder
 from entivec.store import Hit, Store
@@ -37,6 +47,12 @@ DEFAULT_MIN_VOTES = 2
 # otherwise confirm its own guesses
 NOT_LABELLED = {"language_source": "routed"}
 PAPER_THRESHOLD = 0.7  # τc of the paper; used only when the vector brings no calibrated one
+# When the wide identifier's answer stands (module docstring); chosen on half of the
+# study's sentences, reported on the other half (docs/annotate.md)
+OUTSIDE_PROBABILITY = 0.3
+OUTSIDE_PROBABILITY_SHORT = 0.95
+OUTSIDE_MIN_WORDS = 5
+UNROUTED_PROBABILITY = 0.3
 
 Outcome = Literal[
     "routed",
@@ -46,6 +62,7 @@ Outcome = Literal[
     "empty_collection",
     "no_features",
     "no_letters",
+    "outside_index",
 ]
 
 
@@ -66,10 +83,12 @@ class Route:
     Attributes:
         text: The routed text.
         language: The chosen language, or ``None`` when unrouted and no fallback answered.
-        confidence: Share of the kept neighbours that voted for ``language`` (0 when the
-            language came from the fallback or there is none).
-        outcome: ``routed``, or why the neighbours could not decide.
-        source: ``neighbours``, the fallback's name, or ``None``.
+        confidence: Share of the kept neighbours that voted for ``language``; the wide
+            identifier's probability when its answer stands; 0 for a fallback's answer or
+            none.
+        outcome: ``routed``; ``outside_index`` when the wide identifier named a language
+            the index does not hold; else why the neighbours could not decide.
+        source: ``neighbours``, the wide identifier's or the fallback's name, or ``None``.
         neighbours: The retrieved neighbours, nearest first; ``kept`` of them voted.
         kept: How many neighbours reached the threshold.
         index: The store the neighbours came from (the collection itself, or the routing
@@ -138,8 +157,13 @@ class Router:
         k: Neighbours retrieved per text.
         threshold: τ; by default the encoder's calibrated ``threshold`` if it has one,
             else the paper's 0.7.
-        fallback: Answers when the neighbours cannot decide; the result names it.
+        fallback: Answers when the neighbours cannot decide, restricted to the index's
+            languages; the result names it.
         min_votes: Agreeing neighbours above τ a route needs (capped at ``k``).
+        wide: Names languages the index does not hold (see the module docstring);
+            ``None`` routes by the neighbours alone, as the paper does.
+        languages: The languages the index holds (by default the encoder's, else the
+            store's ``language`` payloads).
     """
 
     def __init__(
@@ -152,6 +176,8 @@ class Router:
         threshold: float | None = None,
         fallback: LanguageIdentifier | None = None,
         min_votes: int = DEFAULT_MIN_VOTES,
+        wide: WideIdentifier | None = None,
+        languages: Sequence[str] | None = None,
     ) -> None:
         if k < 1:
             raise InvalidArgumentError(f"k must be at least 1, got {k}")
@@ -169,7 +195,17 @@ class Router:
             else (float(calibrated) if calibrated is not None else PAPER_THRESHOLD)
         )
         self.fallback = fallback
+        self.wide = wide
+        self._languages = frozenset(languages) if languages is not None else None
         self._seen_points = False
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """The languages the index holds."""
+        if self._languages is None:
+            known = getattr(self.encoder, "languages", None) or self.store.distinct("language")
+            self._languages = frozenset(known)
+        return self._languages
 
     @property
     def identity(self) -> str:
@@ -185,6 +221,8 @@ class Router:
                 self.threshold,
                 self.min_votes,
                 self.fallback.name if self.fallback is not None else "",
+                self.wide.name if self.wide is not None else "",
+                ",".join(sorted(self.languages)) if self.wide is not None else "",
             )
         )
 
@@ -211,6 +249,17 @@ class Router:
             self._seen_points = self.store.count() > 0
         return self._seen_points
 
+    @property
+    def wide_name(self) -> str | None:
+        return self.wide.name if self.wide is not None else None
+
+    def _outside(self, text: str, language: str, probability: float) -> bool:
+        """Whether the wide identifier's answer for ``text`` overrules the vote."""
+        short = word_count(text) < OUTSIDE_MIN_WORDS
+        return language not in self.languages and probability >= (
+            OUTSIDE_PROBABILITY_SHORT if short else OUTSIDE_PROBABILITY
+        )
+
     def _route_one(self, text: str, refused: Outcome | None, hits: list[Hit]) -> Route:
         neighbours: tuple[Neighbour, ...] = ()
         outcome: Outcome
@@ -233,12 +282,22 @@ class Router:
                     neighbours, self.threshold, self.min_votes
                 )
         source = "neighbours" if outcome == "routed" else None
-        if outcome != "routed" and self.fallback is not None:
+        wide = self.wide.top(text) if self.wide is not None and refused is None else None
+        if wide is not None and self._outside(text, *wide):
+            outcome, (language, confidence), source = "outside_index", wide, self.wide_name
+        elif outcome != "routed" and self.fallback is not None:
             language = self.fallback.identify(text)
             source = self.fallback.name if language else None
+        elif outcome != "routed" and wide is not None and wide[1] >= UNROUTED_PROBABILITY:
+            (language, confidence), source = wide, self.wide_name
         return Route(
             text, language, confidence, outcome, source, neighbours, kept, self.store.description
         )
+
+
+def word_count(text: str) -> int:
+    """Words of ``text`` that hold a letter."""
+    return sum(1 for part in text.split() if any(c.isalpha() for c in part))
 
 
 def _unsearchable(text: str, query: np.ndarray, empty: bool) -> Outcome | None:

@@ -28,6 +28,7 @@ def router_for(
     fallback: str | None = None,
     min_votes: int = DEFAULT_MIN_VOTES,
     index: str | Path | Store | None = None,
+    wide: bool = True,
 ) -> Router:
     """A :class:`~entivec.annotation.routing.Router` for texts searched against ``store``
     (see :meth:`entivec.api.Entivec.router` for the arguments)."""
@@ -44,6 +45,7 @@ def router_for(
         threshold=threshold,
         fallback=identifier,
         min_votes=min_votes,
+        wide=loaded.wide_identifier() if wide else None,
     )
 
 

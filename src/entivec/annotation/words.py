@@ -3,9 +3,12 @@
 People write "Paris." and «Berlin»; corpora write "Paris ." The NER adapters read
 words, so written text is cut the way the corpora are: a word is a run of letters and
 digits that may hold an apostrophe or a hyphen inside ("l'Italia", "Jean-Luc",
-"don't"), a number may hold separators ("3.5", "1,000", "12:30"), an initialism keeps
-its dots ("U.S."), and every other character that is not a space is a token of its own
-("Paris", "."). Offsets point into the text as written, so ``text[start:end]`` of any
+"don't"), a number may hold separators ("3.5", "1,000", "12:30", "1805–1876"), an
+initialism keeps its dots ("U.S."), and so does a capitalised abbreviation of up to
+three letters when the sentence goes on after it ("St. Mary", "Dr. Müller"; a final
+"Rom." is a word and a full stop); a run of one punctuation mark is one token ("...",
+"''"), and every other character that is not a space is a token of its own ("Paris",
+"."). Offsets point into the text as written, so ``text[start:end]`` of any
 word, and of any span of words, is exactly what the writer wrote.
 
 Chosen over whitespace splitting, HF tokenizers' pre-tokenizers and Moses by
@@ -22,9 +25,10 @@ import regex
 WORD = regex.compile(
     r"""
     (?:\p{Lu}\.){2,}                 # initialisms keep their dots: U.S., E.U.
-    | \d+(?:[.,:]\d+)+               # numbers with separators: 3.5, 1,000, 12:30
+    | \p{Lu}\p{Ll}{0,2}\.(?=\s+\S)    # St. Mary, Dr. Müller: more text follows
+    | \d+(?:[.,:/–]\d+)+             # numbers with separators: 3.5, 1,000, 1805–1876
     | \w+(?:['’\-]\w+)*              # words, with inner apostrophes and hyphens
-    | [^\w\s]                        # anything else but a space stands alone
+    | ([^\w\s])\1*                   # a run of one mark ("...", "''"), or any other
     """,
     regex.VERBOSE,
 )

@@ -20,6 +20,7 @@ from entivec.lab.cli_written import eval_written
 from entivec.lab.cli_xling import eval_xling
 from entivec.lab.entity_retrieval import eval_entity_retrieval
 from entivec.lab.segmentation import eval_segmentation
+from entivec.lab.words import eval_words
 
 VERBS: tuple[click.Command, ...] = (
     eval_routing,
@@ -33,6 +34,7 @@ VERBS: tuple[click.Command, ...] = (
     eval_annotate,
     eval_segmentation,
     eval_written,
+    eval_words,
 )
 
 

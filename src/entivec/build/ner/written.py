@@ -65,3 +65,34 @@ def written_sentence(sentence: Sentence) -> Sentence | None:
     if found is None:
         return None
     return dataclasses.replace(sentence, written=found.text, offsets=found.offsets)
+
+
+def as_written_words(sentence: Sentence) -> Sentence | None:
+    """``sentence`` as a user's written text reaches the adapters: detokenised, then cut
+    into words again (:func:`entivec.annotation.words.words`), its gold spans carried over
+    by characters. A span whose edge falls inside a word starts or ends with that word.
+    ``None`` when the sentence cannot be detokenised faithfully."""
+    from entivec.annotation.words import words
+
+    found = written_form(sentence.tokens, sentence.language)
+    if found is None:
+        return None
+    cut = words(found.text)
+    spans = []
+    for span in sentence.spans:
+        first, last = found.char_span(span)
+        inside = [i for i, (_, start, end) in enumerate(cut) if start < last and end > first]
+        if inside:
+            spans.append(Span(inside[0], inside[-1] + 1, span.type))
+    return Sentence(
+        sentence.id,
+        tuple(w for w, _, _ in cut),
+        sentence.language,
+        tuple(spans),
+        sentence.corpus,
+        sentence.split,
+        sentence.source,
+        written=found.text,
+        offsets=tuple((start, end) for _, start, end in cut),
+        span_source=sentence.span_source,
+    )
