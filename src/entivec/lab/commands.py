@@ -13,6 +13,7 @@ import click
 from entivec.lab.cli_annotate import eval_annotate
 from entivec.lab.cli_demos import eval_demo_formats, eval_demos
 from entivec.lab.cli_entity_sets import eval_entity_sets
+from entivec.lab.cli_languages import eval_languages
 from entivec.lab.cli_layers import eval_layers
 from entivec.lab.cli_ner import eval_ner
 from entivec.lab.cli_routing import eval_routing
@@ -35,6 +36,7 @@ VERBS: tuple[click.Command, ...] = (
     eval_segmentation,
     eval_written,
     eval_words,
+    eval_languages,
 )
 
 
