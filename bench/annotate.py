@@ -13,7 +13,12 @@ stores:
 Each run reports sentences per second, and the share of its time in segmentation (the
 loader), routing, NER, each plugin and the store, timed by wrapping those calls.
 
-    .venv/bin/python bench/annotate.py [--documents N]
+Then **unchanged, again**: 10,000 written WikiANN ``val`` sentences (detokenised, five to
+a document, the six languages) ingested with annotation and e5, then ingested again
+unchanged into the same store: the second run reads the stored annotations back instead
+of routing and tagging (``report.annotations_reused``) and skips every point.
+
+    .venv/bin/python bench/annotate.py [--documents N] [--unchanged N]
 
 Needs e5, lang, the routing index, the adapters and the entity plugin (./run setup).
 Prints a table and writes bench/results/annotate.json.
@@ -38,7 +43,45 @@ from entivec.ingest.pipeline import IngestReport
 from entivec.loaders.tatoeba import MONOLINGUAL_FILES
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tatoeba"
+WIKIANN = DATA.parent / "wikiann"
 PER_DOCUMENT = 4
+
+
+def written_documents(sentences: int, per_document: int = 5) -> list[str]:
+    """WikiANN ``val`` sentences in written form, ``per_document`` to a line, the six
+    languages in equal parts."""
+    from entivec.build.ner.written import written_form
+    from entivec.loaders import load
+
+    languages = ("de", "en", "es", "nl", "pl", "ru")
+    out = []
+    for lang in languages:
+        texts = [
+            w.text
+            for s in load("wikiann", [WIKIANN / lang / "val.conllu"])
+            if (w := written_form(s.tokens, lang)) is not None
+        ][: sentences // len(languages)]
+        out += [" ".join(texts[i : i + per_document]) for i in range(0, len(texts), per_document)]
+    return out
+
+
+def unchanged_again(path: Path) -> dict[str, Any]:
+    """Annotating ingestion, then the same files again into the same store."""
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp, Entivec(Path(tmp) / "store") as ev:
+        for name in ("first ingest", "unchanged, again"):
+            start = time.perf_counter()
+            report, _ = ev.ingest("text", [path], plugins=("e5",), show_progress=False)
+            total = time.perf_counter() - start
+            rows[name] = {
+                "sentences": report.sentences,
+                "seconds": round(total, 2),
+                "sentences_per_second": round(report.sentences / total, 1),
+                "annotated": report.annotated,
+                "annotations_reused": report.annotations_reused,
+                "encoded": report.encoded,
+            }
+    return rows
 
 
 def documents(count: int) -> list[str]:
@@ -135,6 +178,7 @@ def run(path: Path, plugins: tuple[str, ...], *, annotate: bool) -> dict[str, An
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=600)
+    parser.add_argument("--unchanged", type=int, default=10_000, help="sentences (0: skip)")
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "results" / "annotate.json"
     )
@@ -151,7 +195,12 @@ def main() -> None:
             "annotating (e5)": run(path, ("e5",), annotate=True),
             "annotating (e5 + entity)": run(path, ("e5", "entity"), annotate=True),
         }
-    result = {"machine": machine, "documents": args.documents, "runs": rows}
+        again = {}
+        if args.unchanged:
+            written = Path(tmp) / "written.txt"
+            written.write_text("\n".join(written_documents(args.unchanged)) + "\n", "utf-8")
+            again = unchanged_again(written)
+    result = {"machine": machine, "documents": args.documents, "runs": rows, "again": again}
     print(headline(machine))
     print(f"{args.documents} documents of {PER_DOCUMENT} Tatoeba sentences, six languages")
     print(f"{'run':38}{'sent/s':>8}{'sentences':>11}{'mentions':>10}  time share")
@@ -160,6 +209,12 @@ def main() -> None:
         print(
             f"{name:38}{row['sentences_per_second']:>8.1f}{row['sentences']:>11}"
             f"{row['mentions']:>10}  {shares}"
+        )
+    for name, row in again.items():
+        print(
+            f"{name:38}{row['sentences_per_second']:>8.1f}{row['sentences']:>11}"
+            f"  annotated {row['annotated']:,}, reused {row['annotations_reused']:,}, "
+            f"encoded {row['encoded']:,}"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -128,6 +128,14 @@ def train_routing(
     help="Train each language's adapter from a fresh start instead of specialising the "
     "joint one (the first recipe; lower F1).",
 )
+@click.option(
+    "--written-share",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.5,
+    show_default=True,
+    help="The chance a drawn sentence is shown as people write it (detokenised) rather "
+    "than pre-tokenised; 0 trains on the corpus's tokens alone.",
+)
 @entivec_errors
 @needs_export("LoRA training")
 def train_lora_command(
@@ -137,6 +145,7 @@ def train_lora_command(
     per_language: int,
     no_joint: bool,
     from_scratch: bool,
+    written_share: float,
 ) -> None:
     """Train a joint NER LoRA adapter on every language of PATHS, then one per language
     (each specialising the joint one), into OUT."""
@@ -152,6 +161,7 @@ def train_lora_command(
         per_language=per_language,
         joint=not no_joint,
         from_scratch=from_scratch,
+        written_share=written_share,
     )
     for name, info in trained.items():
         click.echo(

@@ -11,6 +11,13 @@ language alone (``from_scratch=True``, one pass, the first recipe), an adapter s
 F1 on WikiANN ``val`` against the joint adapter's .798: 125 steps are too few to learn
 the task, so routing to a language's adapter cost F1 (docs/retrieveall.md has both).
 
+Written text: a user's text comes as people write it ("Paris." with the full stop
+attached, quotes, dashes), cut into words by :mod:`entivec.annotation.words`, while
+WikiANN comes pre-tokenised. Each time a sentence is drawn for a batch, with probability
+:data:`WRITTEN_SHARE` the adapter sees its written form instead
+(:func:`entivec.build.ner.written.as_written_words`: detokenised by Moses' rules, cut
+again, its gold spans carried over by characters), so it learns both.
+
 LoRA: rank :data:`RANK` on the query, key and value projections and on every dense
 layer of the encoder; the classifier head is trained and saved with each adapter
 (``modules_to_save``), since each language's head is part of what the adapter learns.
@@ -53,6 +60,7 @@ ALPHA = 32
 DROPOUT = 0.1
 TARGET_MODULES = ["query", "key", "value", "dense"]
 SEED = 0
+WRITTEN_SHARE = 0.5
 
 
 def encode_words(
@@ -128,6 +136,7 @@ def train_adapter(
     steps: int,
     start_from: Path | None = None,
     learning_rate: float = LEARNING_RATE,
+    written_share: float = WRITTEN_SHARE,
     show_progress: bool | None = None,
 ) -> dict[str, Any]:
     """Train adapter ``name`` for ``steps`` optimiser steps and register it under ``out``.
@@ -135,6 +144,8 @@ def train_adapter(
     Args:
         start_from: A (verified) adapter folder whose weights this one starts from;
             a fresh LoRA initialisation otherwise.
+        written_share: The chance that a drawn sentence is shown in its written form
+            (see the module docstring).
 
     Returns:
         What the manifest records about it (data, budget, loss, seconds).
@@ -142,6 +153,9 @@ def train_adapter(
     import torch
     from peft import PeftModel, get_peft_model
 
+    from entivec.build.ner.written import as_written_words
+
+    written = [as_written_words(s) if written_share else None for s in sentences]
     torch.manual_seed(SEED)
     rng = random.Random(SEED)
     base = load_base(WIKIANN_LABELS)
@@ -163,7 +177,12 @@ def train_adapter(
             fresh = list(range(len(sentences)))
             rng.shuffle(fresh)
             order += fresh
-        batch_sentences = [sentences[i] for i in order[:BATCH_SIZE]]
+        batch_sentences = [
+            form
+            if (form := written[i]) is not None and rng.random() < written_share
+            else sentences[i]
+            for i in order[:BATCH_SIZE]
+        ]
         del order[:BATCH_SIZE]
         batch = encode_words(
             tokenizer,
@@ -190,6 +209,7 @@ def train_adapter(
         "batch_size": BATCH_SIZE,
         "learning_rate": learning_rate,
         "starts_from": start_from.name if start_from is not None else None,
+        "written_share": written_share,
         "lora": {"r": RANK, "alpha": ALPHA, "dropout": DROPOUT, "targets": TARGET_MODULES},
         "final_loss": round(sum(losses[-20:]) / max(1, len(losses[-20:])), 4),
         "train_seconds": round(seconds, 1),
@@ -207,6 +227,7 @@ def train_lora(
     joint: bool = True,
     from_scratch: bool = False,
     only: Sequence[str] = (),
+    written_share: float = WRITTEN_SHARE,
     show_progress: bool | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Train the joint adapter, then one adapter per language in ``paths``, into ``out``.
@@ -217,6 +238,7 @@ def train_lora(
             of specialising the joint one (see the module docstring).
         only: Train only these adapters (``joint`` is trained anyway when a language
             adapter starts from it and it is missing).
+        written_share: The chance a drawn sentence is shown written (0: corpus form only).
 
     An adapter already in ``out``'s manifest with the same recipe is kept, so an
     interrupted run, repeated, trains only what is missing.
@@ -253,6 +275,7 @@ def train_lora(
                 and info.get("sentences") == len(sentences)
                 and info.get("learning_rate") == rate
                 and info.get("starts_from") == start
+                and info.get("written_share", 0.0) == written_share
             )
             if same:
                 log.info("adapter %s is trained (%s)", name, out / name)
@@ -269,6 +292,7 @@ def train_lora(
             steps=budget,
             start_from=start_folder,
             learning_rate=rate,
+            written_share=written_share,
             show_progress=show_progress,
         )
     return done
