@@ -95,8 +95,10 @@ def test_a_high_threshold_leaves_texts_unrouted_unless_a_fallback_answers(
     indexed: Entivec,
 ) -> None:
     text = "Die Stadt liegt am Rhein und hat eine Universität ."
-    [strict] = indexed.route(text, threshold=1.01)
+    [strict] = indexed.route(text, threshold=1.01, wide=False)
     assert (strict.language, strict.outcome, strict.source) == (None, "below_threshold", None)
+    [wide] = indexed.route(text, threshold=1.01)  # the wide identifier answers, and says so
+    assert (wide.language, wide.outcome, wide.source) == ("de", "below_threshold", "fasttext")
     [rescued] = indexed.route(text, threshold=1.01, fallback="lingua")
     assert (rescued.language, rescued.outcome, rescued.source) == (
         "de",
@@ -104,6 +106,24 @@ def test_a_high_threshold_leaves_texts_unrouted_unless_a_fallback_answers(
         "lingua",
     )
     assert not rescued.routed
+
+
+def test_languages_outside_the_index_are_named_not_replaced(indexed: Entivec) -> None:
+    """The six-language index would send French to Spanish or English: the wide
+    identifier names it, and the six keep their vote."""
+    texts = [
+        "La ville compte plus de deux millions d'habitants et trois universités.",
+        "Il museo ha riaperto le sue porte dopo due anni di lavori.",
+        "A cidade fica no litoral e tem muitas praias bonitas.",
+        "Město leží na řece a má velkou univerzitu.",
+        "Die Stadt liegt am Rhein und hat eine Universität.",
+    ]
+    french, italian, portuguese, czech, german = indexed.route(texts)
+    assert [r.language for r in (french, italian, portuguese, czech)] == ["fr", "it", "pt", "cs"]
+    assert all(r.outcome == "outside_index" and r.source == "fasttext" for r in (french, czech))
+    assert (german.language, german.outcome) == ("de", "routed")
+    [alone] = indexed.route(texts[0], wide=False)
+    assert alone.language in WIKIANN_LANGUAGES  # the vote alone can only pick one of six
 
 
 def test_text_without_known_ngrams_is_not_routed(indexed: Entivec) -> None:

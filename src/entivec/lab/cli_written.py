@@ -30,7 +30,8 @@ from entivec.cli.options import (
     type=click.IntRange(min=1),
     default=5,
     show_default=True,
-    help="Sentences per written document (one document a line).",
+    help="Sentences per written document, one document a line; above 1, only corpus "
+    "sentences that end as sentences do.",
 )
 @routing_index_option
 @adapters_option
