@@ -288,7 +288,11 @@ def test_languages_that_routing_gave_never_vote(tmp_path: Path) -> None:
     from tests.hashed_encoder import HashedEncoder
 
     encoder = HashedEncoder()
-    texts = ["Die Stadt liegt am Rhein", "Die Stadt liegt am Rhein ."]
+    # guesses of routing itself (by the vote, the wide identifier, the document), nearest
+    # to the query, and one labelled sentence
+    guessed = {"routed": "Die Stadt liegt am Rhein", "fasttext": "Die Stadt liegt am Rhein!",
+               "document": "Die Stadt liegt am Rhein?"}  # fmt: skip
+    texts = [*guessed.values(), "Die Stadt liegt am Rhein ."]
     with EdgeStore(tmp_path, collection="c") as store:
         from entivec.store import VectorSchema
 
@@ -296,15 +300,19 @@ def test_languages_that_routing_gave_never_vote(tmp_path: Path) -> None:
         vectors = encoder.embed_passages(texts)
         store.upsert(
             [
-                # a routed guess, nearest to the query, and a labelled sentence
-                PointRecord("00000000-0000-0000-0000-000000000001", {"hashed": vectors[0].tolist()},
-                            {"language": "ru", "language_source": "routed", "text": texts[0]}),
-                PointRecord("00000000-0000-0000-0000-000000000002", {"hashed": vectors[1].tolist()},
-                            {"language": "de", "language_source": "path", "text": texts[1]}),
+                PointRecord(f"00000000-0000-0000-0000-00000000000{i}",
+                            {"hashed": vectors[i].tolist()},
+                            {"language": "ru", "language_source": source, "text": texts[i]})
+                for i, source in enumerate(guessed)
+            ]
+            + [
+                PointRecord("00000000-0000-0000-0000-000000000009", {"hashed": vectors[3].tolist()},
+                            {"language": "de", "language_source": "path", "text": texts[3]}),
             ]
         )  # fmt: skip
         store.finish()
-        [route] = Router(store, encoder, vector="hashed", k=5, min_votes=1).route([texts[0]])
+        router = Router(store, encoder, vector="hashed", k=5, min_votes=1)
+        [route] = router.route([texts[0]])
     assert (route.language, route.kept) == ("de", 1)
     assert [n.language for n in route.neighbours] == ["de"]
 

@@ -39,13 +39,13 @@ import numpy as np
 from entivec.annotation.langid import LanguageIdentifier, WideIdentifier
 from entivec.errors import InvalidArgumentError
 from entivec.registry import Encoder
-from entivec.store import Hit, Store
+from entivec.store import Hit, Keywords, Store
 
 DEFAULT_K = 5
 DEFAULT_MIN_VOTES = 2
-# a language that routing itself gave never votes: a store of routed raw text would
-# otherwise confirm its own guesses
-NOT_LABELLED = {"language_source": "routed"}
+# a language that routing itself gave (by the vote, the wide identifier or the document)
+# never votes: a store of routed raw text would otherwise confirm its own guesses
+NOT_LABELLED: Keywords = {"language_source": ["routed", "fasttext", "document"]}
 PAPER_THRESHOLD = 0.7  # τc of the paper; used only when the vector brings no calibrated one
 # When the wide identifier's answer stands (module docstring); chosen on half of the
 # study's sentences, reported on the other half (docs/annotate.md)
@@ -162,8 +162,8 @@ class Router:
         min_votes: Agreeing neighbours above τ a route needs (capped at ``k``).
         wide: Names languages the index does not hold (see the module docstring);
             ``None`` routes by the neighbours alone, as the paper does.
-        languages: The languages the index holds (by default the encoder's, else the
-            store's ``language`` payloads).
+        languages: The languages the index holds (by default the store's ``language``
+            payloads, else the encoder's).
     """
 
     def __init__(
@@ -201,9 +201,9 @@ class Router:
 
     @property
     def languages(self) -> frozenset[str]:
-        """The languages the index holds."""
+        """The languages the index holds: what its labelled sentences can vote for."""
         if self._languages is None:
-            known = getattr(self.encoder, "languages", None) or self.store.distinct("language")
+            known = self.store.distinct("language") or getattr(self.encoder, "languages", [])
             self._languages = frozenset(known)
         return self._languages
 
@@ -249,10 +249,6 @@ class Router:
             self._seen_points = self.store.count() > 0
         return self._seen_points
 
-    @property
-    def wide_name(self) -> str | None:
-        return self.wide.name if self.wide is not None else None
-
     def _outside(self, text: str, language: str, probability: float) -> bool:
         """Whether the wide identifier's answer for ``text`` overrules the vote."""
         short = word_count(text) < OUTSIDE_MIN_WORDS
@@ -282,14 +278,16 @@ class Router:
                     neighbours, self.threshold, self.min_votes
                 )
         source = "neighbours" if outcome == "routed" else None
-        wide = self.wide.top(text) if self.wide is not None and refused is None else None
+        wide, named = None, WideIdentifier.name
+        if self.wide is not None and refused is None:
+            wide, named = self.wide.top(text), self.wide.name
         if wide is not None and self._outside(text, *wide):
-            outcome, (language, confidence), source = "outside_index", wide, self.wide_name
+            outcome, (language, confidence), source = "outside_index", wide, named
         elif outcome != "routed" and self.fallback is not None:
             language = self.fallback.identify(text)
             source = self.fallback.name if language else None
         elif outcome != "routed" and wide is not None and wide[1] >= UNROUTED_PROBABILITY:
-            (language, confidence), source = wide, self.wide_name
+            (language, confidence), source = wide, named
         return Route(
             text, language, confidence, outcome, source, neighbours, kept, self.store.description
         )

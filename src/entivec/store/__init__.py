@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -111,6 +111,8 @@ def vector_of(stored: Any) -> Vector:
     return list(stored)
 
 
+# keyword conditions: a key's value, or any of a list of values
+Keywords = Mapping[str, str | list[str]]
 # Qdrant's default RRF constant: a hit's fused score is the sum of 1 / (k + rank)
 RRF_K = 2
 
@@ -198,10 +200,10 @@ class Store(Protocol):
         query: Sequence[float],
         k: int,
         where: dict[str, str] | None = None,
-        exclude: dict[str, str] | None = None,
+        exclude: Keywords | None = None,
     ) -> list[Hit]:
         """The ``k`` nearest points by named vector ``vector``; ``where`` keywords must
-        match, ``exclude`` keywords must not."""
+        match, ``exclude`` keywords (a value, or any of a list) must not."""
         ...
 
     def search_batch(
@@ -210,7 +212,7 @@ class Store(Protocol):
         queries: Sequence[Sequence[float]],
         k: int,
         where: dict[str, str] | None = None,
-        exclude: dict[str, str] | None = None,
+        exclude: Keywords | None = None,
     ) -> list[list[Hit]]:
         """:meth:`search` for several queries (the same filters) in one engine call; one
         hit list per query, in order."""

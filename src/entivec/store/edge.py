@@ -21,6 +21,7 @@ from entivec.store import (
     RRF_K,
     Hit,
     IndexSettings,
+    Keywords,
     Layout,
     PointRecord,
     SparseVector,
@@ -226,15 +227,20 @@ class EdgeStore:
         operation = qe.UpdateOperation.delete_points(list(ids))
         self._call("delete points", lambda: shard.update(operation))
 
-    def _filter(self, where: dict[str, str] | None, exclude: dict[str, str] | None = None) -> Any:
+    def _filter(self, where: dict[str, str] | None, exclude: Keywords | None = None) -> Any:
         if not where and not exclude:
             return None
         qe = self._qe
 
-        def conditions(pairs: dict[str, str] | None) -> list[Any] | None:
+        def conditions(pairs: Keywords | None) -> list[Any] | None:
             if not pairs:
                 return None
-            return [qe.FieldCondition(key=k, match=qe.MatchValue(v)) for k, v in pairs.items()]
+            return [
+                qe.FieldCondition(
+                    key=k, match=qe.MatchAny(v) if isinstance(v, list) else qe.MatchValue(v)
+                )
+                for k, v in pairs.items()
+            ]
 
         return qe.Filter(must=conditions(where), must_not=conditions(exclude))
 
@@ -251,7 +257,7 @@ class EdgeStore:
         query: Sequence[float],
         k: int,
         where: dict[str, str] | None = None,
-        exclude: dict[str, str] | None = None,
+        exclude: Keywords | None = None,
     ) -> list[Hit]:
         """See :meth:`entivec.store.Store.search`."""
         shard = self._require()
@@ -274,7 +280,7 @@ class EdgeStore:
         queries: Sequence[Sequence[float]],
         k: int,
         where: dict[str, str] | None = None,
-        exclude: dict[str, str] | None = None,
+        exclude: Keywords | None = None,
     ) -> list[list[Hit]]:
         """See :meth:`entivec.store.Store.search_batch`."""
         if not queries:

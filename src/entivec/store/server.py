@@ -21,6 +21,7 @@ from entivec.store import (
     RRF_K,
     Hit,
     IndexSettings,
+    Keywords,
     Layout,
     PointRecord,
     SparseVector,
@@ -30,6 +31,7 @@ from entivec.store import (
     missing_vectors,
     vector_of,
 )
+from entivec.store.client_models import engine_vector, engine_vectors, keyword_filter
 from entivec.store.retries import Requests
 from entivec.store.transport import (
     API_KEY_ENV,
@@ -251,7 +253,7 @@ class ServerStore:
 
         for part in request_batches(points):
             batch = [
-                models.PointStruct(id=p.id, vector=_engine_vectors(p.vectors), payload=p.payload)
+                models.PointStruct(id=p.id, vector=engine_vectors(p.vectors), payload=p.payload)
                 for p in part
             ]
             with self._lock:
@@ -300,7 +302,7 @@ class ServerStore:
                 "scroll",
                 lambda o=offset: self.client.scroll(  # type: ignore[misc]
                     self.collection,
-                    scroll_filter=_filter(where),
+                    scroll_filter=keyword_filter(where),
                     limit=limit,
                     offset=o,
                     with_payload=data,
@@ -325,7 +327,7 @@ class ServerStore:
         self._send_held(wait=False)
         from qdrant_client import models
 
-        batch = [models.PointVectors(id=p.id, vector=_engine_vectors(p.vectors)) for p in points]
+        batch = [models.PointVectors(id=p.id, vector=engine_vectors(p.vectors)) for p in points]
         self._request("update vectors", "update_vectors", batch, wait=True)
 
     def search(
@@ -334,11 +336,11 @@ class ServerStore:
         query: Sequence[float],
         k: int,
         where: dict[str, str] | None = None,
-        exclude: dict[str, str] | None = None,
+        exclude: Keywords | None = None,
     ) -> list[Hit]:
         """See :meth:`entivec.store.Store.search`."""
         self._send_held(wait=True)
-        condition = _filter(where, exclude)
+        condition = keyword_filter(where, exclude)
         response = self._call(
             "search",
             lambda: self.client.query_points(
@@ -358,7 +360,7 @@ class ServerStore:
         queries: Sequence[Sequence[float]],
         k: int,
         where: dict[str, str] | None = None,
-        exclude: dict[str, str] | None = None,
+        exclude: Keywords | None = None,
     ) -> list[list[Hit]]:
         """See :meth:`entivec.store.Store.search_batch`."""
         self._send_held(wait=True)
@@ -366,7 +368,7 @@ class ServerStore:
 
         if not queries:
             return []
-        condition = _filter(where, exclude)
+        condition = keyword_filter(where, exclude)
         requests = [
             models.QueryRequest(
                 query=[float(x) for x in q],
@@ -391,10 +393,10 @@ class ServerStore:
         self._send_held(wait=True)
         from qdrant_client import models
 
-        condition = _filter(where)
+        condition = keyword_filter(where)
         prefetch = [
             models.Prefetch(
-                query=_engine_vector(q), using=name, limit=max(k, depth), filter=condition
+                query=engine_vector(q), using=name, limit=max(k, depth), filter=condition
             )
             for name, q in queries
         ]
@@ -443,34 +445,6 @@ class ServerStore:
             self._send_held(wait=True)
         finally:
             self.client.close()
-
-
-def _engine_vector(vector: Vector | Sequence[float]) -> Any:
-    from qdrant_client import models
-
-    if isinstance(vector, SparseVector):
-        return models.SparseVector(indices=list(vector.indices), values=list(vector.values))
-    return [float(x) for x in vector]
-
-
-def _engine_vectors(vectors: dict[str, Vector]) -> Any:
-    return {name: _engine_vector(v) for name, v in vectors.items()}
-
-
-def _filter(where: dict[str, str] | None, exclude: dict[str, str] | None = None) -> Any:
-    """Keyword conditions: all of ``where`` must match, none of ``exclude``."""
-    from qdrant_client import models
-
-    def conditions(pairs: dict[str, str] | None) -> list[Any] | None:
-        if not pairs:
-            return None
-        return [
-            models.FieldCondition(key=k, match=models.MatchValue(value=v)) for k, v in pairs.items()
-        ]
-
-    if not where and not exclude:
-        return None
-    return models.Filter(must=conditions(where), must_not=conditions(exclude))
 
 
 def request_batches(
