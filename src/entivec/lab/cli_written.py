@@ -33,6 +33,14 @@ from entivec.cli.options import (
     help="Sentences per written document, one document a line; above 1, only corpus "
     "sentences that end as sentences do.",
 )
+@click.option(
+    "--map-type",
+    "map_types",
+    multiple=True,
+    metavar="GOLD=PREDICTED",
+    help="Read a gold type as the adapters' (person=PER), for corpora that name them "
+    "otherwise; repeat for several.",
+)
 @routing_index_option
 @adapters_option
 @json_option
@@ -43,6 +51,7 @@ def eval_written(
     language: str | None,
     limit: int | None,
     per_document: int,
+    map_types: tuple[str, ...],
     routing_index: str | None,
     adapters: str | None,
     as_json: bool,
@@ -56,6 +65,12 @@ def eval_written(
     from entivec.api import Entivec
     from entivec.lab.written import evaluate_written
 
+    bad = [pair for pair in map_types if "=" not in pair.strip("=")]
+    if bad:
+        raise click.BadParameter(
+            f"expected GOLD=PREDICTED, got {bad[0]!r}", param_hint="--map-type"
+        )
+
     with tempfile.TemporaryDirectory() as scratch, Entivec(scratch) as ev:
         result = evaluate_written(
             ev,
@@ -66,6 +81,7 @@ def eval_written(
             per_document=per_document,
             routing_index=routing_index,
             adapters=adapters,
+            types=dict(pair.split("=", 1) for pair in map_types),
             show_progress=bool(progress(as_json)),
         )
     if as_json:
@@ -73,15 +89,16 @@ def eval_written(
         return
     click.echo(
         f"{'language':9}{'sentences':>10}{'F1 pre-tok':>11}{'F1 written':>11}{'ratio':>7}"
-        f"{'lang right':>11}{'wrong':>7}{'null':>7}{'segm.':>7}"
+        f"{'no markup':>10}{'lang right':>11}{'wrong':>7}{'null':>7}{'segm.':>7}"
     )
     for lang, row in result["by_language"].items():
         ratio = f"{row['ratio']:.3f}" if row["ratio"] is not None else "-"
+        plain = row["without_markup"]["ratio"]
         click.echo(
             f"{lang:9}{row['sentences']:>10}{row['pretokenised']['f1']:>11.3f}"
-            f"{row['written']['f1']:>11.3f}{ratio:>7}{row['language_right']:>11.3f}"
-            f"{row['language_wrong']:>7.3f}{row['language_null']:>7.3f}"
-            f"{row['segmentation_exact']:>7.3f}"
+            f"{row['written']['f1']:>11.3f}{ratio:>7}{plain or 0:>10.3f}"
+            f"{row['language_right']:>11.3f}{row['language_wrong']:>7.3f}"
+            f"{row['language_null']:>7.3f}{row['segmentation_exact']:>7.3f}"
         )
     overall = result["overall"]
     click.echo(
