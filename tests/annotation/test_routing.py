@@ -164,7 +164,11 @@ def test_eval_routing_reports_every_method_on_the_same_sentences(
     assert sum(result["length_buckets"].values()) == 300
     methods = {m["method"]: m for m in result["methods"]}
     peers = {"lingua", "langdetect", "fasttext", "cld2", "py3langid"}
-    assert set(methods) == peers | {"lang top-5"} | {f"lang top-5 + {p} fallback" for p in peers}
+    assert set(methods) == (
+        peers
+        | {"lang top-5", "lang top-5 + wide fastText"}
+        | {f"lang top-5 + {p} fallback" for p in peers}
+    )
     assert result["overall"]["accuracy"] == methods["lang top-5"]["accuracy"]
     assert all(set(methods[p]["by_language"]) == set(WIKIANN_LANGUAGES) for p in peers)
     assert methods["lang top-5 + lingua fallback"]["no_answer"] == 0.0

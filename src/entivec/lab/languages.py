@@ -6,7 +6,9 @@ The six: WikiANN sentences detokenised into written form
 catalogs of the machine's programs (``/usr/share/locale/<lang>/LC_MESSAGES/*.mo``), read
 with the standard library: real sentences written by people, in a genre of their own
 (user interfaces), kept when they have at least five words once format placeholders,
-accelerator marks and addresses are taken out. Each text is routed on its own, with the
+accelerator marks, addresses and the quotes left empty are taken out, and dropped when
+left untranslated (the English original) or when they read as a command line (``=``,
+``--``, ``|``, ``_``) or mostly not as letters. Each text is routed on its own, with the
 wide identifier and without it (the vote alone); the report gives, per language, the
 share named right, named wrong, and left unnamed.
 """
@@ -34,16 +36,21 @@ PLACEHOLDER = re.compile(
 )
 ACCELERATOR = re.compile(r"(?<![\w&_])[_&](?=\w)|(?<=\w)_(?=\w)|\(\s*[_&]\w\s*\)")
 MIN_WORDS = 5
+COMMAND_MARKS = ("_", "=", "--", "\\", "|")
 SEED = 0
 
 
 def _cleaned(message: str) -> str | None:
     text = ACCELERATOR.sub("", PLACEHOLDER.sub(" ", message))
-    text = re.sub(r"\s+", " ", text).strip(" ,;:-")
+    text = re.sub(r"\s+", " ", text).strip()
+    # quotes and brackets a removed placeholder left empty: "« »", "( )", "' '"
+    text = re.sub(r"([«(\[\"'“„‘])\s*([»)\]\"'”“’])", " ", text)
     text = re.sub(r"\s+([,.;:!?])", r"\1", text)
-    words = text.split()
-    letters = sum(c.isalpha() for c in text)
-    if len(words) < MIN_WORDS or letters < 0.6 * len(text.replace(" ", "")):
+    text = re.sub(r"\s+", " ", text).strip(" ,;:-")
+    visible = text.replace(" ", "")
+    if len(text.split()) < MIN_WORDS or any(mark in text for mark in COMMAND_MARKS):
+        return None
+    if sum(c.isalpha() for c in visible) < 0.75 * len(visible):
         return None
     return text
 
@@ -60,7 +67,10 @@ def gettext_sentences(locale_dir: Path, language: str, limit: int) -> list[str]:
         except (OSError, UnicodeDecodeError, ValueError):
             continue  # a catalog in another encoding, or damaged: not this study's data
         for key, value in messages.items():
-            if key and isinstance(value, str) and (text := _cleaned(value)):
+            original = key[0] if isinstance(key, tuple) else key
+            if not original or not isinstance(value, str) or value.strip() == original.strip():
+                continue  # the catalog's header, or a message left in English
+            if text := _cleaned(value):
                 found.add(text)
     ordered = sorted(found)
     random.Random(SEED).shuffle(ordered)

@@ -116,7 +116,7 @@ def evaluate_routing(
         results.append(_score(name, answers, gold, buckets, time.perf_counter() - start))
 
     for vector in vectors:
-        router = ev.router(vector=vector, k=k, min_votes=min_votes)
+        router = ev.router(vector=vector, k=k, min_votes=min_votes, wide=False)
         start = time.perf_counter()
         routes: list[Route] = []
         with tqdm(
@@ -141,6 +141,25 @@ def evaluate_routing(
                 vector=vector,
                 threshold=router.threshold,
                 outcomes={o: round(v, 4) for o, v in sorted(outcomes.items())},
+            )
+        )
+        # the same route with fastText's wide identifier beside the vote (the default of
+        # `route` and ingestion), which may name languages the index does not hold
+        wide = ev.router(vector=vector, k=k, min_votes=min_votes, wide=True)
+        start = time.perf_counter()
+        named = [
+            r.language
+            for i in range(0, len(texts), ROUTE_BATCH)
+            for r in wide.route(texts[i : i + ROUTE_BATCH])
+        ]
+        results.append(
+            _score(
+                f"{name} + wide fastText",
+                named,
+                gold,
+                buckets,
+                time.perf_counter() - start,
+                vector=vector,
             )
         )
         for fallback in baselines:  # each library as the fallback of unrouted texts
