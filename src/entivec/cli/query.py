@@ -148,6 +148,12 @@ def search(
     type=click.Choice(list(IDENTIFIERS)),
     help="Answer with this library when the neighbours cannot decide.",
 )
+@click.option(
+    "--vote-only",
+    is_flag=True,
+    help="The neighbours' vote alone, as RetrieveAll routes: no wide identifier to name "
+    "languages the index does not hold.",
+)
 @json_option
 @entivec_errors
 def route(
@@ -160,9 +166,11 @@ def route(
     min_votes: int,
     routing_index: str | None,
     fallback: str | None,
+    vote_only: bool,
     as_json: bool,
 ) -> None:
-    """The language of each TEXT: the mode of its neighbours' `language` payloads."""
+    """The language of each TEXT: the mode of its neighbours' `language` payloads, or the
+    language fastText names when the index does not hold it."""
     from entivec.api import Entivec
 
     with Entivec(store, collection=collection, server=server_options()) as ev:
@@ -174,6 +182,7 @@ def route(
             fallback=fallback,
             min_votes=min_votes,
             index=routing_index,
+            wide=not vote_only,
         )
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in routes], ensure_ascii=False))
