@@ -223,7 +223,10 @@ def extract(
         click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False))
         return
     for r in results:
-        how = f"{r.confidence:.0%}" if r.routed else "unrouted"
+        if r.routed:
+            how = f"{r.language}, {r.confidence:.0%}"
+        else:
+            how = f"{r.language}, not routed" if r.language else "unrouted"
         entities = "; ".join(f"{e.text} [{e.type}]" for e in r.entities) or "no entities"
         click.echo(f"{r.adapter:6} ({how})  {r.text}\n        {entities}")
 
