@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 from entivec.annotation.annotator import Annotator
 from entivec.build.ner.written import written_sentence
 from entivec.ingest.pipeline import DEFAULT_WINDOW
+from entivec.lab.annotate import hidden
 from entivec.loaders import load
 from entivec.records import Sentence
 
@@ -42,11 +43,6 @@ if TYPE_CHECKING:
 Mention = tuple[int, int, int, str]  # document, start, end, type
 ENDS = (".", "!", "?", "…")
 WIKI_MARKUP = ("''", "==", "**")
-
-
-def hidden(sentence: Sentence) -> Sentence:
-    """The sentence as raw text would give it: no language, no spans."""
-    return dataclasses.replace(sentence, language="", language_source="", spans=(), span_source="")
 
 
 def _annotated(annotator: Annotator, sentences: list[Sentence], show: bool) -> list[Sentence]:
