@@ -99,17 +99,23 @@ class Annotator:
         text = json.dumps(given, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
-    def __call__(self, window: Sequence[Sentence], done: Collection[int] = ()) -> list[Sentence]:
+    def __call__(
+        self,
+        window: Sequence[Sentence],
+        done: Collection[int] = (),
+        keys: Sequence[str] | None = None,
+    ) -> list[Sentence]:
         """The window with languages routed and spans predicted where they were missing.
 
         Args:
             done: Positions of sentences already annotated (restored from the store):
                 they are not routed or tagged again, but lend their language to their
                 document's other sentences.
+            keys: The window's :meth:`key` of each sentence, when the caller has them.
         """
         sentences = list(window)
         todo = [i for i in range(len(sentences)) if i not in done]
-        keys = {i: self.key(sentences[i]) for i in todo}
+        key_of = {i: keys[i] if keys is not None else self.key(sentences[i]) for i in todo}
         if self.router is not None:
             unknown = [i for i in todo if not sentences[i].language]
             routes = self.router.route([sentences[i].text for i in unknown]) if unknown else []
@@ -124,7 +130,7 @@ class Annotator:
         if self.ner is not None:
             wanted = [i for i in todo if self.force_ner or sentences[i].span_source != "gold"]
             self._tag(self.ner, sentences, wanted)
-        for i, key in keys.items():
+        for i, key in key_of.items():
             sentences[i] = dataclasses.replace(sentences[i], annotation_key=key)
         return sentences
 

@@ -140,12 +140,12 @@ def annotate_changed(
     sentence by the same models (equal :meth:`~Annotator.key`) its annotations are read
     back instead: an unchanged document is neither routed nor tagged again."""
     ids = [sentence_id_of(s) for s in chunk]
+    keys = [annotator.key(s) for s in chunk]
     stored = store.payloads(ids, ANNOTATIONS) if ids else {}
     sentences = list(chunk)
     done = set()
-    for i, point in enumerate(ids):
+    for i, (point, key) in enumerate(zip(ids, keys, strict=True)):
         have = stored.get(point)
-        key = annotator.key(chunk[i])
         if have is None or have.get("annotation_key") != key:
             continue
         sentences[i] = dataclasses.replace(
@@ -161,7 +161,7 @@ def annotate_changed(
         done.add(i)
     report.annotated += len(chunk) - len(done)
     report.annotations_reused += len(done)
-    return annotator(sentences, done)
+    return annotator(sentences, done, keys)
 
 
 def refuse_repeated_ids(chunk: list[Sentence]) -> None:
