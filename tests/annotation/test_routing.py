@@ -127,6 +127,26 @@ def test_languages_outside_the_index_are_named_not_replaced(indexed: Entivec) ->
     assert alone.language is None or alone.language in WIKIANN_LANGUAGES
 
 
+def test_the_wide_identifier_never_overrules_the_label_of_the_same_text(
+    indexed: Entivec,
+) -> None:
+    """Names read as English or French by fastText ("Ghost in the Shell : Stand Alone
+    Complex" in German WikiANN) keep the language the index holds them under."""
+    router = indexed.router()
+    assert router.wide is not None
+    stored = [p.payload for p in indexed.store.points()]
+    wide = router.wide
+    named = [(p, wide.top(p["text"])) for p in stored]
+    outside = [p for p, top in named if top and router._outside(p["text"], *top)][:20]
+    assert len(outside) >= 5
+    routes = indexed.route([p["text"] for p in outside], k=1)
+    assert [r.language for r in routes] == [p["language"] for p in outside]
+    assert all(r.outcome == "routed" and r.source == "neighbours" for r in routes)
+    # the exact copy is what holds the label: without it, fastText's answer stands
+    alone = router.route([p["text"] + " " + p["text"] for p in outside])
+    assert any(r.outcome == "outside_index" for r in alone)
+
+
 def test_text_without_known_ngrams_is_not_routed(indexed: Entivec) -> None:
     [route] = indexed.route("")
     assert route.outcome == "no_features" and route.language is None

@@ -22,6 +22,9 @@ the vote: when it names a language the index does not hold with probability at l
 language is the answer (outcome ``outside_index``, source ``fasttext``); when the
 neighbours cannot decide, its answer stands if it is at least
 :data:`UNROUTED_PROBABILITY` likely (the study and its thresholds: docs/annotate.md).
+It never overrules a label the index holds for the very same text: WikiANN's Dutch
+"DJ Jazzy Jeff & The Fresh Prince ." is Dutch to whoever labelled it, whatever a
+character model reads in it.
 
 Which vector: ``lang`` (see :mod:`entivec.plugins.lang`), made for language identity.
 e5 puts translations together, so its neighbours are often in another language.
@@ -281,7 +284,7 @@ class Router:
         wide, named = None, WideIdentifier.name
         if self.wide is not None and refused is None:
             wide, named = self.wide.top(text), self.wide.name
-        if wide is not None and self._outside(text, *wide):
+        if wide is not None and self._outside(text, *wide) and not _held(text, neighbours):
             outcome, (language, confidence), source = "outside_index", wide, named
         elif outcome != "routed" and self.fallback is not None:
             language = self.fallback.identify(text)
@@ -291,6 +294,12 @@ class Router:
         return Route(
             text, language, confidence, outcome, source, neighbours, kept, self.store.description
         )
+
+
+def _held(text: str, neighbours: Sequence[Neighbour]) -> bool:
+    """Whether a neighbour is ``text`` itself, spacing aside."""
+    words = text.split()
+    return any(n.text.split() == words for n in neighbours)
 
 
 def word_count(text: str) -> int:
