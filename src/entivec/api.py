@@ -191,6 +191,7 @@ class Entivec:
                 plugin's vector (ingest with ``--plugin bm25``).
 
         Raises:
+            InvalidArgumentError: ``text`` is blank or holds a NUL.
             SchemaMismatchError: ``hybrid`` on a collection without ``bm25``.
         """
         return sentences.search_sentences(
@@ -247,8 +248,8 @@ class Entivec:
                 generation per new description.
 
         Raises:
-            InvalidArgumentError: ``k`` is below 1, ``vector`` is not a mention vector,
-                or ``fuse_with`` is not a sentence vector.
+            InvalidArgumentError: ``description`` is blank, ``k`` is below 1, ``vector``
+                is not a mention vector, or ``fuse_with`` is not a sentence vector.
         """
         return entities.search_entities(
             self.store,

@@ -18,20 +18,31 @@ PROVIDERS = ["CPUExecutionProvider"]
 ERRORS_ONLY = 3
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
 def default_threads() -> int:
     """Intra-op threads: ``$ENTIVEC_THREADS``, else one per CPU available to this process.
 
+    More threads than CPUs only make them wait on each other (100,000 of them stalled a
+    two-core machine for minutes), so a larger setting is refused.
+
     Raises:
-        InvalidArgumentError: ``$ENTIVEC_THREADS`` is not a positive whole number.
+        InvalidArgumentError: ``$ENTIVEC_THREADS`` is not a whole number from 1 to the
+            CPUs available.
     """
     configured = os.environ.get("ENTIVEC_THREADS", "").strip()
+    cpus = available_cpus()
     if configured:
-        if not configured.isascii() or not configured.isdigit() or int(configured) < 1:
+        if not configured.isascii() or not configured.isdigit() or not 1 <= int(configured) <= cpus:
             raise InvalidArgumentError(
-                f"ENTIVEC_THREADS must be a positive whole number, got {configured!r}"
+                f"ENTIVEC_THREADS must be a whole number from 1 to {cpus} (the CPUs this "
+                f"process may use), got {configured[:20]!r}"
             )
         return int(configured)
-    return max(1, len(os.sched_getaffinity(0)))
+    return cpus
 
 
 def inference_session(graph: Path, *, threads: int | None = None, quiet: bool = False) -> Any:

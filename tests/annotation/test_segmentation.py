@@ -17,6 +17,25 @@ def test_offsets_point_into_the_document() -> None:
     assert sentence_spans("") == [] and sentence_spans(" \n ") == []
 
 
+def test_names_with_initials_and_lowercase_continuations_stay_whole() -> None:
+    cases = {
+        # sentencex cuts each of these after the full stop
+        "Он учился в университете имени М. А. Шолохова. Потом уехал.": 2,
+        "Papst Paul VI. ernannte ihn zum Bischof. Das war 1970.": 2,
+        "J. R. R. Tolkien wrote it. It sold well.": 2,
+        "Im Jahr 1933 wurden der 20. und der 21. ratifiziert.": 1,
+        # after a long word a lowercase start is a sentence of its own
+        "Wir sind angekommen. morgen geht es weiter.": 2,
+        # a dash and a space open a line of dialogue; a number can end a sentence
+        "To tylko mały krokodylek. - Czy to sprytne? - Bardzo.": 3,
+        "Muiriel ist jetzt 20. Das Passwort ist geheim.": 2,
+    }
+    for text, count in cases.items():
+        spans = sentence_spans(text)
+        assert len(spans) == count, [text[s:e] for s, e in spans]
+        assert text[spans[0][0] : spans[-1][1]] == text.strip()
+
+
 def test_the_comparison_credits_found_boundaries_and_counts_extra_ones() -> None:
     assert starts("One. Two.", ["One. ", "Two."]) == {5}
     gold = {"tatoeba-en": [f"Sentence number {i} is here." for i in range(8)]}

@@ -70,13 +70,20 @@ def test_a_missing_extra_names_the_pip_command(
         )
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-2", "²"])
-def test_a_bad_thread_count_is_one_line(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "²", "100000"])
+def test_a_bad_thread_count_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str
+) -> None:
     from entivec.errors import InvalidArgumentError
-    from entivec.onnx_sessions import default_threads
+    from entivec.onnx_sessions import available_cpus, default_threads
 
     monkeypatch.setenv("ENTIVEC_THREADS", value)
-    with pytest.raises(InvalidArgumentError, match="ENTIVEC_THREADS must be a positive whole"):
+    with pytest.raises(InvalidArgumentError, match="ENTIVEC_THREADS must be a whole number"):
         default_threads()
-    monkeypatch.setenv("ENTIVEC_THREADS", "3")
-    assert default_threads() == 3
+    # refused before any verb starts: 100,000 threads once stalled the machine for minutes
+    result = CliRunner().invoke(cli, ["search", "hello", "--store", str(tmp_path / "s")])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "ENTIVEC_THREADS must be" in result.output
+    assert not (tmp_path / "s").exists()
+    monkeypatch.setenv("ENTIVEC_THREADS", str(available_cpus()))
+    assert default_threads() == available_cpus()

@@ -11,6 +11,7 @@ this package never imports :mod:`entivec.build` or :mod:`entivec.lab`.
 from __future__ import annotations
 
 import logging
+import os
 from importlib import import_module
 from importlib.metadata import entry_points
 
@@ -34,6 +35,12 @@ def cli(verbose: int, quiet: bool) -> None:
     # reach the terminal only with warnings: -v is about entivec's messages
     for handler in logging.getLogger().handlers:
         handler.addFilter(_entivec_or_warning)
+    # a bad $ENTIVEC_THREADS is refused before any verb starts work, not when a model loads
+    if os.environ.get("ENTIVEC_THREADS", "").strip():
+        from entivec.cli.options import entivec_errors
+        from entivec.onnx_sessions import default_threads
+
+        entivec_errors(default_threads)()
 
 
 def _entivec_or_warning(record: logging.LogRecord) -> bool:

@@ -40,7 +40,17 @@ def _pysbd(text: str, language: str) -> list[str]:
     return list(pysbd.Segmenter(language=language, clean=False).segment(text))
 
 
-SEGMENTERS: dict[str, Segmenter] = {"sentencex": _sentencex, "pysbd": _pysbd}
+def _entivec(text: str, language: str) -> list[str]:
+    from entivec.annotation.segmentation import sentence_spans
+
+    return [text[start:end] for start, end in sentence_spans(text, language)]
+
+
+SEGMENTERS: dict[str, Segmenter] = {
+    "sentencex": _sentencex,
+    "entivec": _entivec,
+    "pysbd": _pysbd,
+}
 
 
 def detokenise(tokens: Sequence[str]) -> str:
@@ -154,8 +164,9 @@ def evaluate_segmenters(
 def eval_segmentation(
     tatoeba: str, crossner: tuple[str, ...], per_corpus: int, as_json: bool
 ) -> None:
-    """Sentence segmenters (sentencex, pysbd) on documents of known sentences: Tatoeba's
-    six languages (folder TATOEBA) and CrossNER's English (CoNLL files CROSSNER)."""
+    """Sentence segmenters (sentencex alone, entivec's: sentencex and its rules, pysbd)
+    on documents of known sentences: Tatoeba's six languages (folder TATOEBA) and
+    CrossNER's English (CoNLL files CROSSNER)."""
     from entivec.extras import require_extra
 
     require_extra("eval", ("pysbd",), "the segmenter comparison")

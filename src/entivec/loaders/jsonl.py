@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from entivec.annotation.segmentation import sentence_spans
+from entivec.annotation.segmentation import bounded_spans
 from entivec.errors import CorpusFormatError
 from entivec.loaders.base import (
     LoadStats,
@@ -112,7 +112,8 @@ def _document(
     for other in ("tokens", "tags", "spans"):
         if other in record:
             raise CorpusFormatError(str(path), number, f'expected "text" or "{other}", not both')
-    for index, (start, end) in enumerate(sentence_spans(text, sentence.language or None)):
+    spans = bounded_spans(text, sentence.language or None, lambda _: f"{path}:{number}")
+    for index, (start, end) in enumerate(spans):
         tokens, offsets = written_words(text[start:end], path, number)
         yield dataclasses.replace(
             sentence,
@@ -138,7 +139,26 @@ def _record(line: str, path: str, number: int) -> dict[str, Any]:
         raise CorpusFormatError(
             path, number, f"expected a JSON object, got {type(record).__name__}"
         )
+    try:
+        nul = _holds_nul(record)
+    except RecursionError:
+        raise CorpusFormatError(
+            path, number, "expected a JSON object, got one nested too deeply to read"
+        ) from None
+    if nul:
+        # a raw NUL byte is refused by numbered_lines; the escape \u0000 decodes to one
+        raise CorpusFormatError(path, number, "expected text, got a NUL character (\\u0000)")
     return record
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _spans(record: dict[str, Any], length: int, path: str, number: int) -> tuple[list[Span], int]:

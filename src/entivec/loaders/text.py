@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 
-from entivec.annotation.segmentation import sentence_spans
+from entivec.annotation.segmentation import bounded_spans, warn_windows, windows
 from entivec.loaders.base import (
     LoadStats,
     language_from_path,
@@ -34,6 +35,10 @@ def _language(path: Path, language: str | None) -> tuple[str, str]:
     return from_path, "path" if from_path else ""
 
 
+def _where(path: Path, line_of: Callable[[int], int], offset: int) -> str:
+    return f"{path}:{line_of(offset)}"
+
+
 def load_lines(
     path: Path, *, language: str | None, corpus: str, stats: LoadStats
 ) -> Iterator[Sentence]:
@@ -42,23 +47,28 @@ def load_lines(
     split = split_from_path(path)
     key = f"{path.parent.name}/{path.name}"
     for number, line in numbered_lines(path):
-        written = line.strip()
-        tokens, offsets = written_words(written, path, number)
-        if not tokens:
-            continue
-        stats.sentences += 1
-        yield Sentence(
-            f"{key}:{number}",
-            tokens,
-            language,
-            (),
-            corpus,
-            split,
-            line=number,
-            language_source=source,
-            written=written,
-            offsets=offsets,
-        )
+        stripped = line.strip()
+        parts = windows(stripped, 0, len(stripped))
+        if len(parts) > 1:
+            warn_windows(f"{path}:{number}", len(stripped), len(parts))
+        for part, (start, end) in enumerate(parts):
+            written = stripped[start:end]
+            tokens, offsets = written_words(written, path, number)
+            if not tokens:
+                continue
+            stats.sentences += 1
+            yield Sentence(
+                f"{key}:{number}" if len(parts) == 1 else f"{key}:{number}.{part}",
+                tokens,
+                language,
+                (),
+                corpus,
+                split,
+                line=number,
+                language_source=source,
+                written=written,
+                offsets=offsets,
+            )
 
 
 def load_text(
@@ -92,7 +102,8 @@ def load_text(
             for number, line in numbered_lines(path)
         )
     for document, text, line_of in documents:
-        for index, (start, end) in enumerate(sentence_spans(text, language or None)):
+        spans = bounded_spans(text, language or None, partial(_where, path, line_of))
+        for index, (start, end) in enumerate(spans):
             number = line_of(start)
             tokens, offsets = written_words(text[start:end], path, number)
             if not tokens:

@@ -8,7 +8,13 @@ from typing import cast
 from entivec.errors import InvalidArgumentError
 from entivec.loaded import Loaded
 from entivec.query.exemplars import expanded_queries
-from entivec.query.search import FUSION_DEPTH, fuse_by_sentence, one_per_sentence, search_until
+from entivec.query.search import (
+    FUSION_DEPTH,
+    check_query,
+    fuse_by_sentence,
+    one_per_sentence,
+    search_until,
+)
 from entivec.query.sentences import sentence_hits
 from entivec.registry import MentionEncoder, get_registry
 from entivec.store import Hit, Store
@@ -31,6 +37,7 @@ def search_entities(
     exemplars: bool = False,
 ) -> list[Hit]:
     """See :meth:`entivec.api.Entivec.search_entities`."""
+    check_query(description, "the description")
     if fuse_with == AUTO:
         fuse_with = auto_fusion(store, loaded, description, vector)
     if fuse_with is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
+from entivec.errors import InvalidArgumentError
 from entivec.store import Hit, Store, sentence_point_id
 
 ENTITY_OVERFETCH = 4
@@ -19,6 +20,24 @@ ENTITY_OVERFETCH = 4
 # list's first hits outweigh agreement between the two (docs/ner-retriever.md).
 FUSION_DEPTH = 3
 FUSION_RANK_CONSTANT = 60
+
+
+def check_query(text: object, what: str = "the query") -> str:
+    """``text`` when it has something to search for.
+
+    An empty query still has a vector (an empty passage's), whose neighbours come back
+    scored .8 as if they matched; it is refused instead.
+
+    Raises:
+        InvalidArgumentError: ``text`` is not a string, is blank, or holds a NUL.
+    """
+    if not isinstance(text, str):
+        raise InvalidArgumentError(f"{what} must be text, got {type(text).__name__}")
+    if not text.strip():
+        raise InvalidArgumentError(f"{what} is empty; give words to search for")
+    if "\x00" in text:
+        raise InvalidArgumentError(f"{what} holds a NUL character")
+    return text
 
 
 def sentence_of(hit: Hit) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from entivec.errors import SchemaMismatchError
 from entivec.loaded import Loaded
-from entivec.query.search import fetch_until, one_per_text
+from entivec.query.search import check_query, fetch_until, one_per_text
 from entivec.store import Hit, Store
 
 # The sparse vector a hybrid sentence search fuses with the dense one, and how deep each
@@ -26,6 +26,7 @@ def search_sentences(
     hybrid: bool = False,
 ) -> list[Hit]:
     """See :meth:`entivec.api.Entivec.search_sentences`."""
+    check_query(text)
     where = {"language": language} if language else None
     _, encoder = loaded.encoder_for_vector(vector)
     query = [float(x) for x in encoder.embed_queries([text])[0]]
