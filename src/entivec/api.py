@@ -113,6 +113,7 @@ class Entivec:
         ner_engine: str = "onnx",
         routing_index: str | Path | Store | None = None,
         document_per_file: bool = False,
+        language_from_path: bool = False,
         workers: int | None = None,
     ) -> tuple[IngestReport, LoadStats]:
         """Read corpus files and store one point per sentence (and per mention).
@@ -138,6 +139,9 @@ class Entivec:
             ner_engine: ``onnx`` or ``torch`` (see :meth:`ner_model`).
             routing_index: Where routing finds labelled neighbours (see :meth:`router`).
             document_per_file: Read each ``text`` file as one document.
+            language_from_path: Raw text takes the language its folder or file names
+                (``it/notes.txt``) instead of being routed; annotated formats always do
+                (``de/train.conllu``).
             workers: Encode on this many Ray actors per plugin (:mod:`entivec.ingest.distributed`,
                 the ``distributed`` extra); the rest of the run stays in this process.
 
@@ -163,6 +167,7 @@ class Entivec:
             ner_engine=ner_engine,
             routing_index=routing_index,
             document_per_file=document_per_file,
+            language_from_path=language_from_path,
             workers=workers,
         )
 

@@ -5,10 +5,14 @@ goes to loopback; the key is a sentinel that must appear in no message and no lo
 from __future__ import annotations
 
 import logging
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -189,3 +193,69 @@ def test_once_the_server_answered_a_refused_connection_is_retried(
     store.ensure_schema([E5])
     client.errors["count"] = [ConnectionRefusedError(111, "Connection refused")] * 2
     assert store.count() == 0 and client.calls["count"] == 3
+
+
+@pytest.fixture
+def untrusted_tls_port(tmp_path: Path) -> Iterator[int]:
+    """A loopback TLS listener whose certificate is self-signed, so no client trusts it."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl binary to make a self-signed certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subprocess.run(
+        [openssl, *request, "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    handshakes: list[int] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection = listener.accept()[0]
+            except OSError:
+                continue
+            handshakes.append(1)
+            try:
+                context.wrap_socket(connection, server_side=True).close()
+            except (OSError, ssl.SSLError):
+                connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield int(listener.getsockname()[1])
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+@pytest.mark.usefixtures("hashed_plugins")
+def test_a_certificate_that_does_not_verify_is_not_retried(
+    untrusted_tls_port: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("QDRANT_API_KEY", SENTINEL)
+    store = f"https://127.0.0.1:{untrusted_tls_port}"
+    with caplog.at_level(logging.WARNING):
+        result = CliRunner().invoke(cli, ["search", "x", "--vector", "hashed", "--store", store])
+    assert result.exit_code == 1
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("Error:") and "TLS certificate did not verify" in line
+    assert "retrying" not in caplog.text  # the same certificate would come back
+    assert SENTINEL not in result.output and SENTINEL not in caplog.text
+
+
+def test_a_query_string_in_the_url_is_refused_without_repeating_it() -> None:
+    result = CliRunner().invoke(
+        cli, ["search", "x", "--store", f"https://qdrant.example/?api-key={SENTINEL}"]
+    )
+    assert result.exit_code == 1
+    assert "a query string or fragment is not used" in result.output
+    assert "$QDRANT_API_KEY" in result.output and SENTINEL not in result.output

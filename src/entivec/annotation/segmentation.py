@@ -24,11 +24,14 @@ Windows keep every word findable; the loaders warn with the file and line.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import regex
 
 log = logging.getLogger(__name__)
+_SAY_WINDOWS: ContextVar[bool] = ContextVar("say_windows", default=True)
 
 DEFAULT_RULES = "en"
 # about 250-400 sub-tokens of the sentence encoders in Latin and Cyrillic scripts, well
@@ -70,8 +73,21 @@ def bounded_spans(
     return spans
 
 
+@contextmanager
+def windows_unsaid() -> Iterator[None]:
+    """No window warning inside: ingestion reads its files twice (a survey, then the
+    stream), and the survey has said it."""
+    token = _SAY_WINDOWS.set(False)
+    try:
+        yield
+    finally:
+        _SAY_WINDOWS.reset(token)
+
+
 def warn_windows(where: str, length: int, count: int) -> None:
     """Say that a sentence of ``length`` characters at ``where`` became ``count`` windows."""
+    if not _SAY_WINDOWS.get():
+        return
     log.warning(
         "%s: a sentence of %s characters is stored as %d windows of at most %s "
         "(the sentence vectors read no more)",
@@ -84,12 +100,17 @@ def warn_windows(where: str, length: int, count: int) -> None:
 
 def windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """``text[start:end]`` as consecutive pieces of at most :data:`MAX_SENTENCE_CHARS`
-    characters, each cut after the last space that fits (mid-word when none does)."""
+    characters, each cut at the last space that fits. A word longer than that is never
+    cut: it stays whole for the loaders to refuse (a blob, or a file in another format)."""
     pieces = []
     while end - start > MAX_SENTENCE_CHARS:
         limit = start + MAX_SENTENCE_CHARS
         cut = max(text.rfind(" ", start, limit + 1), text.rfind("\n", start, limit + 1))
-        cut = cut if cut > start else limit
+        if cut <= start:
+            found = regex.compile(r"\s").search(text, limit, end)
+            cut = found.start() if found else end
+            if cut >= end:
+                break
         last = cut
         while last > start and text[last - 1].isspace():
             last -= 1

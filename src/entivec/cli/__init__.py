@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from importlib import import_module
 from importlib.metadata import entry_points
 
@@ -35,6 +36,9 @@ def cli(verbose: int, quiet: bool) -> None:
     # reach the terminal only with warnings: -v is about entivec's messages
     for handler in logging.getLogger().handlers:
         handler.addFilter(_entivec_or_warning)
+    # a server that cannot be reached fails its first request with a one-line error;
+    # qdrant-client's version check, on a thread of its own, would warn before it
+    warnings.filterwarnings("ignore", message="Failed to obtain server version")
     # a bad $ENTIVEC_THREADS is refused before any verb starts work, not when a model loads
     if os.environ.get("ENTIVEC_THREADS", "").strip():
         from entivec.cli.options import entivec_errors

@@ -62,6 +62,12 @@ from entivec.cli.options import (
     is_flag=True,
     help="text format: each file is one document (default: one document per line).",
 )
+@click.option(
+    "--language-from-path",
+    is_flag=True,
+    help="Raw text (text, lines, jsonl text records): the language its folder or file "
+    "names (it/notes.txt), not routing. Annotated formats always take it.",
+)
 @routing_index_option
 @adapters_option
 @engine_option
@@ -105,6 +111,7 @@ def ingest(
     no_resume: bool,
     ner: bool | None,
     document_per_file: bool,
+    language_from_path: bool,
     routing_index: str | None,
     adapters: str | None,
     engine: str,
@@ -149,6 +156,7 @@ def ingest(
             ner_engine=engine,
             routing_index=routing_index,
             document_per_file=document_per_file,
+            language_from_path=language_from_path,
             workers=workers,
         )
         if as_json:

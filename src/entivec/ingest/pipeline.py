@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from entivec.annotation.annotator import Annotator
+from entivec.annotation.segmentation import windows_unsaid
 from entivec.annotation.setup import annotator_for, check_ner_mode
 from entivec.errors import EntivecError
 from entivec.ingest.plan import (
@@ -79,6 +80,7 @@ def ingest_files(
     ner_engine: str = "onnx",
     routing_index: str | Path | Store | None = None,
     document_per_file: bool = False,
+    language_from_path: bool = False,
     workers: int | None = None,
 ) -> tuple[IngestReport, LoadStats]:
     """Read corpus files and store one point per sentence (and per mention).
@@ -94,6 +96,7 @@ def ingest_files(
         "root": root,
         "require_language": False,
         "document_per_file": document_per_file,
+        "language_from_path": language_from_path,
     }
     # read: validated whole before anything is written
     surveyed = survey(load(format, files, **options), complete=limit is None)
@@ -119,17 +122,18 @@ def ingest_files(
         encoders = list(zip(specs, ray_encoders(specs, loaded.variant, workers), strict=True))
     # write: the stream again, window by window
     stats = LoadStats()
-    report = ingest(
-        load(format, files, stats=stats, **options),
-        store,
-        encoders,
-        batch_size=batch_size,
-        window=window,
-        resume=resume,
-        show_progress=show_progress,
-        surveyed=surveyed,
-        annotate=annotator,
-    )
+    with windows_unsaid():  # the survey said them
+        report = ingest(
+            load(format, files, stats=stats, **options),
+            store,
+            encoders,
+            batch_size=batch_size,
+            window=window,
+            resume=resume,
+            show_progress=show_progress,
+            surveyed=surveyed,
+            annotate=annotator,
+        )
     return report, stats
 
 

@@ -55,6 +55,11 @@ def source_name(path: Path, root: Path | None = None) -> str:
         ) from None
 
 
+# formats of raw text, whose path names a language only when asked (load's
+# language_from_path); annotated formats always take it from the path
+RAW_FORMATS = frozenset({"text", "lines", "jsonl"})
+
+
 def load(
     format: str,
     paths: Iterable[str | Path],
@@ -66,6 +71,7 @@ def load(
     root: str | Path | None = None,
     require_language: bool = True,
     document_per_file: bool = False,
+    language_from_path: bool = False,
 ) -> Iterator[Sentence]:
     """Stream the sentences of ``paths`` read as ``format``.
 
@@ -81,6 +87,9 @@ def load(
         require_language: Refuse a sentence whose language neither the flag, the record
             nor the path gives; ``False`` leaves it ``""`` for routing.
         document_per_file: Read each file as one document (the ``text`` format).
+        language_from_path: Raw text (``text``, ``lines``, ``jsonl`` text records) takes
+            the language its folder or file names (``it/notes.txt``); annotated formats
+            always do.
 
     Raises:
         UnknownFormatError: ``format`` is not registered.
@@ -106,6 +115,8 @@ def load(
         source = source_name(path, root_path)
         in_file = 0
         options: dict[str, object] = {"document_per_file": True} if document_per_file else {}
+        if language_from_path and format in RAW_FORMATS:
+            options["language_from_path"] = True
         try:
             sentences = loader(
                 path, language=language, corpus=corpus or format, stats=stats, **options

@@ -28,11 +28,11 @@ from entivec.loaders.base import (
     check_token,
     corpus_key,
     excerpt,
-    language_from_path,
     numbered_lines,
     split_from_path,
     written_words,
 )
+from entivec.loaders.base import language_from_path as path_language
 from entivec.loaders.iob import decode_iob2, parse_tag
 from entivec.records import Sentence, Span
 
@@ -40,10 +40,20 @@ MAX_TYPE_CHARS = 100
 
 
 def load_jsonl(
-    path: Path, *, language: str | None, corpus: str, stats: LoadStats
+    path: Path,
+    *,
+    language: str | None,
+    corpus: str,
+    stats: LoadStats,
+    language_from_path: bool = False,
 ) -> Iterator[Sentence]:
-    """Stream a JSONL corpus file."""
-    fallback_language = language or language_from_path(path)
+    """Stream a JSONL corpus file.
+
+    A record of ``tokens`` takes its language from the path (``de/train.jsonl``) when
+    neither the flag nor the record gives one; a ``text`` record, raw text, only with
+    ``language_from_path`` (see :mod:`entivec.loaders.text`).
+    """
+    named = path_language(path)
     key = corpus_key(path)
     split = split_from_path(path)
     for number, line in numbered_lines(path):
@@ -60,9 +70,11 @@ def load_jsonl(
                 number,
                 f'expected "id" to be a string or integer, got {excerpt(sentence_id)}',
             )
-        chosen = language or record_language or fallback_language
+        raw = "text" in record
+        fallback = named if language_from_path or not raw else ""
+        chosen = language or record_language or fallback
         source = "given" if language or record_language else ("path" if chosen else "")
-        if "text" in record:
+        if raw:
             shared = Sentence(
                 "", (), chosen, (), corpus, split, line=number, language_source=source
             )

@@ -7,7 +7,10 @@ character offsets in it. ``lines`` takes every non-blank line as one sentence, f
 knowledge bases and parallel text such as Tatoeba's ``tatoeba.deu-eng.eng``, where a
 line is one entry. A sentence keeps its text as written; its words and their offsets
 come from :func:`entivec.annotation.words.words`. Neither carries annotations: the
-language comes from ``--language`` or the path when they say, else from routing.
+language comes from ``--language``, else from routing. A folder or file named like a
+language (``it/notes.txt``) sets it only when asked (``language_from_path``): raw text
+is often in several languages whatever its folder says, and routing finds each
+sentence's.
 """
 
 from __future__ import annotations
@@ -20,19 +23,19 @@ from pathlib import Path
 from entivec.annotation.segmentation import bounded_spans, warn_windows, windows
 from entivec.loaders.base import (
     LoadStats,
-    language_from_path,
     numbered_lines,
     split_from_path,
     written_words,
 )
+from entivec.loaders.base import language_from_path as path_language
 from entivec.records import Sentence
 
 
-def _language(path: Path, language: str | None) -> tuple[str, str]:
+def _language(path: Path, language: str | None, from_path: bool) -> tuple[str, str]:
     if language:
         return language, "given"
-    from_path = language_from_path(path)
-    return from_path, "path" if from_path else ""
+    named = path_language(path) if from_path else ""
+    return named, "path" if named else ""
 
 
 def _where(path: Path, line_of: Callable[[int], int], offset: int) -> str:
@@ -40,10 +43,15 @@ def _where(path: Path, line_of: Callable[[int], int], offset: int) -> str:
 
 
 def load_lines(
-    path: Path, *, language: str | None, corpus: str, stats: LoadStats
+    path: Path,
+    *,
+    language: str | None,
+    corpus: str,
+    stats: LoadStats,
+    language_from_path: bool = False,
 ) -> Iterator[Sentence]:
     """Stream a text file, one sentence per non-blank line (id: file and line number)."""
-    language, source = _language(path, language)
+    language, source = _language(path, language, language_from_path)
     split = split_from_path(path)
     key = f"{path.parent.name}/{path.name}"
     for number, line in numbered_lines(path):
@@ -78,13 +86,14 @@ def load_text(
     corpus: str,
     stats: LoadStats,
     document_per_file: bool = False,
+    language_from_path: bool = False,
 ) -> Iterator[Sentence]:
     """Stream the sentences of a file of raw documents.
 
     A sentence's id is its document's (``de/notes.txt:12``, the line, or the file's
     name with ``document_per_file``) and its place in it (``.0``, ``.1``...).
     """
-    language, source = _language(path, language)
+    language, source = _language(path, language, language_from_path)
     split = split_from_path(path)
     key = f"{path.parent.name}/{path.name}"
     documents: Iterable[tuple[str, str, Callable[[int], int]]]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from entivec.errors import SchemaMismatchError
 from entivec.loaded import Loaded
 from entivec.query.search import check_query, fetch_until, one_per_text
-from entivec.store import Hit, Store
+from entivec.store import Hit, Store, query_vector
 
 # The sparse vector a hybrid sentence search fuses with the dense one, and how deep each
 # ranking goes before the fusion
@@ -29,7 +29,7 @@ def search_sentences(
     check_query(text)
     where = {"language": language} if language else None
     _, encoder = loaded.encoder_for_vector(vector)
-    query = [float(x) for x in encoder.embed_queries([text])[0]]
+    query = query_vector(encoder.embed_queries([text])[0])
 
     def search(n: int) -> list[Hit]:
         return store.search(vector, query, n, where)

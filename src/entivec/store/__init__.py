@@ -99,6 +99,11 @@ class PointRecord:
     payload: dict[str, Any]
 
 
+def query_vector(query: Sequence[float] | SparseVector) -> Vector:
+    """A query as the engines take it: a sparse vector as is, a dense one as floats."""
+    return query if isinstance(query, SparseVector) else [float(x) for x in query]
+
+
 def hits_of(found: Sequence[Any]) -> list[Hit]:
     """An engine's scored points (Qdrant Edge's or qdrant-client's) as hits."""
     return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in found]
@@ -197,13 +202,14 @@ class Store(Protocol):
     def search(
         self,
         vector: str,
-        query: Sequence[float],
+        query: Sequence[float] | SparseVector,
         k: int,
         where: dict[str, str] | None = None,
         exclude: Keywords | None = None,
     ) -> list[Hit]:
-        """The ``k`` nearest points by named vector ``vector``; ``where`` keywords must
-        match, ``exclude`` keywords (a value, or any of a list) must not."""
+        """The ``k`` nearest points by named vector ``vector`` (dense, or sparse with a
+        sparse query); ``where`` keywords must match, ``exclude`` keywords (a value, or
+        any of a list) must not."""
         ...
 
     def search_batch(

@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from entivec.errors import SchemaMismatchError, StoreError, StoreLockedError
+from entivec.errors import InvalidStoreError, SchemaMismatchError, StoreError, StoreLockedError
 from entivec.store import (
     KEYWORD_INDEXES,
     RRF_K,
@@ -30,6 +30,7 @@ from entivec.store import (
     check_collection_name,
     hits_of,
     missing_vectors,
+    query_vector,
     vector_of,
 )
 
@@ -62,6 +63,19 @@ def _engine(action: str, path: Path) -> Iterator[None]:
         raise StoreError(f"Qdrant Edge could not {action} at {path}: {message}") from exc
 
 
+def _check_directory(path: Path) -> None:
+    """Refuse a store path that can never be a directory before any work is done: the
+    path, or the nearest part of it that exists, is a file."""
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise InvalidStoreError(
+                    f"STORE {part} is a file; give a directory (new, or holding a store) or "
+                    "an http(s):// URL"
+                )
+            return
+
+
 class EdgeStore:
     """A Qdrant Edge shard at ``<directory>/<collection>``."""
 
@@ -80,6 +94,7 @@ class EdgeStore:
         self._qe = qe
         self.index = index or IndexSettings()
         self.path = Path(directory) / check_collection_name(collection)
+        _check_directory(self.path)
         self.description = f"Qdrant Edge at {self.path}"
         self._shard: Any = None
         if (self.path / _CONFIG_FILE).is_file():
@@ -254,14 +269,14 @@ class EdgeStore:
     def search(
         self,
         vector: str,
-        query: Sequence[float],
+        query: Sequence[float] | SparseVector,
         k: int,
         where: dict[str, str] | None = None,
         exclude: Keywords | None = None,
     ) -> list[Hit]:
         """See :meth:`entivec.store.Store.search`."""
         shard = self._require()
-        request = self._nearest(vector, [float(x) for x in query], k, self._filter(where, exclude))
+        request = self._nearest(vector, query_vector(query), k, self._filter(where, exclude))
         found = self._call("search", lambda: shard.query(request))
         return hits_of(found)
 

@@ -4,9 +4,10 @@ request that failed is reported.
 Retries: idempotent operations (reads, searches, upserts and vector updates of uuid5
 ids, whose repeat does no harm) are retried with exponential backoff on errors a server
 recovers from (429, 502-504, gRPC UNAVAILABLE/DEADLINE_EXCEEDED/RESOURCE_EXHAUSTED,
-dropped connections), for at most :data:`RETRY_ATTEMPTS` attempts and
-:data:`RETRY_BUDGET` seconds; a refused or timed-out connection is retried only once the
-server has answered (one that never answered is not there, or does not speak Qdrant).
+dropped connections; never a certificate that does not verify), for at most
+:data:`RETRY_ATTEMPTS` attempts and :data:`RETRY_BUDGET` seconds; a refused or timed-out
+connection is retried only once the server has answered (one that never answered is not
+there, or does not speak Qdrant).
 Creating a collection, a named vector or a payload index is not retried. Each request
 waits at most ``timeout`` seconds (:data:`entivec.store.transport.DEFAULT_TIMEOUT`), so
 a host that never answers fails after one timeout.
@@ -15,6 +16,7 @@ a host that never answers fails after one timeout.
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -38,9 +40,12 @@ _TRANSIENT_HTTP = {429, 502, 503, 504}
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether a qdrant-client error is worth retrying."""
+    """Whether a qdrant-client error is worth retrying: never a certificate that does
+    not verify (a retry meets the same certificate), nor a refused key (401, 403)."""
     from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
+    if is_certificate_failure(exc):
+        return False
     if isinstance(exc, UnexpectedResponse):
         return exc.status_code in _TRANSIENT_HTTP
     if isinstance(exc, ResponseHandlingException | ConnectionError | TimeoutError):
@@ -56,6 +61,19 @@ def is_transient(exc: BaseException) -> bool:
             grpc.StatusCode.DEADLINE_EXCEEDED,
             grpc.StatusCode.RESOURCE_EXHAUSTED,
         }
+    return False
+
+
+def is_certificate_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps) is a TLS handshake or certificate failure."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        text = str(seen).lower()
+        if "certificate verify failed" in text or "ssl handshake" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
     return False
 
 
@@ -93,6 +111,8 @@ def failure(exc: BaseException) -> str:
     """What went wrong, in a few words: the transport's status, never a repr."""
     from qdrant_client.http.exceptions import UnexpectedResponse
 
+    if is_certificate_failure(exc):
+        return "its TLS certificate did not verify"
     if is_refused(exc):
         return "connection refused"
     if is_timeout(exc):

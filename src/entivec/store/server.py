@@ -29,6 +29,7 @@ from entivec.store import (
     VectorSchema,
     hits_of,
     missing_vectors,
+    query_vector,
     vector_of,
 )
 from entivec.store.client_models import engine_vector, engine_vectors, keyword_filter
@@ -333,7 +334,7 @@ class ServerStore:
     def search(
         self,
         vector: str,
-        query: Sequence[float],
+        query: Sequence[float] | SparseVector,
         k: int,
         where: dict[str, str] | None = None,
         exclude: Keywords | None = None,
@@ -345,7 +346,7 @@ class ServerStore:
             "search",
             lambda: self.client.query_points(
                 self.collection,
-                query=[float(x) for x in query],
+                query=engine_vector(query_vector(query)),
                 using=vector,
                 limit=k,
                 query_filter=condition,

@@ -59,6 +59,13 @@ class ServerAddress:
                 f"STORE {parts.scheme}://{host}: credentials in the URL are not used by Qdrant; "
                 f"remove them and put the API key in ${API_KEY_ENV}"
             )
+        if parts.query or parts.fragment:
+            # qdrant-client would drop it silently; an api-key there would also land in
+            # shell histories and proxy logs
+            raise InvalidStoreError(
+                f"STORE {parts.scheme}://{host}: a query string or fragment is not used; "
+                f"remove it (an API key goes in ${API_KEY_ENV})"
+            )
         try:
             port = parts.port or QDRANT_REST_PORT
         except ValueError:
