@@ -3,12 +3,19 @@
 Qdrant Edge raises bare ``Exception``s; every call goes through :func:`_engine` so that
 users see entivec errors. It has no background optimiser: :meth:`EdgeStore.finish`
 builds the HNSW graph once after a bulk load (never per batch).
+
+Qdrant Edge lets one process open a shard; two processes that create the same new store
+at once both failed (each on the other's half-made files). Creating holds an exclusive
+lock on the store directory, opening a shared one, so the second process waits for the
+first to finish creating and then gets the one-line "open in another process".
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -63,6 +70,17 @@ def _engine(action: str, path: Path) -> Iterator[None]:
         raise StoreError(f"Qdrant Edge could not {action} at {path}: {message}") from exc
 
 
+@contextmanager
+def _directory_lock(directory: Path, *, exclusive: bool) -> Iterator[None]:
+    """An advisory lock on ``directory`` (released when the block ends)."""
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(handle)
+
+
 def _check_directory(path: Path) -> None:
     """Refuse a store path that can never be a directory before any work is done: the
     path, or the nearest part of it that exists, is a file."""
@@ -98,8 +116,12 @@ class EdgeStore:
         self.description = f"Qdrant Edge at {self.path}"
         self._shard: Any = None
         if (self.path / _CONFIG_FILE).is_file():
-            with _engine("open the store", self.path):
-                self._shard = qe.EdgeShard.load(str(self.path))
+            with _directory_lock(self.path.parent, exclusive=False):
+                self._load()
+
+    def _load(self) -> None:
+        with _engine("open the store", self.path):
+            self._shard = self._qe.EdgeShard.load(str(self.path))
 
     def _existing_vectors(self) -> dict[str, VectorSchema]:
         config = json.loads((self.path / _CONFIG_FILE).read_text(encoding="utf-8"))
@@ -123,21 +145,33 @@ class EdgeStore:
 
     def ensure_schema(self, vectors: Sequence[VectorSchema]) -> None:
         """See :meth:`entivec.store.Store.ensure_schema`."""
-        qe = self._qe
-        if self._shard is not None:
-            shard = self._shard
-            for v in missing_vectors(str(self.path), self._existing_vectors(), vectors):
-                log.info("adding the named vector %s to %s", v, self.path)
-                if v.sparse:
-                    operation = qe.UpdateOperation.create_sparse_vector(
-                        v.name, modifier=qe.Modifier.Idf
-                    )
+        if self._shard is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with _directory_lock(self.path.parent, exclusive=True):
+                if (self.path / _CONFIG_FILE).is_file():  # another process made it first
+                    self._load()
                 else:
-                    operation = qe.UpdateOperation.create_dense_vector(
-                        v.name, v.size, self._distance(v.distance)
-                    )
-                self._call("add a named vector", partial(shard.update, operation))
-            return
+                    self._create(vectors)
+                    return
+        self._add_missing(vectors)
+
+    def _add_missing(self, vectors: Sequence[VectorSchema]) -> None:
+        qe = self._qe
+        shard = self._require()
+        for v in missing_vectors(str(self.path), self._existing_vectors(), vectors):
+            log.info("adding the named vector %s to %s", v, self.path)
+            if v.sparse:
+                operation = qe.UpdateOperation.create_sparse_vector(
+                    v.name, modifier=qe.Modifier.Idf
+                )
+            else:
+                operation = qe.UpdateOperation.create_dense_vector(
+                    v.name, v.size, self._distance(v.distance)
+                )
+            self._call("add a named vector", partial(shard.update, operation))
+
+    def _create(self, vectors: Sequence[VectorSchema]) -> None:
+        qe = self._qe
         index = self.index
         config = qe.EdgeConfig(
             vectors={
