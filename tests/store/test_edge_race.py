@@ -57,7 +57,7 @@ def test_two_processes_creating_one_store_never_both_fail(tmp_path: Path) -> Non
             result = dict(outcomes)
             stored = [w for w, outcome in result.items() if outcome == "stored"]
             assert stored, result
-            for writer, outcome in result.items():
+            for outcome in result.values():
                 assert outcome == "stored" or (
                     outcome.startswith("locked: ") and "open in another process" in outcome
                 ), result
@@ -70,8 +70,8 @@ def test_the_cli_race_ends_in_one_store_and_one_line(tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("Berlin ist groß.\nParis ist schön.\n")
     store = tmp_path / "store"
-    command = [sys.executable, "-m", "entivec", "-q", "ingest", "text", str(notes),
-               "--store", str(store), "--plugin", "bm25", "--no-ner", "--language", "de"]  # fmt: skip
+    command = [sys.executable, "-m", "entivec", "-q", "ingest", "text", str(notes), "--store",
+               str(store), "--plugin", "bm25", "--no-ner", "--language", "de"]  # fmt: skip
     runs = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True) for _ in range(2)]  # fmt: skip
     outputs = [run.communicate(timeout=300)[0] for run in runs]
