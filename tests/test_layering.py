@@ -21,6 +21,8 @@ LAB = ("entivec.lab",)
 TORCH_STACK = ("torch", "transformers", "peft", "optimum", "accelerate", "sentence_transformers")
 # the decoder LM that writes exemplars, and the PEFT engine of `extract --engine torch`
 TORCH_AT_RUN_TIME = {"entivec.query.language_model", "entivec.ner.peft_engine"}
+INTEGRATIONS = ("entivec.integrations",)
+FRAMEWORKS = ("langchain_core", "langchain_qdrant", "llama_index", "haystack")
 
 
 def imports_of(path: Path, package: list[str] | None = None) -> Iterator[tuple[int, str]]:
@@ -85,6 +87,23 @@ def test_the_torch_modules_guard_their_import() -> None:
     for name in TORCH_AT_RUN_TIME:
         path = PACKAGE.parent / Path(*name.split(".")).with_suffix(".py")
         assert "require_extra(" in path.read_text(encoding="utf-8"), name
+
+
+@pytest.mark.parametrize("path", PRODUCT_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_frameworks_stay_in_the_integrations(path: Path) -> None:
+    """entivec imports without LangChain, LlamaIndex or Haystack: only their own modules
+    import them, and no other module imports those."""
+    if within(module_name(path), INTEGRATIONS):
+        assert "require_extra(" in path.read_text(encoding="utf-8") or not any(
+            within(m, FRAMEWORKS) for _, m in imports_of(path)
+        ), f"{path.relative_to(ROOT)} imports a framework without naming its extra"
+        return
+    wrong = [
+        f"line {line}: {m}"
+        for line, m in imports_of(path)
+        if within(m, FRAMEWORKS) or within(m, INTEGRATIONS)
+    ]
+    assert not wrong, f"{path.relative_to(ROOT)} imports a framework: {wrong}"
 
 
 @pytest.mark.parametrize(
