@@ -3,6 +3,7 @@ collection, hybrid with entivec's BM25, and entivec's own retriever; real e5."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import langchain_qdrant
@@ -67,3 +68,22 @@ def test_entivecs_retriever_keeps_the_language_filter_routing_and_payload(
     [routed] = routing.invoke("Wo ist die älteste Universität?")
     assert routed.page_content == SENTENCES["de"][0] and routed.metadata["language"] == "de"
     assert routed.metadata["language_source"] == "given" and "text" not in routed.metadata
+
+
+def test_entity_type_search_on_qdrant_edge_returns_mentions_as_metadata(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    from entivec.integrations.langchain import EntivecRetriever
+
+    politics = data_dir / "crossner" / "politics" / "dev.txt"
+    with Entivec(tmp_path / "edge") as ev:  # Qdrant Edge
+        ev.ingest("conll", [politics], language="en", plugins=("e5", "entity"), limit=200,
+                  show_progress=False)  # fmt: skip
+        parties = EntivecRetriever(entivec=ev, k=5, mode="entities").invoke("a political party")
+    assert len(parties) == 5 and len({d.page_content for d in parties}) == 5
+    # fused with e5 by default: a sentence only e5 found comes as itself, without a mention
+    mentions = [d for d in parties if "mention" in d.metadata]
+    for document in mentions:
+        mention, span = document.metadata["mention"], document.metadata["span"]
+        assert document.page_content[span["start"] : span["end"]] == mention
+    assert sum(d.metadata["entity_type"] == "politicalparty" for d in mentions) >= 3
