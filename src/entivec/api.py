@@ -23,7 +23,7 @@ from entivec.loaded import Loaded
 from entivec.loaders import LoadStats
 from entivec.ner.tagging import NerEngine
 from entivec.query import demonstrations, entities, sentences
-from entivec.query.entities import AUTO
+from entivec.query.entities import AUTO, DEFAULT_GROUP_SIZE
 from entivec.registry import Encoder, EncoderSpec
 from entivec.store import (
     DEFAULT_COLLECTION,
@@ -220,6 +220,8 @@ class Entivec:
         vector: str = "entity",
         fuse_with: str | None = AUTO,
         exemplars: bool = False,
+        group_by: str | None = None,
+        group_size: int = DEFAULT_GROUP_SIZE,
     ) -> list[Hit]:
         """Sentences with a mention of the type ``description`` names, best mention first.
 
@@ -251,6 +253,12 @@ class Entivec:
                 (:mod:`entivec.query.exemplars`): better on types the projection never saw
                 (docs/ner-retriever.md), at the cost of loading the LM once and about a second of
                 generation per new description.
+            group_by: ``"text"``: one hit per distinct mention text instead of per
+                sentence ("political party" lists parties, not forty sentences about
+                one), its best mention with ``payload["count"]``, the mentions of that
+                text among the nearest (at most ``group_size``); not fused. Qdrant's
+                search groups on a server, the same grouping done here on Qdrant Edge.
+            group_size: Mentions a group keeps, and so the most ``count`` says.
 
         Raises:
             InvalidArgumentError: ``description`` is blank, ``k`` is below 1, ``vector``
@@ -266,6 +274,8 @@ class Entivec:
             vector=vector,
             fuse_with=fuse_with,
             exemplars=exemplars,
+            group_by=group_by,
+            group_size=group_size,
         )
 
     def demonstrations(

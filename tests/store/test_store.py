@@ -396,3 +396,42 @@ def test_index_settings_reach_a_new_edge_collection(tmp_path: Path) -> None:
         IndexSettings(graph_keys=("nope",))
     with pytest.raises(InvalidArgumentError, match="ef_construct must be at least 1"):
         IndexSettings(ef_construct=0)
+
+
+def _mentions() -> list[PointRecord]:
+    """Mentions of four names, repeated 1-6 times, at distinct distances from a query."""
+    names = {"Labour": 6, "Tories": 3, "SPD": 2, "Likud": 1}
+    points, i = [], 0
+    for name, repeats in names.items():
+        for _ in range(repeats):
+            i += 1
+            points.append(
+                PointRecord(
+                    point_id("m", str(i)),
+                    {"e5": [1.0, 0.05 * i, 0.0, 0.5]},
+                    {"text": name, "language": "en"},
+                )
+            )
+    return points
+
+
+@pytest.mark.parametrize("group_size", [1, 2, 10])
+def test_groups_are_the_same_on_both_engines(tmp_path: Path, group_size: int) -> None:
+    query = [1.0, 0.0, 0.0, 0.5]
+    results = []
+    for made in (
+        EdgeStore(tmp_path / f"edge{group_size}", collection="c"),
+        ServerStore(QdrantClient(":memory:"), collection="c", description="local mode"),
+    ):
+        try:
+            made.ensure_schema([E5])
+            made.upsert(_mentions())
+            made.finish()
+            groups = made.search_groups("e5", query, 3, "text", group_size, {"language": "en"})
+        finally:
+            made.close()
+        results.append([[(h.id, h.payload["text"]) for h in group] for group in groups])
+    edge, local = results
+    assert edge == local
+    assert [group[0][1] for group in edge] == ["Labour", "Tories", "SPD"]
+    assert [len(g) for g in edge] == [min(group_size, n) for n in (6, 3, 2)]

@@ -40,6 +40,11 @@ from entivec.errors import InvalidArgumentError
     help="With a mention vector: add instances of the type written by SmolLM2 to the query.",
 )
 @click.option(
+    "--group-by",
+    type=click.Choice(["text"]),
+    help="With a mention vector: one hit per distinct mention text, with its count.",
+)
+@click.option(
     "--hybrid",
     is_flag=True,
     help="With a sentence vector: fuse its ranking with BM25's (needs --plugin bm25 at ingest).",
@@ -61,6 +66,7 @@ def search(
     vector: str,
     fuse_with: str | None,
     exemplars: bool,
+    group_by: str | None,
     hybrid: bool,
     language: str | None,
     k: int,
@@ -78,7 +84,8 @@ def search(
     That ranking is fused with the e5 sentence ranking when the store holds e5 and TEXT
     is not a type the entity projection was trained on (better on every held-out set
     measured; ``--fuse-with none`` turns it off), and ``--exemplars`` adds to the query a
-    few instances of the type that SmolLM2 writes.
+    few instances of the type that SmolLM2 writes. ``--group-by text`` lists each
+    distinct mention once ("political party": the parties) with how often it was found.
     With ``--vector demo``, TEXT is an input with one mention in brackets ("Blair led
     [Labour] to victory.") and the hits are the mentions to show the LM as demonstrations.
     """
@@ -90,7 +97,11 @@ def search(
         raise InvalidArgumentError(
             f"--hybrid is for a sentence search; {vector!r} is a mention vector"
         )
-    for flag, given in (("--fuse-with", fuse_with), ("--exemplars", exemplars)):
+    for flag, given in (
+        ("--fuse-with", fuse_with),
+        ("--exemplars", exemplars),
+        ("--group-by", group_by),
+    ):
         if given and (vector == "demo" or not mentions):
             raise InvalidArgumentError(
                 f"{flag} is for an entity-type search; {vector!r} is not an entity vector"
@@ -106,6 +117,7 @@ def search(
                 vector=vector,
                 fuse_with={None: "auto", "none": None}.get(fuse_with, fuse_with),
                 exemplars=exemplars,
+                group_by=group_by,
             )
         else:
             hits = ev.search_sentences(
@@ -121,10 +133,11 @@ def search(
         return
     for h in hits:
         if "span" in h.payload:
+            count = f" ×{h.payload['count']}" if "count" in h.payload else ""
             click.echo(
                 f"{h.score:.3f}  [{h.payload.get('language', '?')}] "
-                f"{h.payload.get('text', '')!r} ({h.payload.get('entity_type', '')}) in: "
-                f"{h.payload.get('sentence_text', '')}"
+                f"{h.payload.get('text', '')!r}{count} ({h.payload.get('entity_type', '')}) "
+                f"in: {h.payload.get('sentence_text', '')}"
             )
             continue
         types = ",".join(h.payload.get("entity_type", []))

@@ -61,6 +61,7 @@ def search(
     route: bool,
     entity_type: str | None,
     vector: str | None,
+    group_by: str | None = None,
 ) -> list[Found]:
     """entivec's search for a framework's retriever.
 
@@ -72,6 +73,8 @@ def search(
         route: Route ``query`` and keep only hits in its language (when it is routed).
         entity_type: With ``entities``, keep only mentions annotated with this type.
         vector: The named vector (default ``e5``, or ``entity`` with ``entities``).
+        group_by: With ``entities``, ``"text"``: one hit per distinct mention, its
+            ``count`` in the metadata.
     """
     if mode not in MODES:
         raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -80,7 +83,12 @@ def search(
         language = routed.language
     if mode == "entities":
         hits = ev.search_entities(
-            query, k=k, language=language, entity_type=entity_type, vector=vector or "entity"
+            query,
+            k=k,
+            language=language,
+            entity_type=entity_type,
+            vector=vector or "entity",
+            group_by=group_by,
         )
     else:
         hits = ev.search_sentences(

@@ -78,6 +78,8 @@ class EntivecRetriever(BaseRetriever):
         route: Route each query and keep only documents in its language.
         entity_type: With ``entities``, only mentions annotated with this type.
         vector: The named vector (default ``e5``, or ``entity`` with ``entities``).
+        group_by: With ``entities``, ``"text"``: one document per distinct mention, its
+            ``count`` in the metadata.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -89,6 +91,7 @@ class EntivecRetriever(BaseRetriever):
     route: bool = False
     entity_type: str | None = None
     vector: str | None = None
+    group_by: str | None = None
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
@@ -102,6 +105,7 @@ class EntivecRetriever(BaseRetriever):
             route=self.route,
             entity_type=self.entity_type,
             vector=self.vector,
+            group_by=self.group_by,
         )
         return [
             Document(page_content=h.text, metadata={**h.metadata, "score": h.score}, id=h.id)

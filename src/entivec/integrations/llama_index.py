@@ -98,6 +98,7 @@ class EntivecRetriever(BaseRetriever):
         route: bool = False,
         entity_type: str | None = None,
         vector: str | None = None,
+        group_by: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -109,6 +110,7 @@ class EntivecRetriever(BaseRetriever):
             "route": route,
             "entity_type": entity_type,
             "vector": vector,
+            "group_by": group_by,
         }
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:

@@ -22,6 +22,10 @@ from entivec.store import Hit, Store
 # search_entities' default: fuse with this sentence vector when it pays (see auto_fusion)
 AUTO = "auto"
 AUTO_FUSION_VECTOR = "e5"
+# search_entities(group_by=...): the payload keys a grouped search may group mentions by,
+# and how many mentions a group keeps (its count stops there)
+GROUP_KEYS = ("text",)
+DEFAULT_GROUP_SIZE = 10
 
 
 def search_entities(
@@ -35,9 +39,23 @@ def search_entities(
     vector: str = "entity",
     fuse_with: str | None = AUTO,
     exemplars: bool = False,
+    group_by: str | None = None,
+    group_size: int = DEFAULT_GROUP_SIZE,
 ) -> list[Hit]:
     """See :meth:`entivec.api.Entivec.search_entities`."""
     check_query(description, "the description")
+    if group_by is not None:
+        if group_by not in GROUP_KEYS:
+            raise InvalidArgumentError(
+                f"group_by must be one of {', '.join(GROUP_KEYS)}, got {group_by!r}"
+            )
+        if fuse_with not in (AUTO, None):
+            raise InvalidArgumentError(
+                "group_by groups mentions; it is not fused with a sentence ranking (fuse_with=None)"
+            )
+        if group_size < 1:
+            raise InvalidArgumentError(f"group_size must be at least 1, got {group_size}")
+        fuse_with = None
     if fuse_with == AUTO:
         fuse_with = auto_fusion(store, loaded, description, vector)
     if fuse_with is not None:
@@ -57,6 +75,12 @@ def search_entities(
     where = {
         key: value for key, value in (("language", language), ("entity_type", entity_type)) if value
     }
+    if group_by is not None:
+        groups = store.search_groups(vector, query, k, group_by, group_size, where or None)
+        return [
+            Hit(group[0].id, group[0].score, {**group[0].payload, "count": len(group)})
+            for group in groups
+        ]
     depth = k * FUSION_DEPTH if fuse_with else k
     mentions = search_until(store, vector, query, depth, where or None, one_per_sentence)
     if fuse_with is None:

@@ -104,6 +104,19 @@ def query_vector(query: Sequence[float] | SparseVector) -> Vector:
     return query if isinstance(query, SparseVector) else [float(x) for x in query]
 
 
+def grouped(hits: Sequence[Hit], key: str, size: int) -> list[list[Hit]]:
+    """``hits`` (best first) grouped by their payload ``key``, at most ``size`` each, in
+    the order of each group's best hit; hits without the key are left out."""
+    groups: dict[str, list[Hit]] = {}
+    for hit in hits:
+        value = hit.payload.get(key)
+        if isinstance(value, str):
+            members = groups.setdefault(value, [])
+            if len(members) < size:
+                members.append(hit)
+    return list(groups.values())
+
+
 def hits_of(found: Sequence[Any]) -> list[Hit]:
     """An engine's scored points (Qdrant Edge's or qdrant-client's) as hits."""
     return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in found]
@@ -234,6 +247,20 @@ class Store(Protocol):
         """The ``k`` best points by the engine's reciprocal rank fusion (constant
         :data:`RRF_K`) of the ``depth`` nearest by each ``(vector name, query)``; scores
         are fusion scores."""
+        ...
+
+    def search_groups(
+        self,
+        vector: str,
+        query: Sequence[float],
+        k: int,
+        group_by: str,
+        group_size: int,
+        where: dict[str, str] | None = None,
+    ) -> list[list[Hit]]:
+        """The ``k`` best groups of points sharing a value of payload ``group_by``, each
+        its ``group_size`` nearest points best first, groups ordered by their best point
+        (Qdrant's search groups)."""
         ...
 
     def count(self) -> int:

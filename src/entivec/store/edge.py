@@ -35,6 +35,7 @@ from entivec.store import (
     Vector,
     VectorSchema,
     check_collection_name,
+    grouped,
     hits_of,
     missing_vectors,
     query_vector,
@@ -44,6 +45,8 @@ from entivec.store import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _CONFIG_FILE = "edge_config.json"
+# how much deeper than k * group_size a grouped search reads before it settles
+GROUP_READ_LIMIT = 16
 # Qdrant's default: below this many KB of vectors matching a filter, search them exactly
 FULL_SCAN_KB = 10_000
 
@@ -369,6 +372,28 @@ class EdgeStore:
         )
         found = self._call("search", lambda: shard.query(request))
         return hits_of(found)
+
+    def search_groups(
+        self,
+        vector: str,
+        query: Sequence[float],
+        k: int,
+        group_by: str,
+        group_size: int,
+        where: dict[str, str] | None = None,
+    ) -> list[list[Hit]]:
+        """See :meth:`entivec.store.Store.search_groups`. Qdrant Edge has no groups: the
+        nearest points are grouped here, read deeper until the ``k`` best groups are
+        full, the store has no more, or :data:`GROUP_READ_LIMIT` times ``k *
+        group_size`` points were read (a server stops early too)."""
+        depth = limit = k * group_size
+        while True:
+            hits = self.search(vector, query, depth, where)
+            groups = grouped(hits, group_by, group_size)[:k]
+            full = len(groups) == k and all(len(g) == group_size for g in groups)
+            if full or len(hits) < depth or depth >= GROUP_READ_LIMIT * limit:
+                return groups
+            depth *= 4
 
     def count(self) -> int:
         """See :meth:`entivec.store.Store.count`."""

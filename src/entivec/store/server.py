@@ -412,6 +412,33 @@ class ServerStore:
         )
         return hits_of(response.points)
 
+    def search_groups(
+        self,
+        vector: str,
+        query: Sequence[float],
+        k: int,
+        group_by: str,
+        group_size: int,
+        where: dict[str, str] | None = None,
+    ) -> list[list[Hit]]:
+        """See :meth:`entivec.store.Store.search_groups`: the engine's search groups."""
+        self._send_held(wait=True)
+        condition = keyword_filter(where)
+        response = self._call(
+            "search",
+            lambda: self.client.query_points_groups(
+                self.collection,
+                group_by=group_by,
+                query=[float(x) for x in query],
+                using=vector,
+                limit=k,
+                group_size=group_size,
+                query_filter=condition,
+                with_payload=True,
+            ),
+        )
+        return [hits_of(group.hits) for group in response.groups]
+
     def count(self) -> int:
         """See :meth:`entivec.store.Store.count`."""
         self._send_held(wait=True)
