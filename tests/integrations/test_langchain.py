@@ -80,6 +80,9 @@ def test_entity_type_search_on_qdrant_edge_returns_mentions_as_metadata(
         ev.ingest("conll", [politics], language="en", plugins=("e5", "entity"), limit=200,
                   show_progress=False)  # fmt: skip
         parties = EntivecRetriever(entivec=ev, k=5, mode="entities").invoke("a political party")
+        grouped = EntivecRetriever(entivec=ev, k=5, mode="entities", group_by="text").invoke(
+            "a political party"
+        )
     assert len(parties) == 5 and len({d.page_content for d in parties}) == 5
     # fused with e5 by default: a sentence only e5 found comes as itself, without a mention
     mentions = [d for d in parties if "mention" in d.metadata]
@@ -87,3 +90,7 @@ def test_entity_type_search_on_qdrant_edge_returns_mentions_as_metadata(
         mention, span = document.metadata["mention"], document.metadata["span"]
         assert document.page_content[span["start"] : span["end"]] == mention
     assert sum(d.metadata["entity_type"] == "politicalparty" for d in mentions) >= 3
+    # grouped: each party once, with how often it was found
+    assert len({d.metadata["mention"] for d in grouped}) == len(grouped) == 5
+    assert all(d.metadata["count"] >= 1 for d in grouped)
+    assert sum(d.metadata["count"] for d in grouped) > 5
