@@ -121,7 +121,9 @@ def test_random_option_values(small_store: Path, verb: str, choices: list[tuple[
     options = [o for i, value in choices for o in (OPTIONS[verb][i % len(OPTIONS[verb])], value)]
     store = str(small_store / "store")
     if verb == "ingest":
-        args = ["ingest", "text", str(small_store / "notes.txt"), "--store", store, *HASHED]
+        # into a store of its own: an example must not change what the next one meets
+        fresh = tempfile.mkdtemp(dir=small_store)
+        args = ["ingest", "text", str(small_store / "notes.txt"), "--store", fresh, *HASHED]
     elif verb == "route":
         args = ["route", "Berlin", "--store", store, "--vector", "hashed"]
     else:

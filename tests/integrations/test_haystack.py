@@ -51,3 +51,16 @@ def test_qdrant_haystack_stores_what_the_embedder_made() -> None:
     query = EntivecTextEmbedder().run("Who won the Nobel Prize twice?")["embedding"]
     [found] = QdrantEmbeddingRetriever(store, top_k=1).run(query_embedding=query)["documents"]
     assert found.content == SENTENCES["en"][1] and found.meta["language"] == "en"
+
+
+def test_a_pipeline_with_the_embedder_saves_and_loads() -> None:
+    from entivec.integrations.haystack import EntivecTextEmbedder
+
+    pipeline = haystack.Pipeline()
+    pipeline.add_component("embed", EntivecTextEmbedder(variant="int8"))
+    saved = pipeline.to_dict()
+    assert saved["components"]["embed"]["init_parameters"] == {"plugin": "e5", "variant": "int8"}
+    # Haystack loads classes only from modules the caller trusts
+    loaded = haystack.Pipeline.from_dict(saved, allowed_modules=["entivec.integrations.haystack"])
+    embedder = loaded.get_component("embed")
+    assert (embedder.plugin, embedder.variant) == ("e5", "int8")

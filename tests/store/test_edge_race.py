@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def _write(directory: str, writer: str, start: Barrier, outcomes: dict[str, str]) -> None:
     from entivec.errors import StoreLockedError
 
-    start.wait()
     try:
+        start.wait(timeout=60)
         with EdgeStore(directory, collection="c") as store:
             store.ensure_schema([VectorSchema("v", 2, "cosine")])
             store.upsert(
@@ -53,8 +53,14 @@ def test_two_processes_creating_one_store_never_both_fail(tmp_path: Path) -> Non
             for process in writers:
                 process.start()
             for process in writers:
-                process.join(60)
+                process.join(120)
+            for process in writers:
+                if process.is_alive():  # never leave a writer holding the next round's store
+                    process.kill()
+                    process.join()
             result = dict(outcomes)
+            assert sorted(result) == ["a", "b"], result  # each writer said how it ended
+            assert [p.exitcode for p in writers] == [0, 0], result
             stored = [w for w, outcome in result.items() if outcome == "stored"]
             assert stored, result
             for outcome in result.values():

@@ -215,7 +215,6 @@ def untrusted_tls_port(tmp_path: Path) -> Iterator[int]:
     listener.listen(16)
     listener.settimeout(0.2)
     stop = threading.Event()
-    handshakes: list[int] = []
 
     def serve() -> None:
         while not stop.is_set():
@@ -223,7 +222,7 @@ def untrusted_tls_port(tmp_path: Path) -> Iterator[int]:
                 connection = listener.accept()[0]
             except OSError:
                 continue
-            handshakes.append(1)
+            connection.settimeout(5)
             try:
                 context.wrap_socket(connection, server_side=True).close()
             except (OSError, ssl.SSLError):
@@ -233,7 +232,7 @@ def untrusted_tls_port(tmp_path: Path) -> Iterator[int]:
     thread.start()
     yield int(listener.getsockname()[1])
     stop.set()
-    thread.join()
+    thread.join(timeout=10)
     listener.close()
 
 

@@ -284,7 +284,9 @@ class Router:
         wide, named = None, WideIdentifier.name
         if self.wide is not None and refused is None:
             wide, named = self.wide.top(text), self.wide.name
-        if wide is not None and self._outside(text, *wide) and not _held(text, neighbours):
+        if wide is not None and _held(text, neighbours):
+            wide = None  # the index holds this very text under its label
+        if wide is not None and self._outside(text, *wide):
             outcome, (language, confidence), source = "outside_index", wide, named
         elif outcome != "routed" and self.fallback is not None:
             language = self.fallback.identify(text)

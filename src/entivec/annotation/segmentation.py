@@ -105,7 +105,9 @@ def windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
     pieces = []
     while end - start > MAX_SENTENCE_CHARS:
         limit = start + MAX_SENTENCE_CHARS
-        cut = max(text.rfind(" ", start, limit + 1), text.rfind("\n", start, limit + 1))
+        cut = limit
+        while cut > start and not text[cut].isspace():
+            cut -= 1
         if cut <= start:
             found = regex.compile(r"\s").search(text, limit, end)
             cut = found.start() if found else end

@@ -18,58 +18,49 @@ from typing import Any  # noqa: E402
 from haystack import Document, component  # noqa: E402
 
 from entivec.integrations.hits import encoder  # noqa: E402
-from entivec.registry import Encoder  # noqa: E402
 
 __all__ = ["EntivecDocumentEmbedder", "EntivecTextEmbedder"]
 
 
-class _Plugin:
-    """The plugin, loaded on ``warm_up`` (or the first ``run``), as Haystack expects of a
-    component (held, not inherited: ``@component`` rebuilds the class it decorates)."""
-
-    def __init__(self, plugin: str, variant: str) -> None:
-        self.plugin = plugin
-        self.variant = variant
-        self._encoder: Encoder | None = None
-
-    def encoder(self) -> Encoder:
-        if self._encoder is None:
-            self._encoder = encoder(self.plugin, self.variant)
-        return self._encoder
-
-
 @component
 class EntivecTextEmbedder:
-    """The query vector of a text (e5's ``query: `` prefix), for a retriever."""
+    """The query vector of a text (e5's ``query: `` prefix), for a retriever. The plugin
+    loads on ``warm_up`` or the first ``run``; ``plugin`` and ``variant`` are what a
+    saved pipeline records."""
 
     def __init__(self, plugin: str = "e5", variant: str = "fp32") -> None:
-        self.plugin = _Plugin(plugin, variant)
+        self.plugin = plugin
+        self.variant = variant
 
     def warm_up(self) -> None:
         """Load the plugin's ONNX graph."""
-        self.plugin.encoder()
+        encoder(self.plugin, self.variant)
 
     @component.output_types(embedding=list[float])
     def run(self, text: str) -> dict[str, Any]:
         """``{"embedding": [...]}`` of ``text``."""
-        return {"embedding": [float(x) for x in self.plugin.encoder().embed_queries([text])[0]]}
+        vector = encoder(self.plugin, self.variant).embed_queries([text])[0]
+        return {"embedding": [float(x) for x in vector]}
 
 
 @component
 class EntivecDocumentEmbedder:
-    """Passage vectors (e5's ``passage: `` prefix) of documents, for a document writer."""
+    """Passage vectors (e5's ``passage: `` prefix) of documents, for a document writer;
+    loaded and saved as :class:`EntivecTextEmbedder` is."""
 
     def __init__(self, plugin: str = "e5", variant: str = "fp32") -> None:
-        self.plugin = _Plugin(plugin, variant)
+        self.plugin = plugin
+        self.variant = variant
 
     def warm_up(self) -> None:
         """Load the plugin's ONNX graph."""
-        self.plugin.encoder()
+        encoder(self.plugin, self.variant)
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, Any]:
         """The documents, each with the ``embedding`` of its content."""
-        vectors = self.plugin.encoder().embed_passages([d.content or "" for d in documents])
+        texts = [d.content or "" for d in documents]
+        vectors = encoder(self.plugin, self.variant).embed_passages(texts)
         return {
             "documents": [
                 replace(d, embedding=[float(x) for x in v])

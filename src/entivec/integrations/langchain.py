@@ -49,7 +49,7 @@ class EntivecSparseEmbeddings(SparseEmbeddings):
     collection's sparse vector needs Qdrant's IDF modifier, as entivec creates it."""
 
     def __init__(self, plugin: str = "bm25") -> None:
-        self._encoder = encoder(plugin)
+        self._encoder = encoder(plugin, "fp32")
 
     def embed_documents(self, texts: list[str]) -> list[SparseVector]:
         """Term weights of each text as a passage."""

@@ -70,7 +70,7 @@ class EntivecEmbedding(BaseEmbedding):
 def sparse_functions(plugin: str = "bm25") -> tuple[SparseFunction, SparseFunction]:
     """entivec's BM25 as ``QdrantVectorStore(sparse_doc_fn=..., sparse_query_fn=...)``:
     each takes texts and returns their indices and values."""
-    bm25 = encoder(plugin)
+    bm25 = encoder(plugin, "fp32")
 
     def documents(texts: list[str]) -> tuple[list[list[int]], list[list[float]]]:
         vectors = bm25.embed_passages(list(texts))

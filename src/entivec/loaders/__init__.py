@@ -133,8 +133,12 @@ def load(
                     raise CorpusFormatError(
                         str(path),
                         sentence.line or None,
-                        "cannot tell the language from the path (expected a folder or file "
-                        "named like 'de' or 'en'); pass language='xx' (CLI: --language xx)",
+                        "raw text has no language unless given: pass language='xx' (CLI: "
+                        "--language xx), or language_from_path=True (--language-from-path) "
+                        "for a folder or file named like 'de'"
+                        if format in RAW_FORMATS and not language_from_path
+                        else "cannot tell the language from the path (expected a folder or "
+                        "file named like 'de' or 'en'); pass language='xx' (CLI: --language xx)",
                     )
             elif problem := language_problem(sentence.language):
                 raise CorpusFormatError(str(path), sentence.line or None, problem)

@@ -6,8 +6,9 @@ builds the HNSW graph once after a bulk load (never per batch).
 
 Qdrant Edge lets one process open a shard; two processes that create the same new store
 at once both failed (each on the other's half-made files). Creating holds an exclusive
-lock on the store directory, opening a shared one, so the second process waits for the
-first to finish creating and then gets the one-line "open in another process".
+lock on the folder that holds the store's collections (``STORE``), opening a shared one,
+so the second process waits for the first to finish creating and then gets the one-line
+"open in another process".
 """
 
 from __future__ import annotations

@@ -65,13 +65,13 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def is_certificate_failure(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what it wraps) is a TLS handshake or certificate failure."""
+    """Whether ``exc`` (or what it wraps) is a certificate that did not verify; a TLS
+    connection dropped mid-way is not one (it may be retried)."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, ssl.SSLError):
+        if isinstance(seen, ssl.SSLCertVerificationError):
             return True
-        text = str(seen).lower()
-        if "certificate verify failed" in text or "ssl handshake" in text:
+        if "certificate verify failed" in str(seen).lower():
             return True
         seen = seen.__cause__ or seen.__context__
     return False
