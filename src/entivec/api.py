@@ -233,7 +233,8 @@ class Entivec:
         vector knows types, the sentence vector knows the words a type's sentences use,
         and on types the projection never saw the fusion beats both
         (docs/ner-retriever.md). A sentence found only by the sentence vector comes back
-        as its sentence point (no ``span``); scores are then fusion scores, not cosines.
+        as its sentence point (no ``span``); scores are then fusion scores, not cosines,
+        and each hit's ``score_kind`` says so (``rank_fusion``; ``similarity`` otherwise).
 
         Args:
             description: A type's name or description (``"a political party"``).

@@ -3,15 +3,23 @@ stores routing reads, the wide language identifier, and the LM that writes exemp
 
 Loading an ONNX graph or opening a store costs far more than one query, so the query
 layer, annotation and ingestion ask this object rather than loading for themselves.
+
+Qdrant Edge lets one process open a directory, and every raw-text ingest routes against
+the one routing index shipped with the models: two ingests into two stores at once
+collided there. Routing only reads the index, so a process that finds it open elsewhere
+reads a private copy instead (146 MB, copied in about a second, removed on close).
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from entivec.errors import InvalidArgumentError
-from entivec.models import adapters_dir
+from entivec.errors import InvalidArgumentError, StoreLockedError
+from entivec.models import adapters_dir, routing_index_dir
 from entivec.registry import Encoder, EncoderSpec, get_registry
 from entivec.store import Store, open_store
 
@@ -20,6 +28,7 @@ if TYPE_CHECKING:
     from entivec.ner.tagging import NerEngine
     from entivec.query.exemplars import ExemplarWriter
 
+log = logging.getLogger(__name__)
 NER_ENGINES = ("onnx", "torch")
 
 
@@ -38,6 +47,7 @@ class Loaded:
         self.stores: dict[str, Store] = {}
         self.exemplar_writer: ExemplarWriter | None = None
         self.wide: WideIdentifier | None = None
+        self.copies: list[Path] = []
 
     def encoder(self, plugin: str) -> tuple[EncoderSpec, Encoder]:
         """The spec and the loaded encoder of ``plugin``."""
@@ -83,8 +93,22 @@ class Loaded:
         """The store at ``location`` (a directory or a URL), opened once."""
         key = str(location)
         if key not in self.stores:
-            self.stores[key] = open_store(key)
+            try:
+                self.stores[key] = open_store(key)
+            except StoreLockedError:
+                shipped = routing_index_dir()
+                if "://" in key or Path(key).resolve() != shipped.resolve():
+                    raise
+                self.stores[key] = open_store(str(self._private_copy(shipped)))
         return self.stores[key]
+
+    def _private_copy(self, index: Path) -> Path:
+        """A copy of the routing index ``index`` for this process alone."""
+        folder = Path(tempfile.mkdtemp(prefix="entivec-routing-index-"))
+        self.copies.append(folder)
+        log.info("the routing index is open in another process; routing reads a copy")
+        shutil.copytree(index, folder / "index")
+        return folder / "index"
 
     def exemplars(self) -> ExemplarWriter:
         """The LM that writes instances of a type (loaded on first use)."""
@@ -107,3 +131,6 @@ class Loaded:
         for store in self.stores.values():
             store.close()
         self.stores.clear()
+        for folder in self.copies:
+            shutil.rmtree(folder, ignore_errors=True)
+        self.copies.clear()

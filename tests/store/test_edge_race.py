@@ -5,10 +5,13 @@ Before the creation lock, both could fail on each other's half-made files."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import subprocess
 import sys
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
+
+import pytest
 
 from entivec.store import PointRecord, VectorSchema, point_id
 from entivec.store.edge import EdgeStore
@@ -89,3 +92,27 @@ def test_the_cli_race_ends_in_one_store_and_one_line(tmp_path: Path) -> None:
             assert output.startswith("Error: ") and "open in another process" in output
     with EdgeStore(store, collection="entivec") as edge:
         assert edge.count() == 2
+
+
+@pytest.mark.models
+def test_two_raw_text_ingests_into_two_stores_at_once_both_succeed(tmp_path: Path) -> None:
+    """Both route against the one shipped routing index: the second reads a copy."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Die Stadt liegt am Rhein.\nDe stad ligt aan de Rijn.\n")
+    commands = [
+        [sys.executable, "-m", "entivec", "-q", "ingest", "text", str(notes), "--store",
+         str(tmp_path / name), "--plugin", "bm25", "--no-ner"]
+        for name in ("one", "two")
+    ]  # fmt: skip
+    scratch = tmp_path / "tmp"  # where a process would put its copy of the index
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    runs = [subprocess.Popen(c, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, env=env) for c in commands]  # fmt: skip
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    for name in ("one", "two"):
+        with EdgeStore(tmp_path / name, collection="entivec") as edge:
+            languages = sorted(str(p.payload["language"]) for p in edge.points())
+        assert languages == ["de", "nl"]
+    assert not list(scratch.iterdir())  # a copy leaves with the process that made it

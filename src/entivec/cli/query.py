@@ -129,8 +129,18 @@ def search(
                 hybrid=hybrid,
             )
     if as_json:
-        click.echo(json.dumps([{"id": h.id, "score": h.score, **h.payload} for h in hits]))
+        click.echo(
+            json.dumps(
+                [
+                    {"id": h.id, "score": h.score, "score_kind": h.score_kind, **h.payload}
+                    for h in hits
+                ]
+            )
+        )
         return
+    if any(h.score_kind == "rank_fusion" for h in hits):
+        # fused scores are 1 / (constant + rank) summed: a scale of their own
+        click.echo("scores: reciprocal rank fusion of two rankings, not similarities")
     for h in hits:
         if "span" in h.payload:
             count = f" ×{h.payload['count']}" if "count" in h.payload else ""

@@ -48,6 +48,7 @@ def found(hit: Hit) -> Found:
         text = str(payload.pop("text", ""))
     payload.pop("fingerprint", None)
     payload.pop("encoded_by", None)
+    payload["score_kind"] = hit.score_kind  # a fused score is not a similarity
     return Found(hit.id, text, payload, hit.score)
 
 

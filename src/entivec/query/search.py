@@ -107,4 +107,7 @@ def fuse_by_sentence(rankings: Sequence[Sequence[Hit]], k: int) -> list[Hit]:
             response.append(models.ScoredPoint(id=key, version=0, score=hit.score))
         responses.append(response)
     fused = reciprocal_rank_fusion(responses, limit=k, ranking_constant_k=FUSION_RANK_CONSTANT)
-    return [dataclasses.replace(first[str(p.id)], score=p.score) for p in fused]
+    return [
+        dataclasses.replace(first[str(p.id)], score=p.score, score_kind="rank_fusion")
+        for p in fused
+    ]

@@ -117,9 +117,9 @@ def grouped(hits: Sequence[Hit], key: str, size: int) -> list[list[Hit]]:
     return list(groups.values())
 
 
-def hits_of(found: Sequence[Any]) -> list[Hit]:
+def hits_of(found: Sequence[Any], score_kind: ScoreKind = "similarity") -> list[Hit]:
     """An engine's scored points (Qdrant Edge's or qdrant-client's) as hits."""
-    return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in found]
+    return [Hit(str(p.id), float(p.score), dict(p.payload or {}), score_kind) for p in found]
 
 
 def vector_of(stored: Any) -> Vector:
@@ -135,13 +135,19 @@ Keywords = Mapping[str, str | list[str]]
 RRF_K = 2
 
 
+# what a hit's score is: the vector's similarity, or a reciprocal rank fusion of
+# rankings (1 / (constant + rank) summed), which is not on the similarity's scale
+ScoreKind = Literal["similarity", "rank_fusion"]
+
+
 @dataclass(frozen=True)
 class Hit:
-    """A search result."""
+    """A search result; ``score_kind`` says which scale ``score`` is on."""
 
     id: str
     score: float
     payload: dict[str, Any] = field(default_factory=dict)
+    score_kind: ScoreKind = "similarity"
 
 
 def missing_vectors(

@@ -372,7 +372,7 @@ class EdgeStore:
             with_payload=True,
         )
         found = self._call("search", lambda: shard.query(request))
-        return hits_of(found)
+        return hits_of(found, "rank_fusion")
 
     def search_groups(
         self,

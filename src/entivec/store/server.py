@@ -410,7 +410,7 @@ class ServerStore:
             query_filter=condition,
             with_payload=True,
         )
-        return hits_of(response.points)
+        return hits_of(response.points, "rank_fusion")
 
     def search_groups(
         self,

@@ -1,5 +1,6 @@
-"""Entity search grouped by mention text: one hit per distinct mention, with its count;
-through the API and the CLI, on Qdrant Edge (the engines agree: tests/store)."""
+"""Entity search through the API and the CLI on Qdrant Edge: grouped by mention text
+(one hit per distinct mention, with its count; the engines agree: tests/store), and
+fused lists that say their scores are rank fusion, not similarities."""
 
 from __future__ import annotations
 
@@ -70,3 +71,19 @@ def test_the_cli_lists_distinct_mentions(store: Path) -> None:
                                         "--vector", "hashed", "--group-by", "text"])  # fmt: skip
     assert sentence.exit_code == 1
     assert "--group-by is for an entity-type search" in sentence.output
+
+
+def test_a_fused_list_says_its_scores_are_rank_fusion(store: Path) -> None:
+    with Entivec(store) as ev:
+        fused = ev.search_entities("Labour", k=3, vector="hashed_mention", fuse_with="hashed")
+        alone = ev.search_entities("Labour", k=3, vector="hashed_mention", fuse_with=None)
+    assert {h.score_kind for h in fused} == {"rank_fusion"} and all(h.score < 0.1 for h in fused)
+    assert {h.score_kind for h in alone} == {"similarity"}
+    args = ["search", "Labour", "--store", str(store), "--vector", "hashed_mention", "-k", "3"]
+    shown = CliRunner().invoke(cli, [*args, "--fuse-with", "hashed"]).output.splitlines()
+    assert shown[0] == "scores: reciprocal rank fusion of two rankings, not similarities"
+    assert len(shown) == 4
+    plain = CliRunner().invoke(cli, [*args, "--fuse-with", "none"]).output.splitlines()
+    assert len(plain) == 3 and not plain[0].startswith("scores:")
+    listed = json.loads(CliRunner().invoke(cli, [*args, "--fuse-with", "hashed", "--json"]).output)
+    assert {h["score_kind"] for h in listed} == {"rank_fusion"}
