@@ -423,19 +423,16 @@ class ServerStore:
     ) -> list[list[Hit]]:
         """See :meth:`entivec.store.Store.search_groups`: the engine's search groups."""
         self._send_held(wait=True)
-        condition = keyword_filter(where)
-        response = self._call(
+        response = self._request(
             "search",
-            lambda: self.client.query_points_groups(
-                self.collection,
-                group_by=group_by,
-                query=[float(x) for x in query],
-                using=vector,
-                limit=k,
-                group_size=group_size,
-                query_filter=condition,
-                with_payload=True,
-            ),
+            "query_points_groups",
+            group_by=group_by,
+            query=[float(x) for x in query],
+            using=vector,
+            limit=k,
+            group_size=group_size,
+            query_filter=keyword_filter(where),
+            with_payload=True,
         )
         return [hits_of(group.hits) for group in response.groups]
 
