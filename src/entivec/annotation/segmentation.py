@@ -15,8 +15,8 @@ sentencex alone. German ordinals ("am 1. || FC Köln") are left cut: no rule tol
 from a number ending a sentence ("Muiriel ist jetzt 20. || Das Passwort").
 
 A sentence longer than :data:`MAX_SENTENCE_CHARS` (a line of words without a full stop,
-a log dump) is stored as consecutive windows of at most that many characters, cut at a
-space: the sentence vectors read at most 512 sub-tokens, about 1,500 characters of
+a log dump) is stored as consecutive windows of at most that many characters, cut at
+whitespace: the sentence vectors read at most 512 sub-tokens, about 1,500 characters of
 Latin script, so the rest of a longer sentence would be stored but never searchable.
 Windows keep every word findable; the loaders warn with the file and line.
 """
