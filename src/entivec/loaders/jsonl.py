@@ -152,7 +152,9 @@ def _record(line: str, path: str, number: int) -> dict[str, Any]:
             path, number, f"expected a JSON object, got {type(record).__name__}"
         )
     try:
-        nul = _holds_nul(record)
+        # only an escape can decode to a NUL (a raw one never reaches here): no walk
+        # through a record whose line lacks one
+        nul = "\\u0000" in line and _holds_nul(record)
     except RecursionError:
         raise CorpusFormatError(
             path, number, "expected a JSON object, got one nested too deeply to read"

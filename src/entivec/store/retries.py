@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 from tenacity import (
@@ -64,47 +64,46 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps, outermost first (its cause, else its context)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
 def is_certificate_failure(exc: BaseException) -> bool:
     """Whether ``exc`` (or what it wraps) is a certificate that did not verify; a TLS
     connection dropped mid-way is not one (it may be retried)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
-        if "certificate verify failed" in str(seen).lower():
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return any(
+        isinstance(seen, ssl.SSLCertVerificationError)
+        or "certificate verify failed" in str(seen).lower()
+        for seen in _chain(exc)
+    )
 
 
 def is_refused(exc: BaseException) -> bool:
     """Whether ``exc`` (or what it wraps) is a refused connection, on either transport."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ConnectionRefusedError):
-            return True
-        if (
-            "connection refused" in str(seen).lower()
-            or "connecterror" in type(seen).__name__.lower()
-        ):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return any(
+        isinstance(seen, ConnectionRefusedError)
+        or "connection refused" in str(seen).lower()
+        or "connecterror" in type(seen).__name__.lower()
+        for seen in _chain(exc)
+    )
+
+
+def _timed_out(seen: BaseException) -> bool:
+    if isinstance(seen, TimeoutError) or "timeout" in type(seen).__name__.lower():
+        return True
+    code = getattr(seen, "code", None)
+    if callable(code) and getattr(code(), "name", "") == "DEADLINE_EXCEEDED":
+        return True
+    return "timed out" in str(seen).lower()
 
 
 def is_timeout(exc: BaseException) -> bool:
     """Whether ``exc`` (or what it wraps) is a request that ran out of time."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        code = getattr(seen, "code", None)
-        if isinstance(seen, TimeoutError) or "timeout" in type(seen).__name__.lower():
-            return True
-        if callable(code) and getattr(code(), "name", "") == "DEADLINE_EXCEEDED":
-            return True
-        if "timed out" in str(seen).lower():
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return any(_timed_out(seen) for seen in _chain(exc))
 
 
 def failure(exc: BaseException) -> str:
