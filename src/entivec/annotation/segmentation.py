@@ -9,10 +9,15 @@ language's own on those documents.
 
 sentencex ends a sentence after any full stop its rules do not know as an abbreviation,
 and on written WikiANN lines it cut one in 35 German and one in 80 Russian lines, often
-inside a name: "М. || А. || Шолохова", "Paul VI. || ernannte". Three rules put such pieces
-back together (:func:`continues`); ``entivec eval segmentation`` measures them beside
-sentencex alone. German ordinals ("am 1. || FC Köln") are left cut: no rule told them
-from a number ending a sentence ("Muiriel ist jetzt 20. || Das Passwort").
+inside a name: "М. || А. || Шолохова", "Paul VI. || ernannte", "am 1. || FC Köln". Four
+rules put such pieces back together (:func:`continues`); ``entivec eval segmentation``
+measures them beside sentencex alone. The fourth is the Pragmatic Segmenter's German
+rule (pysbd has it too): a number of one or two digits followed by a full stop is an
+ordinal, not the end of a sentence, in the languages that write ordinals so (German,
+Polish, the Nordic, Baltic and West and South Slavic languages, Hungarian, Turkish).
+Its price is a sentence that does end in such a number ("Muiriel ist jetzt 20. || Das
+Passwort"): it joins the next one, and two sentences in one point keep every mention.
+The document's language decides, as given or as fastText reads the whole document.
 
 A sentence longer than :data:`MAX_SENTENCE_CHARS` (a line of words without a full stop,
 a log dump) is stored as consecutive windows of at most that many characters, cut at
@@ -27,8 +32,13 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cache
+from typing import TYPE_CHECKING
 
 import regex
+
+if TYPE_CHECKING:
+    from entivec.annotation.langid import WideIdentifier
 
 log = logging.getLogger(__name__)
 _SAY_WINDOWS: ContextVar[bool] = ContextVar("say_windows", default=True)
@@ -47,6 +57,16 @@ _LOWERCASE = regex.compile(r"\p{Ll}")
 _SHORT_END = regex.compile(r"(?:^|\W)(?:\w{1,4}|\d+|[IVXLCDM]+)\.$")
 # an initial ("М.", "J. R. R.") closing the piece before
 _INITIAL = regex.compile(r"(?:^|[\s(«„“\"'])\p{Lu}\.$")
+# an ordinal as written in the languages below ("am 1.", "die 2.", "Russell, 5.")
+_ORDINAL = regex.compile(r"(?:^|[\s(])\d{1,2}\.$")
+# languages that write an ordinal as a number with a full stop (the ordinal indicator
+# of their orthographies): Basque, Bosnian, Croatian, Czech, Danish, Estonian, Faroese,
+# Finnish, German, Hungarian, Icelandic, Latvian, Norwegian, Polish, Serbian, Slovak,
+# Slovene, Turkish
+ORDINAL_DOT_LANGUAGES = frozenset(
+    {"bs", "cs", "da", "de", "et", "eu", "fi", "fo", "hr", "hu", "is"}
+    | {"lv", "nb", "nn", "no", "pl", "sh", "sk", "sl", "sr", "tr"}
+)
 
 
 def sentence_spans(text: str, language: str | None = None) -> list[tuple[int, int]]:
@@ -130,6 +150,7 @@ def _sentences(text: str, language: str | None) -> list[tuple[int, int]]:
 
     spans: list[tuple[int, int]] = []
     cursor = 0
+    ordinals = _OrdinalLanguage(text, language)
     for piece in sentencex.segment(language or DEFAULT_RULES, text):
         stripped = piece.strip()
         if not stripped:
@@ -140,7 +161,8 @@ def _sentences(text: str, language: str | None) -> list[tuple[int, int]]:
         end = start + len(stripped)
         # the rules read the end of the sentence before: a tail keeps a long run of
         # merges linear
-        if spans and continues(text[max(spans[-1][0], cursor - 64) : cursor], stripped):
+        before = text[max(spans[-1][0], cursor - 64) : cursor] if spans else ""
+        if spans and (continues(before, stripped) or ordinals.continues(before)):
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
@@ -156,3 +178,30 @@ def continues(before: str, piece: str) -> bool:
     if _CONTINUATION.match(piece) or _INITIAL.search(before):
         return True
     return bool(_LOWERCASE.match(piece) and _SHORT_END.search(before))
+
+
+class _OrdinalLanguage:
+    """Whether a document writes ordinals with a full stop, read once and only when a
+    piece ends in one: its given language, else fastText's reading of the whole text."""
+
+    def __init__(self, text: str, language: str | None) -> None:
+        self._text = text
+        self._writes: bool | None = (
+            language.split("-")[0] in ORDINAL_DOT_LANGUAGES if language else None
+        )
+
+    def continues(self, before: str) -> bool:
+        """Whether ``before`` ends in an ordinal of this document's language."""
+        if not _ORDINAL.search(before.rstrip()):
+            return False
+        if self._writes is None:
+            read = _wide().top(self._text)
+            self._writes = read is not None and read[0] in ORDINAL_DOT_LANGUAGES
+        return self._writes
+
+
+@cache
+def _wide() -> WideIdentifier:
+    from entivec.annotation.langid import WideIdentifier
+
+    return WideIdentifier()
