@@ -130,8 +130,10 @@ class Entivec:
 
         Args:
             root: Sentences' ``source`` (part of their ids) is their file's path relative
-                to this folder; by default the file's absolute path. Give one to keep ids
-                when the corpus moves.
+                to this folder; by default its folder and name (``de/val.conllu``), so
+                the ids stay when the corpus moves. A file named like another whose
+                points the collection holds, which still exists, is refused unless a
+                root is given (:mod:`entivec.ingest.sources`).
             ner: ``auto`` tags sentences without gold spans, ``force`` every sentence
                 (replacing gold spans, to evaluate), ``off`` none.
             adapters: The NER adapter registry (default: the one ``entivec train lora``

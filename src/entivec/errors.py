@@ -82,6 +82,10 @@ class CorpusNotFoundError(EntivecError, FileNotFoundError):
     """A corpus path that does not exist or is not a file."""
 
 
+class SourceNameConflictError(EntivecError, FileExistsError):
+    """A corpus file named like another file whose points the collection holds."""
+
+
 class TrainingDataError(EntivecError, ValueError):
     """Training data that cannot train what was asked (too few languages, no labels)."""
 

@@ -26,9 +26,12 @@ class Sentence:
         spans: Entity mentions decoded from the corpus tags.
         corpus: Corpus name (``"wikiann"``, ``"crossner-politics"``, ...).
         split: ``"train"``, ``"val"``, ``"dev"``, ``"test"`` or ``""``.
-        source: The file it was read from, as :func:`entivec.loaders.load` names it
-            (relative to the root it was given, else absolute); part of the point id, so
-            two files never share points.
+        source: The file it was read from, as :func:`entivec.loaders.load` names it:
+            relative to the root it was given, else its folder and name; part of the
+            point id, so the ids survive moving the corpus.
+        location: The file's absolute path when it was read: which file a ``source``
+            name stands for, so that another file of the same name is not mistaken for
+            it (:mod:`entivec.ingest.sources`). Not part of the id.
         line: 1-based line where the sentence starts in its file (``0`` when unknown).
         document: For a sentence cut from a raw document, the document's id.
         doc_span: Its character offsets ``[start, end)`` in that document.
@@ -53,6 +56,7 @@ class Sentence:
     corpus: str = ""
     split: str = ""
     source: str = ""
+    location: str = ""
     line: int = 0
     document: str = ""
     doc_span: tuple[int, int] | None = None

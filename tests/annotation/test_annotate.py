@@ -66,7 +66,7 @@ def test_raw_documents_are_routed_tagged_and_stored(
     merkel = sentences["Angela Merkel besuchte am Montag Paris."]
     assert merkel["language_source"] == "routed" and merkel["language_confidence"] > 0.5
     assert (merkel["doc_id"], merkel["doc_start"], merkel["doc_end"]) == (
-        f"{raw.parent.name}/notes.txt:1",
+        "notes.txt:1",
         0,
         39,
     )
@@ -140,6 +140,32 @@ def test_a_bare_name_takes_its_documents_language(tmp_path: Path, routing_store:
     assert in_document["language_confidence"] == 1.0
     assert alone["language_source"] != "document"
     assert all(p["language"] == "en" for p in sentences if p["text"] != "Berlin.")
+
+
+def test_documents_of_two_files_lend_their_language_only_to_their_own(
+    tmp_path: Path, routing_store: Entivec
+) -> None:
+    """Two files of one name in two folders have documents of the same id
+    (``letters.txt:1``); each is a document of its own file."""
+    english = tmp_path / "a" / "letters.txt"
+    russian = tmp_path / "b" / "letters.txt"
+    for path, text in (
+        (english, "The chancellor flew home on Monday evening after the summit. "
+         "She landed at the airport shortly before midnight. Berlin.\n"),
+        (russian, "Канцлер вернулась домой в понедельник вечером после саммита. "
+         "Она приземлилась в аэропорту незадолго до полуночи. Berlin.\n"),
+    ):  # fmt: skip
+        path.parent.mkdir()
+        path.write_text(text, encoding="utf-8")
+    with Entivec(tmp_path / "store") as ev:
+        ev.ingest("text", [english, russian], plugins=("e5",), routing_index=routing_store.store,
+                  show_progress=False, ner="off")  # fmt: skip
+    names = {
+        p["source"]: (p["language"], p["language_source"])
+        for p, _ in _points(tmp_path / "store").values()
+        if p["text"] == "Berlin."
+    }
+    assert names == {"a/letters.txt": ("en", "document"), "b/letters.txt": ("ru", "document")}
 
 
 def test_ner_force_replaces_gold_spans(

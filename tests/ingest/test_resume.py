@@ -96,11 +96,13 @@ def test_payload_schema_of_a_sentence_point(
     for payload in payloads:
         assert set(payload) == {
             "kind", "text", "sentence_id", "language", "entity_type", "spans", "corpus",
-            "split", "source", "language_source", "span_source", "fingerprint", "encoded_by",
+            "split", "source", "location", "language_source", "span_source", "fingerprint",
+            "encoded_by",
         }  # fmt: skip
         assert payload["language"] == "de" and payload["corpus"] == "wikiann"
         assert payload["split"] == "val" and payload["sentence_id"].startswith("de/val#")
-        assert payload["kind"] == "sentence" and payload["source"] == path.resolve().as_posix()
+        assert payload["kind"] == "sentence" and payload["source"] == "de/val.conllu"
+        assert payload["location"] == path.resolve().as_posix()
         assert (payload["language_source"], payload["span_source"]) == ("path", "gold")
         assert sorted({s["type"] for s in payload["spans"]}) == payload["entity_type"]
         # the real artefact's version: its model file's checksum, from the manifest
@@ -175,6 +177,6 @@ def test_lines_files_become_one_point_per_line(tmp_path: Path, data_dir: Path) -
     kb = data_dir / "tatoeba" / "tatoeba.deu-eng.eng"
     sentences = list(load("lines", [kb], language="en", corpus="tatoeba"))
     assert len(sentences) == 1000
-    assert sentences[0].id == "tatoeba/tatoeba.deu-eng.eng:1"
+    assert sentences[0].id == "tatoeba.deu-eng.eng:1"
     assert sentences[0].text == "Mary said she didn't know where Tom was."
     assert all(s.language == "en" and not s.spans for s in sentences)

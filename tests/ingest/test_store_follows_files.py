@@ -7,14 +7,16 @@ by point (ids, payloads, vectors) with a fresh store that ingested only the fina
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from entivec.api import Entivec
-from entivec.errors import CorpusFormatError
-from entivec.ingest.pipeline import IngestReport
+from entivec.errors import CorpusFormatError, SourceNameConflictError
+from entivec.ingest.pipeline import IngestReport, ingest
+from entivec.loaders import load
 from entivec.store import Vector
 from entivec.store.edge import EdgeStore
 
@@ -95,16 +97,30 @@ def test_a_sentence_deleted_from_its_file_leaves_the_store(tmp_path: Path) -> No
 def test_files_of_the_same_folder_and_name_never_share_points(tmp_path: Path) -> None:
     a = _write(tmp_path / "a" / "de" / "val.conllu", CONLL)
     b = _write(tmp_path / "b" / "de" / "val.conllu", CONLL.replace("Rhein", "Main"))
-    _ingest(tmp_path / "two-runs", "conll", a)
-    second = _ingest(tmp_path / "two-runs", "conll", b)
+    _ingest(tmp_path / "alone", "conll", a)
+    # both are "de/val.conllu": the second is refused while the first still exists, and
+    # in one run
+    with pytest.raises(
+        SourceNameConflictError, match=r"b/de/val\.conllu: .*'de/val\.conllu'.*--root"
+    ):
+        _ingest(tmp_path / "alone", "conll", b)
+    with pytest.raises(
+        SourceNameConflictError, match=r"b/de/val\.conllu: .*a/de/val\.conllu.*--root"
+    ):
+        _ingest(tmp_path / "alone", "conll", a, b)
+    _ingest(tmp_path / "clean-a", "conll", a)
+    _same(tmp_path / "alone", tmp_path / "clean-a")
+    # a root that holds both names them apart, in two runs or in one
+    _ingest(tmp_path / "two-runs", "conll", a, root=tmp_path)
+    second = _ingest(tmp_path / "two-runs", "conll", b, root=tmp_path)
     assert second.skipped == 0 and second.encoded == 3
-    _ingest(tmp_path / "one-run", "conll", a, b, window=2, batch_size=2)
-    _ingest(tmp_path / "clean", "conll", a, b)
+    _ingest(tmp_path / "one-run", "conll", a, b, window=2, batch_size=2, root=tmp_path)
+    _ingest(tmp_path / "clean", "conll", a, b, root=tmp_path)
     _same(tmp_path / "two-runs", tmp_path / "clean")
     _same(tmp_path / "one-run", tmp_path / "clean")
-    assert (
-        len([p for p, _ in _snapshot(tmp_path / "clean").values() if p["kind"] == "sentence"]) == 6
-    )
+    sentences = [p for p, _ in _snapshot(tmp_path / "clean").values() if p["kind"] == "sentence"]
+    assert {p["source"] for p in sentences} == {"a/de/val.conllu", "b/de/val.conllu"}
+    assert len(sentences) == 6
 
 
 def test_a_root_names_files_by_their_relative_path(tmp_path: Path) -> None:
@@ -115,6 +131,48 @@ def test_a_root_names_files_by_their_relative_path(tmp_path: Path) -> None:
     moved = _write(tmp_path / "elsewhere" / "de" / "val.conllu", CONLL)
     again = _ingest(tmp_path / "store", "conll", moved, root=tmp_path / "elsewhere")
     assert again.skipped == 3 and again.encoded == 0
+
+
+def test_a_moved_corpus_keeps_every_id_without_a_root(tmp_path: Path) -> None:
+    corpus = _write(tmp_path / "corpus" / "de" / "val.conllu", CONLL)
+    other = _write(tmp_path / "corpus" / "en" / "val.conllu", CONLL.replace("Rhein", "Thames"))
+    _ingest(tmp_path / "store", "conll", corpus, other)
+    (tmp_path / "corpus").rename(tmp_path / "mounted")
+    moved = [tmp_path / "mounted" / "de" / "val.conllu", tmp_path / "mounted" / "en" / "val.conllu"]
+    again = _ingest(tmp_path / "store", "conll", *moved)
+    assert (again.skipped, again.encoded, again.removed) == (6, 0, 0)
+    # the points now say where their files are: as a clean ingest of the moved corpus
+    _ingest(tmp_path / "clean", "conll", *moved)
+    _same(tmp_path / "store", tmp_path / "clean")
+    payloads = [p for p, _ in _snapshot(tmp_path / "store").values()]
+    assert {p["source"] for p in payloads} == {"de/val.conllu", "en/val.conllu"}
+    assert {p["location"] for p in payloads} == {m.resolve().as_posix() for m in moved}
+
+
+def test_a_file_named_anew_replaces_its_points(tmp_path: Path) -> None:
+    corpus = _write(tmp_path / "corpus" / "de" / "val.conllu", CONLL)
+    other = _write(tmp_path / "corpus" / "en" / "val.conllu", CONLL.replace("Rhein", "Thames"))
+    _ingest(tmp_path / "store", "conll", corpus, root=tmp_path)  # "corpus/de/val.conllu"
+    # by default it is "de/val.conllu": stored once, under the new name
+    report = _ingest(tmp_path / "store", "conll", corpus, other)
+    assert report.removed == 7  # three sentences and four mentions under the old name
+    _ingest(tmp_path / "clean", "conll", corpus, other)
+    _same(tmp_path / "store", tmp_path / "clean")
+
+
+def test_points_named_by_absolute_paths_are_replaced(tmp_path: Path) -> None:
+    """Stores written before names were relative hold each file's absolute path."""
+    corpus = _write(tmp_path / "corpus" / "de" / "val.conllu", CONLL)
+    with Entivec(tmp_path / "store") as ev:
+        old = [
+            dataclasses.replace(s, source=corpus.resolve().as_posix(), location="")
+            for s in load("conll", [corpus])
+        ]
+        encoders = [ev.loaded.encoder(name) for name in BOTH]
+        ingest(old, ev.store, encoders, show_progress=False)
+    _ingest(tmp_path / "store", "conll", corpus)
+    _ingest(tmp_path / "clean", "conll", corpus)
+    _same(tmp_path / "store", tmp_path / "clean")
 
 
 def test_an_id_used_twice_fails_before_anything_is_written(tmp_path: Path) -> None:

@@ -140,15 +140,16 @@ class Annotator:
         shorter than :data:`~entivec.annotation.routing.OUTSIDE_MIN_WORDS` words: a bare
         name, "Paris.") their document's language, where the document's other sentences
         agree on one."""
-        by_document: dict[str, Counter[str]] = {}
+        by_document: dict[tuple[str, str], Counter[str]] = {}
         for sentence in sentences:
             if sentence.document and sentence.language and _placed_alone(sentence):
-                by_document.setdefault(sentence.document, Counter())[sentence.language] += 1
+                document = (sentence.source, sentence.document)
+                by_document.setdefault(document, Counter())[sentence.language] += 1
         for i in rows:
             sentence = sentences[i]
             if not sentence.document or _placed_alone(sentence):
                 continue
-            votes = by_document.get(sentence.document)
+            votes = by_document.get((sentence.source, sentence.document))
             if not votes:
                 continue
             language, count = votes.most_common(1)[0]

@@ -29,8 +29,8 @@ from entivec.cli.options import (
 @click.option(
     "--root",
     type=click.Path(file_okay=False, exists=True),
-    help="Name each file by its path relative to this folder (part of the point ids: the "
-    "same ids after the corpus moves). Default: its absolute path.",
+    help="Name each file by its path relative to this folder (part of the point ids, which "
+    "stay the same when the corpus moves). Default: each file's folder and name (de/val.conllu).",
 )
 @click.option("--limit", type=click.IntRange(min=1), help="Stop after N sentences.")
 @click.option("--plugin", "plugin_names", multiple=True, default=["e5"], show_default=True)

@@ -48,8 +48,9 @@ from entivec.ingest.plan import (
     units_of,
 )
 from entivec.ingest.report import IngestReport, Survey, survey
+from entivec.ingest.sources import claim, refuse_shared_names
 from entivec.loaded import Loaded
-from entivec.loaders import LoadStats, load
+from entivec.loaders import LoadStats, load, source_name
 from entivec.records import Sentence
 from entivec.registry import Encoder, EncoderSpec, get_registry
 from entivec.store import Store, VectorSchema
@@ -98,8 +99,11 @@ def ingest_files(
         "document_per_file": document_per_file,
         "language_from_path": language_from_path,
     }
+    named = [(f, source_name(f, Path(root) if root is not None else None)) for f in files]
+    refuse_shared_names(named)
     # read: validated whole before anything is written
     surveyed = survey(load(format, files, **options), complete=limit is None)
+    renamed = claim(store, corpus or format, named, chosen_root=root is not None)
     # annotate: what the sentences lack, set up once for the run
     annotator = annotator_for(
         store,
@@ -134,6 +138,11 @@ def ingest_files(
             surveyed=surveyed,
             annotate=annotator,
         )
+    if renamed and surveyed.complete:
+        kinds: set[str] = {spec.embeds for spec, _ in encoders}
+        older = {(corpus or format, name): FileIds() for name in renamed}
+        remove_stale(store, older, kinds, report)
+        report.points = store.count()
     return report, stats
 
 

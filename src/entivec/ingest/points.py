@@ -19,8 +19,9 @@ from entivec.store import sentence_point_id
 if TYPE_CHECKING:
     from entivec.mentions import Mention
 
-# payload keys that describe how a point was made rather than what it holds
-BOOKKEEPING = ("fingerprint", "encoded_by")
+# payload keys that describe how a point was made rather than what it holds (the file's
+# location changes when the corpus moves; its points stay the same)
+BOOKKEEPING = ("fingerprint", "encoded_by", "location")
 
 
 def sentence_id_of(sentence: Sentence) -> str:
@@ -56,6 +57,8 @@ def sentence_payload(sentence: Sentence) -> dict[str, Any]:
         "source": sentence.source,
         **_provenance(sentence),
     }
+    if sentence.location:
+        payload["location"] = sentence.location
     if sentence.document and sentence.doc_span is not None:
         payload["doc_id"] = sentence.document
         payload["doc_start"], payload["doc_end"] = sentence.doc_span
@@ -93,7 +96,7 @@ def mention_payload(mention: Mention) -> dict[str, Any]:
     """The payload of a mention point: the mention, its type, and where it is."""
     sentence, span = mention.sentence, mention.span
     start, end = sentence.char_offsets(span)
-    return {
+    payload = {
         "kind": "mention",
         "text": mention.text,
         "sentence_text": sentence.text,
@@ -106,6 +109,9 @@ def mention_payload(mention: Mention) -> dict[str, Any]:
         "source": sentence.source,
         **_provenance(sentence),
     }
+    if sentence.location:
+        payload["location"] = sentence.location
+    return payload
 
 
 def encoder_version(spec: EncoderSpec, encoder: Encoder) -> str:

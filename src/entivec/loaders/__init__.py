@@ -35,18 +35,22 @@ __all__ = [
 
 
 def source_name(path: Path, root: Path | None = None) -> str:
-    """How a file is named in its sentences' ``source``: relative to ``root``, else absolute.
+    """How a file is named in its sentences' ``source`` (and so in its point ids): its
+    path relative to ``root``, by default its folder's name and its own
+    (``de/val.conllu``, ``notes/letters.txt``).
 
-    A root makes the name (and so the point ids) survive moving the corpus; without one,
-    the resolved absolute path keeps two files apart however they were named on the
-    command line.
+    Names survive moving or re-mounting the corpus. The default is the same whichever
+    other files a run reads (so ``de/train.conllu`` ingested alone and with
+    ``en/train.conllu`` is one name), and keeps the folder that names a file's language;
+    ingestion tells two files of one name apart by where they were read
+    (:mod:`entivec.ingest.sources`).
 
     Raises:
         InvalidArgumentError: ``path`` is not under ``root``.
     """
     resolved = path.resolve()
     if root is None:
-        return resolved.as_posix()
+        return f"{resolved.parent.name}/{resolved.name}".lstrip("/")
     try:
         return resolved.relative_to(root.resolve()).as_posix()
     except ValueError:
@@ -83,7 +87,7 @@ def load(
         limit: Stop after this many sentences in all.
         stats: Filled with counts as the stream is consumed.
         root: Sentences' ``source`` is each path relative to this folder (see
-            :func:`source_name`).
+            :func:`source_name`); by default its folder's name and its own.
         require_language: Refuse a sentence whose language neither the flag, the record
             nor the path gives; ``False`` leaves it ``""`` for routing.
         document_per_file: Read each file as one document (the ``text`` format).
@@ -113,6 +117,7 @@ def load(
         if not path.is_file():
             raise CorpusNotFoundError(f"{path}: no such corpus file")
         source = source_name(path, root_path)
+        location = path.resolve().as_posix()
         in_file = 0
         options: dict[str, object] = {"document_per_file": True} if document_per_file else {}
         if language_from_path and format in RAW_FORMATS:
@@ -142,7 +147,7 @@ def load(
                     )
             elif problem := language_problem(sentence.language):
                 raise CorpusFormatError(str(path), sentence.line or None, problem)
-            yield dataclasses.replace(sentence, source=source)
+            yield dataclasses.replace(sentence, source=source, location=location)
             emitted += 1
             in_file += 1
             if limit is not None and emitted >= limit:

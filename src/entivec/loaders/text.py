@@ -53,7 +53,7 @@ def load_lines(
     """Stream a text file, one sentence per non-blank line (id: file and line number)."""
     language, source = _language(path, language, language_from_path)
     split = split_from_path(path)
-    key = f"{path.parent.name}/{path.name}"
+    key = path.name  # the source names the folder: a moved folder keeps its ids
     for number, line in numbered_lines(path):
         stripped = line.strip()
         parts = windows(stripped, 0, len(stripped))
@@ -90,12 +90,12 @@ def load_text(
 ) -> Iterator[Sentence]:
     """Stream the sentences of a file of raw documents.
 
-    A sentence's id is its document's (``de/notes.txt:12``, the line, or the file's
-    name with ``document_per_file``) and its place in it (``.0``, ``.1``...).
+    A sentence's id is its document's (``notes.txt:12``, the file's name and the line,
+    or the name alone with ``document_per_file``) and its place in it (``.0``, ``.1``...).
     """
     language, source = _language(path, language, language_from_path)
     split = split_from_path(path)
-    key = f"{path.parent.name}/{path.name}"
+    key = path.name  # the source names the folder: a moved folder keeps its ids
     documents: Iterable[tuple[str, str, Callable[[int], int]]]
     if document_per_file:
         lines = list(numbered_lines(path))
