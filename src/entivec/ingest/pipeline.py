@@ -138,11 +138,7 @@ def ingest_files(
             surveyed=surveyed,
             annotate=annotator,
         )
-    if renamed and surveyed.complete:
-        kinds: set[str] = {spec.embeds for spec, _ in encoders}
-        older = {(corpus or format, name): FileIds() for name in renamed}
-        remove_stale(store, older, kinds, report)
-        report.points = store.count()
+    report.removed += renamed
     return report, stats
 
 

@@ -11,7 +11,10 @@ written each file is claimed:
 - two files of this run under one name: refused;
 - nothing stored under its name: new; if points of the same file are stored under
   another name (it was ingested with another root, or before names were relative),
-  they are replaced: listed for removal once the run has read every file;
+  those are removed now, before the run writes the file under its new name (removed
+  after it, a run interrupted between the two would leave both, and its repetition
+  would no longer see the old name as this file's; the file is there to be read again,
+  so nothing is lost);
 - stored from the same location, or from one that is now gone (the corpus moved) or is
   the same file (another mount): the points are the file's; a moved file's points learn
   their new location;
@@ -52,7 +55,7 @@ def refuse_shared_names(files: Sequence[tuple[Path, str]]) -> None:
 
 def claim(
     store: Store, corpus: str, files: Sequence[tuple[Path, str]], *, chosen_root: bool = False
-) -> list[str]:
+) -> int:
     """Check that each ``(path, source name)`` of ``corpus`` may be written under its name.
 
     Args:
@@ -60,21 +63,24 @@ def claim(
             a stored name is taken for the same one.
 
     Returns:
-        Other names the same files' points are stored under, to remove after a run that
-        read every file.
+        The number of points removed: the same files' points under other names.
 
     Raises:
         SourceNameConflictError: A name is stored for another file that still exists.
     """
     if not store.vectors():
-        return []  # a new collection: nothing to tell apart
-    renamed: list[str] = []
+        return 0  # a new collection: nothing to tell apart
+    removed = 0
     for path, source in files:
         location = path.resolve().as_posix()
         where = {"corpus": corpus, "source": source}
         first = next(iter(store.ids(where)), None)
         if first is None:
-            renamed += _older_names(store, corpus, source, location)
+            for older in _older_names(store, corpus, source, location):
+                stale = list(store.ids({"corpus": corpus, "source": older}))
+                log.info("%s was stored as %r: its %d points are replaced", path, older, len(stale))
+                store.delete(stale)
+                removed += len(stale)
             continue
         stored = store.payloads([first], ["location"]).get(first, {}).get("location")
         if stored == location:
@@ -88,7 +94,7 @@ def claim(
         ids = list(store.ids(where))
         log.info("%s was read from %s before: its %d points keep their ids", path, stored, len(ids))
         store.set_payload(ids, {"location": location})
-    return renamed
+    return removed
 
 
 def _another_file(stored: Path, path: Path) -> bool:
