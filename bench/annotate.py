@@ -121,9 +121,9 @@ def run(path: Path, plugins: tuple[str, ...], *, annotate: bool) -> dict[str, An
 
     timer = Timer()
     original_route = Router.route
-    original_spans = text_loader.sentence_spans
+    original_spans = text_loader.bounded_spans
     Router.route = timer.wrap("routing", original_route)  # type: ignore[method-assign]
-    text_loader.sentence_spans = timer.wrap("segmentation", original_spans)
+    text_loader.bounded_spans = timer.wrap("segmentation", original_spans)
     try:
         with tempfile.TemporaryDirectory() as tmp, Entivec(Path(tmp) / "store") as ev:
             for plugin in plugins:
@@ -156,7 +156,7 @@ def run(path: Path, plugins: tuple[str, ...], *, annotate: bool) -> dict[str, An
             total = time.perf_counter() - start
     finally:
         Router.route = original_route  # type: ignore[method-assign]
-        text_loader.sentence_spans = original_spans
+        text_loader.bounded_spans = original_spans
     # the loader reads the file twice (validation, then ingestion): both passes count;
     # the store writes in its own thread while the next window is encoded, so its share
     # overlaps the others and is left out of the remainder

@@ -29,13 +29,8 @@ from typing import Any
 import numpy as np
 from machine import describe, headline
 
-from entivec.ingest.pipeline import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_WINDOW,
-    ingest,
-    sentence_id_of,
-    sentence_payload,
-)
+from entivec.ingest.pipeline import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW, ingest
+from entivec.ingest.points import sentence_id_of, sentence_payload
 from entivec.loaders import load
 from entivec.models import model_dir
 from entivec.plugins.e5 import SPEC as E5_SPEC

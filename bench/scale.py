@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 from machine import describe, headline
 
-from entivec.ingest.pipeline import mention_payload
+from entivec.ingest.points import mention_payload
 from entivec.loaders import load
 from entivec.mentions import mentions_of
 from entivec.store import (

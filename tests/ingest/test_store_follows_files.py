@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from entivec.api import Entivec
-from entivec.errors import CorpusFormatError, SourceNameConflictError
+from entivec.errors import CorpusFormatError, SourceNameConflictError, UnknownPluginError
 from entivec.ingest.pipeline import IngestReport, ingest
 from entivec.loaders import load
 from entivec.store import Vector
@@ -128,9 +128,14 @@ def test_a_root_names_files_by_their_relative_path(tmp_path: Path) -> None:
     _ingest(tmp_path / "store", "conll", corpus, root=tmp_path / "corpus")
     sources = {p["source"] for p, _ in _snapshot(tmp_path / "store").values()}
     assert sources == {"de/val.conllu"}
-    moved = _write(tmp_path / "elsewhere" / "de" / "val.conllu", CONLL)
+    (tmp_path / "corpus").rename(tmp_path / "elsewhere")
+    moved = tmp_path / "elsewhere" / "de" / "val.conllu"
     again = _ingest(tmp_path / "store", "conll", moved, root=tmp_path / "elsewhere")
     assert again.skipped == 3 and again.encoded == 0
+    # a copy beside the original is another file, under a root or not
+    copy = _write(tmp_path / "copy" / "de" / "val.conllu", CONLL)
+    with pytest.raises(SourceNameConflictError, match="another file that still exists"):
+        _ingest(tmp_path / "store", "conll", copy, root=tmp_path / "copy")
 
 
 def test_a_moved_corpus_keeps_every_id_without_a_root(tmp_path: Path) -> None:
@@ -153,13 +158,36 @@ def test_a_file_named_anew_replaces_its_points(tmp_path: Path) -> None:
     corpus = _write(tmp_path / "corpus" / "de" / "val.conllu", CONLL)
     other = _write(tmp_path / "corpus" / "en" / "val.conllu", CONLL.replace("Rhein", "Thames"))
     _ingest(tmp_path / "store", "conll", corpus, root=tmp_path)  # "corpus/de/val.conllu"
-    # by default it is "de/val.conllu": stored once, under the new name, even when the
-    # first run under it stops early (here: a limit) and a second one completes it
-    report = _ingest(tmp_path / "store", "conll", corpus, other, limit=1)
+    # by default it is "de/val.conllu": a limited run removes nothing; the run that
+    # reads every file leaves it stored once, under the new name
+    limited = _ingest(tmp_path / "store", "conll", corpus, other, limit=1)
+    assert limited.removed == 0
+    report = _ingest(tmp_path / "store", "conll", corpus, other)
     assert report.removed == 7  # three sentences and four mentions under the old name
-    _ingest(tmp_path / "store", "conll", corpus, other)
     _ingest(tmp_path / "clean", "conll", corpus, other)
     _same(tmp_path / "store", tmp_path / "clean")
+
+
+def test_a_rename_removes_the_kinds_it_writes_and_counts_the_others(tmp_path: Path) -> None:
+    corpus = _write(tmp_path / "corpus" / "de" / "val.conllu", CONLL)
+    _ingest(tmp_path / "store", "conll", corpus, root=tmp_path)
+    # only sentence vectors under the new name: the old mention points stay, counted
+    report = _ingest(tmp_path / "store", "conll", corpus, plugins=("hashed",))
+    assert (report.removed, report.out_of_date) == (3, 4)
+    # the mention plugin's run moves them
+    report = _ingest(tmp_path / "store", "conll", corpus, plugins=("hashed_mention",))
+    assert report.removed == 4
+    _ingest(tmp_path / "clean", "conll", corpus)
+    _same(tmp_path / "store", tmp_path / "clean")
+
+
+def test_a_failed_set_up_changes_nothing(tmp_path: Path) -> None:
+    corpus = _write(tmp_path / "corpus" / "de" / "val.conllu", CONLL)
+    _ingest(tmp_path / "store", "conll", corpus, root=tmp_path)
+    before = _snapshot(tmp_path / "store")
+    with pytest.raises(UnknownPluginError):
+        _ingest(tmp_path / "store", "conll", corpus, plugins=("hashed", "no-such-plugin"))
+    assert _snapshot(tmp_path / "store") == before
 
 
 def test_points_named_by_absolute_paths_are_replaced(tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ ordinal, not the end of a sentence, in the languages that write ordinals so (Ger
 Polish, the Nordic, Baltic and West and South Slavic languages, Hungarian, Turkish).
 Its price is a sentence that does end in such a number ("Muiriel ist jetzt 20. || Das
 Passwort"): it joins the next one, and two sentences in one point keep every mention.
-The document's language decides, as given or as fastText reads the whole document.
+The document's language decides, as given or as fastText reads the document (its first
+2,000 characters).
 
 A sentence longer than :data:`MAX_SENTENCE_CHARS` (a line of words without a full stop,
 a log dump) is stored as consecutive windows of at most that many characters, cut at
@@ -182,7 +183,7 @@ def continues(before: str, piece: str) -> bool:
 
 class _OrdinalLanguage:
     """Whether a document writes ordinals with a full stop, read once and only when a
-    piece ends in one: its given language, else fastText's reading of the whole text."""
+    piece ends in one: its given language, else fastText's reading of the text."""
 
     def __init__(self, text: str, language: str | None) -> None:
         self._text = text

@@ -103,7 +103,6 @@ def ingest_files(
     refuse_shared_names(named)
     # read: validated whole before anything is written
     surveyed = survey(load(format, files, **options), complete=limit is None)
-    renamed = claim(store, corpus or format, named, chosen_root=root is not None)
     # annotate: what the sentences lack, set up once for the run
     annotator = annotator_for(
         store,
@@ -124,6 +123,9 @@ def ingest_files(
 
         specs = [get_registry().encoder(p) for p in plugins]
         encoders = list(zip(specs, ray_encoders(specs, loaded.variant, workers), strict=True))
+    # claim: each file's name, once the run is set up and the schema holds
+    store.ensure_schema(schema_of(encoders))
+    older = claim(store, corpus or format, named)
     # write: the stream again, window by window
     stats = LoadStats()
     with windows_unsaid():  # the survey said them
@@ -138,8 +140,16 @@ def ingest_files(
             surveyed=surveyed,
             annotate=annotator,
         )
-    report.removed += renamed
+    if older and surveyed.complete:
+        kinds: set[str] = {spec.embeds for spec, _ in encoders}
+        remove_stale(store, {(corpus or format, name): FileIds() for name in older}, kinds, report)
+        report.points = store.count()
     return report, stats
+
+
+def schema_of(encoders: Sequence[tuple[EncoderSpec, Encoder]]) -> list[VectorSchema]:
+    """The named vectors ``encoders`` fill."""
+    return [VectorSchema(s.vector, s.size, s.distance, sparse=s.sparse) for s, _ in encoders]
 
 
 def ingest(
@@ -186,9 +196,7 @@ def ingest(
         raise EntivecError(
             f"expected 1 <= batch_size <= window, got batch_size={batch_size}, window={window}"
         )
-    store.ensure_schema(
-        [VectorSchema(s.vector, s.size, s.distance, sparse=s.sparse) for s, _ in encoders]
-    )
+    store.ensure_schema(schema_of(encoders))
     if show_progress is None:
         show_progress = logging.getLogger("entivec").getEffectiveLevel() <= logging.INFO
     if total is None and surveyed is not None:

@@ -170,7 +170,7 @@ def refuse_repeated_ids(chunk: list[Sentence]) -> None:
         sid = sentence_id_of(sentence)
         if sid in seen:
             raise CorpusFormatError(
-                sentence.source,
+                sentence.location or sentence.source,
                 sentence.line or None,
                 f"sentence id {sentence.id!r} is used twice in one file",
             )

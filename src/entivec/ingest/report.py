@@ -146,7 +146,7 @@ def survey(sentences: Iterable[Sentence], *, complete: bool) -> Survey:
         if sid in first_line:
             earlier = first_line[sid]
             raise CorpusFormatError(
-                sentence.source,
+                sentence.location or sentence.source,
                 sentence.line or None,
                 f"sentence id {sentence.id!r} is used again"
                 + (f" (first at line {earlier})" if earlier else "")
@@ -157,7 +157,7 @@ def survey(sentences: Iterable[Sentence], *, complete: bool) -> Survey:
             mid = mention_point_id(sentence.corpus, sentence.source, sentence.id, span)
             if mid in mentions:
                 raise CorpusFormatError(
-                    sentence.source,
+                    sentence.location or sentence.source,
                     sentence.line or None,
                     f"the span {span.start}:{span.end} of type {span.type!r} is listed twice",
                 )

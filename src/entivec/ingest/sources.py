@@ -5,23 +5,20 @@ to the corpus root, by default the file's folder and its name), so moving or
 re-mounting a corpus keeps every id. A name can stand for two files, though
 ("a/de/val.conllu" and "b/de/val.conllu" are both "de/val.conllu"), and a run over the
 second would overwrite the first file's points and then delete the ones it lacks. So
-every point also records the file's absolute ``location``, and before anything is
-written each file is claimed:
+every point also records the file's absolute ``location`` (a keyword index), and once a
+run is set up, before it writes, each file is claimed:
 
-- two files of this run under one name: refused;
-- nothing stored under its name: new; if points of the same file are stored under
-  another name (it was ingested with another root, or before names were relative),
-  those are removed now, before the run writes the file under its new name (removed
-  after it, a run interrupted between the two would leave both, and its repetition
-  would no longer see the old name as this file's; the file is there to be read again,
-  so nothing is lost);
-- stored from the same location, or from one that is now gone (the corpus moved) or is
-  the same file (another mount): the points are the file's; a moved file's points learn
-  their new location;
-- stored from another file that still exists: refused before anything is written,
-  naming both files and the ``--root`` that tells them apart, unless the run was given
-  its root: names under a root the user chose are theirs to keep (a copy of the corpus
-  ingested under the same root is the same corpus).
+- two files of the run under one name: refused;
+- stored under its name from another file that still exists: refused, naming both
+  files and the ``--root`` that tells them apart;
+- stored under its name from a location that is gone (the corpus moved) or that is the
+  same file (another mount): the points are the file's and learn their new location;
+- stored under another name from this same location (the file was ingested under
+  another root, or before names were relative, when its absolute path was its name):
+  those names are returned, and the run removes their points as it removes the points
+  a file no longer yields (after it has read every file; the kinds it writes, others
+  counted as out of date). The lookup runs on every run, so a run interrupted before
+  the removal leaves it to its repetition.
 """
 
 from __future__ import annotations
@@ -53,48 +50,40 @@ def refuse_shared_names(files: Sequence[tuple[Path, str]]) -> None:
             )
 
 
-def claim(
-    store: Store, corpus: str, files: Sequence[tuple[Path, str]], *, chosen_root: bool = False
-) -> int:
-    """Check that each ``(path, source name)`` of ``corpus`` may be written under its name.
-
-    Args:
-        chosen_root: The names are relative to a root the user gave: another file under
-            a stored name is taken for the same one.
+def claim(store: Store, corpus: str, files: Sequence[tuple[Path, str]]) -> list[str]:
+    """Check that each ``(path, source name)`` of ``corpus`` may be written under its name,
+    and give moved files' points their new location.
 
     Returns:
-        The number of points removed: the same files' points under other names.
+        The other names the same files' points are stored under.
 
     Raises:
         SourceNameConflictError: A name is stored for another file that still exists.
     """
     if not store.vectors():
-        return 0  # a new collection: nothing to tell apart
-    removed = 0
+        return []  # a new collection: nothing to tell apart
+    older: list[str] = []
     for path, source in files:
         location = path.resolve().as_posix()
         where = {"corpus": corpus, "source": source}
         first = next(iter(store.ids(where)), None)
-        if first is None:
-            for older in _older_names(store, corpus, source, location):
-                stale = list(store.ids({"corpus": corpus, "source": older}))
-                log.info("%s was stored as %r: its %d points are replaced", path, older, len(stale))
-                store.delete(stale)
-                removed += len(stale)
-            continue
-        stored = store.payloads([first], ["location"]).get(first, {}).get("location")
-        if stored == location:
-            continue
-        if stored and not chosen_root and _another_file(Path(stored), path):
-            raise SourceNameConflictError(
-                f"{path}: the collection already holds {source!r} of corpus {corpus!r} "
-                f"from {stored}, another file that still exists; name the files apart "
-                "with a --root that holds both (or --corpus)"
-            )
-        ids = list(store.ids(where))
-        log.info("%s was read from %s before: its %d points keep their ids", path, stored, len(ids))
-        store.set_payload(ids, {"location": location})
-    return removed
+        stored = (
+            store.payloads([first], ["location"]).get(first, {}).get("location")
+            if first is not None
+            else location
+        )
+        if stored != location:
+            if stored and _another_file(Path(stored), path):
+                raise SourceNameConflictError(
+                    f"{path}: the collection already holds {source!r} of corpus {corpus!r} "
+                    f"from {stored}, another file that still exists; name the files apart "
+                    "with a --root that holds both (or --corpus)"
+                )
+            ids = list(store.ids(where))
+            log.info("%s was read from %s: its %d points keep their ids", path, stored, len(ids))
+            store.set_payload(ids, {"location": location})
+        older += _older_names(store, corpus, source, location)
+    return older
 
 
 def _another_file(stored: Path, path: Path) -> bool:
@@ -105,12 +94,22 @@ def _another_file(stored: Path, path: Path) -> bool:
 
 
 def _older_names(store: Store, corpus: str, source: str, location: str) -> list[str]:
-    """Names the file at ``location`` is stored under other than ``source``: the names
-    given by another root, and its absolute path (how files were named before)."""
+    """Names other than ``source`` that the file at ``location`` is stored under: given by
+    another root, or its absolute path (how files were named before)."""
     names = set()
-    for point in store.ids({"corpus": corpus, "location": location}):
-        names.add(store.payloads([point], ["source"])[point].get("source"))
-        break  # one root named every point of a file the same
+    seen = [source]
+    while True:  # one lookup per name: a file's points share theirs
+        where = {"corpus": corpus, "location": location}
+        point = next(iter(store.ids(where, exclude={"source": seen})), None)
+        if point is None:
+            break
+        name = store.payloads([point], ["source"]).get(point, {}).get("source")
+        if not name:
+            break
+        names.add(name)
+        seen.append(name)
     if location != source and next(iter(store.ids({"corpus": corpus, "source": location})), None):
         names.add(location)
-    return sorted(name for name in names if name and name != source)
+    if names:
+        log.info("%s is stored under other names too: %s", location, ", ".join(sorted(names)))
+    return sorted(names)

@@ -7,6 +7,7 @@ Loaders are registered by name (``wikiann``, ``conll``, ``jsonl``, ``text`` are 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,11 +49,11 @@ def source_name(path: Path, root: Path | None = None) -> str:
     Raises:
         InvalidArgumentError: ``path`` is not under ``root``.
     """
-    resolved = path.resolve()
-    if root is None:
-        return f"{resolved.parent.name}/{resolved.name}".lstrip("/")
+    if root is None:  # as given, not resolved: a link's target may be named by a hash
+        absolute = Path(os.path.abspath(path))
+        return f"{absolute.parent.name}/{absolute.name}".lstrip("/")
     try:
-        return resolved.relative_to(root.resolve()).as_posix()
+        return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         raise InvalidArgumentError(
             f"{path} is not under the root {root}; pass a --root that holds every file"

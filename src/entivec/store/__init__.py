@@ -19,7 +19,15 @@ from entivec.records import Span
 
 DEFAULT_COLLECTION = "entivec"
 # Keyword indexes created before any upload, so the engine indexes as it ingests.
-KEYWORD_INDEXES = ("language", "entity_type", "sentence_id", "corpus", "source", "kind")
+KEYWORD_INDEXES = (
+    "language",
+    "entity_type",
+    "sentence_id",
+    "corpus",
+    "source",
+    "kind",
+    "location",
+)
 # The keys searches filter on; the others serve lookups and clean-up, which need no graph
 FILTERED_SEARCH_KEYS = ("language", "entity_type")
 POINT_NAMESPACE = uuid.UUID("6f1d4c2e-4b0a-5d8e-9a51-2f0c8d6e7a13")
@@ -210,8 +218,9 @@ class Store(Protocol):
         """Set these payload keys on stored points; their other keys stay."""
         ...
 
-    def ids(self, where: dict[str, str]) -> Iterator[str]:
-        """The id of every point whose keyword payloads match ``where``."""
+    def ids(self, where: dict[str, str], exclude: Keywords | None = None) -> Iterator[str]:
+        """The id of every point whose keyword payloads match ``where`` and none of
+        ``exclude``."""
         ...
 
     def delete(self, ids: Sequence[str]) -> None:

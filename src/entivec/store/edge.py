@@ -248,9 +248,9 @@ class EdgeStore:
         operation = qe.UpdateOperation.set_payload(list(ids), payload)
         self._call("set payloads", lambda: shard.update(operation))
 
-    def ids(self, where: dict[str, str]) -> Iterator[str]:
+    def ids(self, where: dict[str, str], exclude: Keywords | None = None) -> Iterator[str]:
         """See :meth:`entivec.store.Store.ids`."""
-        records = self._scroll(1024, self._filter(where), with_data=False)
+        records = self._scroll(1024, self._filter(where, exclude), with_data=False)
         yield from (str(r.id) for r in records)
 
     def _scroll(self, page: int, condition: Any, *, with_data: bool) -> Iterator[Any]:

@@ -290,20 +290,21 @@ class ServerStore:
         self._send_held(wait=False)
         self._request("set payloads", "set_payload", payload, list(ids), wait=True)
 
-    def ids(self, where: dict[str, str]) -> Iterator[str]:
+    def ids(self, where: dict[str, str], exclude: Keywords | None = None) -> Iterator[str]:
         """See :meth:`entivec.store.Store.ids`."""
         self._send_held(wait=True)
-        yield from (str(r.id) for r in self._scroll(1024, where, data=False))
+        condition = keyword_filter(where, exclude)
+        yield from (str(r.id) for r in self._scroll(1024, condition, data=False))
 
-    def _scroll(self, limit: int, where: dict[str, str] | None, *, data: bool) -> Iterator[Any]:
-        """The records matching ``where``, ``limit`` a request; with their data if ``data``."""
+    def _scroll(self, limit: int, condition: Any, *, data: bool) -> Iterator[Any]:
+        """The records matching ``condition``, ``limit`` a request; their data if ``data``."""
         offset = None
         while True:
             records, offset = self._call(
                 "scroll",
                 lambda o=offset: self.client.scroll(  # type: ignore[misc]
                     self.collection,
-                    scroll_filter=keyword_filter(where),
+                    scroll_filter=condition,
                     limit=limit,
                     offset=o,
                     with_payload=data,
