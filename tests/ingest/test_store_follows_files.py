@@ -158,12 +158,13 @@ def test_a_file_named_anew_replaces_its_points(tmp_path: Path) -> None:
     corpus = _write(tmp_path / "corpus" / "de" / "val.conllu", CONLL)
     other = _write(tmp_path / "corpus" / "en" / "val.conllu", CONLL.replace("Rhein", "Thames"))
     _ingest(tmp_path / "store", "conll", corpus, root=tmp_path)  # "corpus/de/val.conllu"
-    # by default it is "de/val.conllu": a limited run removes nothing; the run that
-    # reads every file leaves it stored once, under the new name
+    # by default it is "de/val.conllu": its points under the old name go even in a
+    # limited run (which stores one sentence of it, not both names' copies)
     limited = _ingest(tmp_path / "store", "conll", corpus, other, limit=1)
-    assert limited.removed == 0
+    assert limited.removed == 7  # three sentences and four mentions under the old name
+    assert {p["source"] for p, _ in _snapshot(tmp_path / "store").values()} == {"de/val.conllu"}
     report = _ingest(tmp_path / "store", "conll", corpus, other)
-    assert report.removed == 7  # three sentences and four mentions under the old name
+    assert report.removed == 0
     _ingest(tmp_path / "clean", "conll", corpus, other)
     _same(tmp_path / "store", tmp_path / "clean")
 

@@ -140,7 +140,7 @@ def ingest_files(
             surveyed=surveyed,
             annotate=annotator,
         )
-    if older and surveyed.complete:
+    if older:  # a limited run too: else its file would be stored twice
         kinds: set[str] = {spec.embeds for spec, _ in encoders}
         remove_stale(store, {(corpus or format, name): FileIds() for name in older}, kinds, report)
         report.points = store.count()

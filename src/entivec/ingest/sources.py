@@ -15,10 +15,10 @@ run is set up, before it writes, each file is claimed:
   same file (another mount): the points are the file's and learn their new location;
 - stored under another name from this same location (the file was ingested under
   another root, or before names were relative, when its absolute path was its name):
-  those names are returned, and the run removes their points as it removes the points
-  a file no longer yields (after it has read every file; the kinds it writes, others
-  counted as out of date). The lookup runs on every run, so a run interrupted before
-  the removal leaves it to its repetition.
+  those names are returned, and the run removes their points once it has written (the
+  kinds it writes, others counted as out of date; a limited run too, or its file would
+  be stored twice). The lookup runs on every run, so a run interrupted before the
+  removal leaves it to its repetition.
 """
 
 from __future__ import annotations
