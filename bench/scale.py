@@ -181,6 +181,7 @@ VARIANTS: dict[str, IndexSettings] = {
     "ef_construct 200": IndexSettings(ef_construct=200),
     "1 segment": IndexSettings(segments=1),
     "4 segments": IndexSettings(segments=4),
+    "int8": IndexSettings(quantization="int8"),
 }
 
 

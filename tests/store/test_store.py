@@ -435,3 +435,38 @@ def test_groups_are_the_same_on_both_engines(tmp_path: Path, group_size: int) ->
     assert edge == local
     assert [group[0][1] for group in edge] == ["Labour", "Tories", "SPD"]
     assert [len(g) for g in edge] == [min(group_size, n) for n in (6, 3, 2)]
+
+
+def test_int8_quantization_reaches_both_engines_and_they_still_search(tmp_path: Path) -> None:
+    import json
+
+    from qdrant_client import models
+
+    from entivec import IndexSettings
+    from entivec.errors import InvalidArgumentError
+
+    settings = IndexSettings(quantization="int8")
+    created: dict[str, Any] = {}
+
+    class Recording(_RecordingClient):
+        def create_collection(self, *args: Any, **kwargs: Any) -> Any:
+            created.update(kwargs)
+            return self.inner.create_collection(*args, **kwargs)
+
+    stores: list[Store] = [
+        EdgeStore(tmp_path, collection="c", index=settings),
+        ServerStore(Recording(), collection="c", description="local mode", index=settings),
+    ]
+    for store in stores:
+        store.ensure_schema([E5])
+        store.upsert(_points(10))
+        store.finish()
+        hits = store.search("e5", [1.0, 3.0, 0.0, 0.5], 1)
+        assert [h.payload["text"] for h in hits] == ["s3"]
+        store.close()
+    config = json.loads((tmp_path / "c" / "edge_config.json").read_text())
+    assert config["quantization_config"]["scalar"]["type"] == "int8"
+    scalar = created["quantization_config"].scalar
+    assert (scalar.type, scalar.always_ram) == (models.ScalarType.INT8, True)
+    with pytest.raises(InvalidArgumentError, match="expected one of None, 'int8'"):
+        IndexSettings(quantization="int4")

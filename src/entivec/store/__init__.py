@@ -350,6 +350,11 @@ class Layout:
             )
 
 
+# what IndexSettings.quantization may be; int8's quantile drops the extreme 1 % of values
+QUANTIZATIONS = (None, "int8")
+INT8_QUANTILE = 0.99
+
+
 @dataclass(frozen=True)
 class IndexSettings:
     """How a new collection builds its HNSW graph (bench/README.md, "Qdrant Edge at scale",
@@ -364,6 +369,11 @@ class IndexSettings:
         graph_keys: Keyword keys that get extra graph links per value, so that a search
             filtered on them stays fast and exact (Qdrant's payload-aware HNSW); the other
             keyword indexes serve lookups without adding to the build.
+        quantization: ``"int8"`` keeps an int8 copy of the dense vectors in memory
+            (Qdrant's scalar quantization, quantile .99), which the graph is built and
+            searched on: at 300,000 mention vectors the build took half the time and
+            recall@10 fell from .999 to .977 (bench/README.md); ``None`` (the default)
+            builds on the float vectors.
     """
 
     m: int = 16
@@ -373,8 +383,14 @@ class IndexSettings:
     segments: int | None = None
     indexing_threshold_kb: int = 1000
     graph_keys: tuple[str, ...] = FILTERED_SEARCH_KEYS
+    quantization: str | None = None
 
     def __post_init__(self) -> None:
+        if self.quantization not in QUANTIZATIONS:
+            choices = ", ".join(repr(q) for q in QUANTIZATIONS)
+            raise InvalidArgumentError(
+                f"quantization {self.quantization!r}: expected one of {choices}"
+            )
         for name in ("m", "ef_construct", "segments", "indexing_threshold_kb"):
             value = getattr(self, name)
             if value is not None and value < 1:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from entivec.store import Keywords, SparseVector, Vector
+from entivec.store import INT8_QUANTILE, Keywords, SparseVector, Vector
+
+# entivec's distance names as qdrant-client's ``models.Distance`` members
+DISTANCES = {"cosine": "COSINE", "dot": "DOT", "euclid": "EUCLID"}
 
 
 def engine_vector(vector: Vector | Sequence[float]) -> Any:
@@ -41,3 +44,16 @@ def keyword_filter(where: dict[str, str] | None, exclude: Keywords | None = None
     if not where and not exclude:
         return None
     return models.Filter(must=conditions(where), must_not=conditions(exclude))
+
+
+def quantization_config(quantization: str | None) -> Any:
+    """:attr:`~entivec.store.IndexSettings.quantization` as qdrant-client's config."""
+    from qdrant_client import models
+
+    if quantization != "int8":
+        return None
+    return models.ScalarQuantization(
+        scalar=models.ScalarQuantizationConfig(
+            type=models.ScalarType.INT8, quantile=INT8_QUANTILE, always_ram=True
+        )
+    )

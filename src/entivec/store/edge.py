@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from entivec.errors import InvalidStoreError, SchemaMismatchError, StoreError, StoreLockedError
 from entivec.store import (
+    INT8_QUANTILE,
     KEYWORD_INDEXES,
     RRF_K,
     Hit,
@@ -195,6 +196,11 @@ class EdgeStore:
                 indexing_threshold=index.indexing_threshold_kb,
                 default_segment_number=index.segments,
             ),
+            quantization_config=qe.ScalarQuantizationConfig(
+                type=qe.ScalarType.Int8, quantile=INT8_QUANTILE, always_ram=True
+            )
+            if index.quantization == "int8"
+            else None,
         )
         with _engine("create the store", self.path):
             self.path.mkdir(parents=True, exist_ok=True)

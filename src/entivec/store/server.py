@@ -137,11 +137,9 @@ class ServerStore:
         """See :meth:`entivec.store.Store.ensure_schema`."""
         from qdrant_client import models
 
-        distances = {
-            "cosine": models.Distance.COSINE,
-            "dot": models.Distance.DOT,
-            "euclid": models.Distance.EUCLID,
-        }
+        from entivec.store.client_models import DISTANCES, quantization_config
+
+        distances = {name: getattr(models.Distance, value) for name, value in DISTANCES.items()}
         if self._request("check the collection", "collection_exists"):
             self._check_layout()
             have = self._read_vectors()
@@ -177,6 +175,7 @@ class ServerStore:
             vectors_config=config,
             sparse_vectors_config=sparse or None,
             hnsw_config=models.HnswConfigDiff(m=index.m, ef_construct=index.ef_construct),
+            quantization_config=quantization_config(index.quantization),
             shard_number=self.layout.shards,
             replication_factor=self.layout.replicas,
             write_consistency_factor=self.layout.write_consistency,
