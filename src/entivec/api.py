@@ -52,9 +52,9 @@ class Entivec:
             keep working when a node stops.
         write_consistency: Replicas that must acknowledge a write
             (``write_consistency_factor``).
-        index: How a collection this creates builds its HNSW graph (``ef_construct``
-            and the rest: :class:`~entivec.store.IndexSettings`, measured in
-            bench/README.md).
+        index: How a collection this creates builds its HNSW graph (``ef_construct``,
+            ``quantization="int8"`` and the rest: :class:`~entivec.store.IndexSettings`,
+            measured in bench/README.md).
 
     Raises:
         InvalidArgumentError: ``shards``, ``replicas`` or ``write_consistency`` above 1 for
