@@ -121,9 +121,9 @@ class Loaded:
     def wide_identifier(self) -> WideIdentifier:
         """The identifier routing consults for languages outside its index."""
         if self.wide is None:
-            from entivec.annotation.langid import WideIdentifier
+            from entivec.annotation.langid import wide_identifier
 
-            self.wide = WideIdentifier()
+            self.wide = wide_identifier()
         return self.wide
 
     def close(self) -> None:

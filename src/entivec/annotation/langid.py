@@ -12,6 +12,7 @@ model), CLD2 through pycld2, and py3langid. They are optional:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any, Protocol
 
 from entivec.errors import MissingDependencyError, UnknownPluginError
@@ -188,6 +189,13 @@ class WideIdentifier:
             return None
         [best] = self._detector.detect(" ".join(text.split()), model="lite", k=1)
         return str(best["lang"]).split("-")[0], float(best["score"])
+
+
+@cache
+def wide_identifier() -> WideIdentifier:
+    """The process's one :class:`WideIdentifier`: routing and segmentation share its
+    model."""
+    return WideIdentifier()
 
 
 IDENTIFIERS: dict[str, Callable[[Iterable[str]], LanguageIdentifier]] = {

@@ -33,13 +33,8 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
-from typing import TYPE_CHECKING
 
 import regex
-
-if TYPE_CHECKING:
-    from entivec.annotation.langid import WideIdentifier
 
 log = logging.getLogger(__name__)
 _SAY_WINDOWS: ContextVar[bool] = ContextVar("say_windows", default=True)
@@ -196,13 +191,8 @@ class _OrdinalLanguage:
         if not _ORDINAL.search(before.rstrip()):
             return False
         if self._writes is None:
-            read = _wide().top(self._text)
+            from entivec.annotation.langid import wide_identifier
+
+            read = wide_identifier().top(self._text)
             self._writes = read is not None and read[0] in ORDINAL_DOT_LANGUAGES
         return self._writes
-
-
-@cache
-def _wide() -> WideIdentifier:
-    from entivec.annotation.langid import WideIdentifier
-
-    return WideIdentifier()
