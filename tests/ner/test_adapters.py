@@ -18,7 +18,13 @@ from entivec.annotation.extraction import choose_adapter
 from entivec.annotation.routing import Route
 from entivec.errors import AdapterError
 from entivec.ner.adapters import MANIFEST, AdapterRegistry
-from entivec.ner.tagging import Entity, entities_from_tags, spans_from_tags, tags_from_spans
+from entivec.ner.tagging import (
+    Entity,
+    entities_from_tags,
+    mention_spans,
+    spans_from_tags,
+    tags_from_spans,
+)
 from entivec.records import Span
 
 # every test here reads a prepared or trained model
@@ -32,6 +38,29 @@ def test_tags_and_spans_round_trip() -> None:
     assert spans_from_tags(tags) == spans
     # an I- with no B- opens a span, as seqeval reads it
     assert spans_from_tags(["O", "I-ORG", "I-ORG"]) == [Span(1, 3, "ORG")]
+
+
+def test_a_mention_never_begins_or_ends_with_punctuation() -> None:
+    # what the adapters answer for «Российского телевидения» and "Кампала (Уганда)"
+    tokens = ["продюсер", "«", "Российского", "телевидения", "»", "."]
+    tags = ["O", "B-ORG", "B-ORG", "I-ORG", "I-ORG", "O"]
+    assert spans_from_tags(tags) == [Span(1, 2, "ORG"), Span(2, 5, "ORG")]
+    assert mention_spans(tags, tokens) == [Span(2, 4, "ORG")]
+    tokens = ["Кампала", "(", "Уганда", ")", "."]
+    assert mention_spans(["B-LOC", "I-LOC", "O", "O", "O"], tokens) == [Span(0, 1, "LOC")]
+    # a bracket the name holds stays, and so does punctuation inside it
+    assert mention_spans(["B-LOC", "I-LOC", "I-LOC", "I-LOC", "O"], tokens) == [
+        Span(0, 4, "LOC")
+    ]
+    tokens = ["Пуату", "—", "Шаранта"]
+    assert mention_spans(["B-LOC", "I-LOC", "I-LOC"], tokens) == [Span(0, 3, "LOC")]
+    tokens = ["„", "Süddeutsche", "Zeitung", "“", "."]
+    assert mention_spans(["B-ORG", "I-ORG", "I-ORG", "I-ORG", "I-ORG"], tokens) == [
+        Span(1, 3, "ORG")
+    ]
+    text = "Wir lasen «Die Zeit»."
+    found = entities_from_tags(text, ["O", "O", "B-ORG", "I-ORG", "I-ORG", "I-ORG", "O"])
+    assert found == [Entity(11, 19, "ORG", "Die Zeit")]
 
 
 def test_entities_carry_character_offsets() -> None:

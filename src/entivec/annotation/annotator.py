@@ -29,13 +29,16 @@ from collections.abc import Collection, Sequence
 from entivec.annotation.extraction import adapter_for, tag_by_adapter
 from entivec.annotation.langid import WideIdentifier
 from entivec.annotation.routing import OUTSIDE_MIN_WORDS, Route, Router, word_count
-from entivec.ner.tagging import NerEngine, spans_from_tags
+from entivec.ner.tagging import NerEngine, mention_spans
 from entivec.records import Sentence
 
 # A document's language is the one at least this share of its placed sentences has, from
 # at least two of them: a lone sentence is no context, and a mixed document has none
 DOCUMENT_SHARE = 0.75
 DOCUMENT_MIN_SENTENCES = 2
+# the rules that turn the models' output into payloads; a change of them (2: a mention
+# loses the punctuation at its edges) re-annotates stored sentences once
+ANNOTATION_RULES = 2
 
 
 def _placed_alone(sentence: Sentence) -> bool:
@@ -74,7 +77,7 @@ class Annotator:
 
     def _identity(self) -> str:
         """What the annotations depend on besides the sentence: the models and settings."""
-        parts: dict[str, object] = {"force_ner": self.force_ner}
+        parts: dict[str, object] = {"force_ner": self.force_ner, "rules": ANNOTATION_RULES}
         if self.router is not None:
             parts["router"] = self.router.identity
         if self.ner is not None:
@@ -169,7 +172,7 @@ class Annotator:
         for i, name, sentence_tags in zip(rows, names, tags, strict=True):
             sentences[i] = dataclasses.replace(
                 sentences[i],
-                spans=tuple(spans_from_tags(sentence_tags)),
+                spans=tuple(mention_spans(sentence_tags, sentences[i].tokens)),
                 span_source="ner",
                 ner_adapter=name,
             )

@@ -89,14 +89,16 @@ def eval_written(
         return
     click.echo(
         f"{'language':9}{'sentences':>10}{'F1 pre-tok':>11}{'F1 written':>11}{'ratio':>7}"
-        f"{'no markup':>10}{'lang right':>11}{'wrong':>7}{'null':>7}{'segm.':>7}"
+        f"{'as tokens':>10}{'no markup':>10}{'lang right':>11}{'wrong':>7}{'null':>7}"
+        f"{'segm.':>7}"
     )
     for lang, row in result["by_language"].items():
         ratio = f"{row['ratio']:.3f}" if row["ratio"] is not None else "-"
         plain = row["without_markup"]["ratio"]
         click.echo(
             f"{lang:9}{row['sentences']:>10}{row['pretokenised']['f1']:>11.3f}"
-            f"{row['written']['f1']:>11.3f}{ratio:>7}{plain or 0:>10.3f}"
+            f"{row['written']['f1']:>11.3f}{ratio:>7}"
+            f"{row['gold_as_tokens']['ratio'] or 0:>10.3f}{plain or 0:>10.3f}"
             f"{row['language_right']:>11.3f}{row['language_wrong']:>7.3f}"
             f"{row['language_null']:>7.3f}{row['segmentation_exact']:>7.3f}"
         )
@@ -104,4 +106,5 @@ def eval_written(
     click.echo(
         f"{'all':9}{overall['sentences']:>10}{overall['pretokenised']['f1']:>11.3f}"
         f"{overall['written']['f1']:>11.3f}{overall['ratio'] or 0:>7.3f}"
+        f"{overall['gold_as_tokens']['ratio'] or 0:>10.3f}"
     )

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import regex
 
 from entivec.errors import AdapterError, ModelNotPreparedError
 from entivec.models import MANIFEST, model_dir
@@ -30,6 +31,12 @@ log = logging.getLogger(__name__)
 
 BASE_MODEL = "multilingual-e5-small"
 WIKIANN_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
+_PUNCTUATION = regex.compile(r"\p{P}+")
+# quotation marks open and close alike in some language or other (» opens in Danish,
+# “ closes in German); „ and ‚ are Unicode's opening punctuation but quotes all the same
+_QUOTES = regex.compile(r"[\p{Pi}\p{Pf}\"'„‚]+")
+_OPENING = regex.compile(r"\p{Ps}+")
+_CLOSING = regex.compile(r"\p{Pe}+")
 MAX_TOKENS = 256
 # sub-tokens of context that consecutive windows of a long text share: a word near a
 # window's edge is tagged by the window where it has the most context on both sides
@@ -59,6 +66,59 @@ def spans_from_tags(tags: Sequence[str]) -> list[Span]:
         if prefix in ("B", "I") and not continues:
             start, kind = i, label
     return spans
+
+
+def mention_spans(tags: Sequence[str], tokens: Sequence[str]) -> list[Span]:
+    """The mentions of a tagged sentence: :func:`spans_from_tags`, each trimmed by
+    :func:`mention_edges`; a span of punctuation alone is no mention."""
+    found = []
+    for span in spans_from_tags(tags):
+        start, end = mention_edges(tokens, span.start, span.end)
+        if start < end:
+            found.append(Span(start, end, span.type))
+    return found
+
+
+def _mark(token: str) -> str:
+    """``open``, ``close`` or ``quote`` for a bracket or quotation mark, ``other`` for any
+    other punctuation, ``""`` for a word."""
+    if not _PUNCTUATION.fullmatch(token):
+        return ""
+    if _QUOTES.fullmatch(token):
+        return "quote"
+    if _OPENING.fullmatch(token):
+        return "open"
+    return "close" if _CLOSING.fullmatch(token) else "other"
+
+
+def mention_edges(tokens: Sequence[str], start: int, end: int) -> tuple[int, int]:
+    """``tokens[start:end]`` without the punctuation at its edges that is not part of
+    the name: a mention's text is its name, never with a quote, bracket or full stop
+    around it ("«Российского телевидения»" names Российского телевидения; the adapters
+    learned from WikiANN, whose tokens glue quotes to names, so on written text they can
+    tag a lone « or » with the name). A bracket or quote the name holds stays ("Kampala
+    (Uganda)", "Пуату — Шаранта")."""
+
+    def paired(at: int, wanted: tuple[str, ...], within: range) -> bool:
+        return any(_mark(tokens[i]) in wanted for i in within if i != at)
+
+    while start < end:
+        first, last = _mark(tokens[start]), _mark(tokens[end - 1])
+        if end - start >= 2 and (first, last) in (("open", "close"), ("quote", "quote")):
+            start, end = start + 1, end - 1  # the pair encloses the name
+        elif first and not (
+            (first == "open" and paired(start, ("close",), range(start, end)))
+            or (first == "quote" and paired(start, ("quote",), range(start, end)))
+        ):
+            start += 1
+        elif last and not (
+            (last == "close" and paired(end - 1, ("open",), range(start, end)))
+            or (last == "quote" and paired(end - 1, ("quote",), range(start, end)))
+        ):
+            end -= 1
+        else:
+            break
+    return start, end
 
 
 def base_model_identity() -> dict[str, Any]:
@@ -312,7 +372,7 @@ def entities_from_tags(text: str, tags: Sequence[str]) -> list[Entity]:
     """Character-offset entities of ``text`` from the IOB2 tags of its words."""
     words = words_with_offsets(text)
     found = []
-    for span in spans_from_tags(tags):
+    for span in mention_spans(tags, [w for w, _, _ in words]):
         start, end = words[span.start][1], words[span.end - 1][2]
         found.append(Entity(start, end, span.type, text[start:end]))
     return found
