@@ -168,6 +168,30 @@ def test_documents_of_two_files_lend_their_language_only_to_their_own(
     assert names == {"a/letters.txt": ("en", "document"), "b/letters.txt": ("ru", "document")}
 
 
+def test_a_quoted_name_is_stored_without_its_quotes(tmp_path: Path, routing_store: Entivec) -> None:
+    """People quote names («Российского телевидения», „Süddeutsche Zeitung“, "The New
+    York Times"); the stored mention is the name, with a bracket it holds, and its
+    offsets still cut it out of the sentence as written."""
+    path = tmp_path / "quotes.txt"
+    path.write_text(
+        "Он работал продюсером «Российского телевидения» в Москве.\n"
+        "Строился заводами «Авиа», «Аэро» и «Летов» в Праге.\n"
+        "Sie las jeden Morgen die „Süddeutsche Zeitung“ in München.\n"
+        'She wrote for "The New York Times" and moved to Kampala (Uganda).\n',
+        encoding="utf-8",
+    )
+    _ingest(tmp_path / "store", path, routing_store)
+    mentions = [p for p, _ in _points(tmp_path / "store").values() if p["kind"] == "mention"]
+    names = {"Российского телевидения", "Авиа", "Аэро", "Летов", "Süddeutsche Zeitung"}
+    names |= {"The New York Times"}
+    assert len(names & {p["text"] for p in mentions}) >= 3
+    for payload in mentions:
+        start, end = payload["span"]["start"], payload["span"]["end"]
+        assert payload["sentence_text"][start:end] == payload["text"]
+        assert payload["text"][0].isalnum(), payload["text"]
+        assert payload["text"][-1].isalnum() or payload["text"].endswith("(Uganda)"), payload
+
+
 def test_ner_force_replaces_gold_spans(
     tmp_path: Path, data_dir: Path, routing_store: Entivec
 ) -> None:

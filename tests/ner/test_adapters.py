@@ -49,9 +49,7 @@ def test_a_mention_never_begins_or_ends_with_punctuation() -> None:
     tokens = ["Кампала", "(", "Уганда", ")", "."]
     assert mention_spans(["B-LOC", "I-LOC", "O", "O", "O"], tokens) == [Span(0, 1, "LOC")]
     # a bracket the name holds stays, and so does punctuation inside it
-    assert mention_spans(["B-LOC", "I-LOC", "I-LOC", "I-LOC", "O"], tokens) == [
-        Span(0, 4, "LOC")
-    ]
+    assert mention_spans(["B-LOC", "I-LOC", "I-LOC", "I-LOC", "O"], tokens) == [Span(0, 4, "LOC")]
     tokens = ["Пуату", "—", "Шаранта"]
     assert mention_spans(["B-LOC", "I-LOC", "I-LOC"], tokens) == [Span(0, 3, "LOC")]
     tokens = ["„", "Süddeutsche", "Zeitung", "“", "."]

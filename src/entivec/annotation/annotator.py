@@ -29,7 +29,7 @@ from collections.abc import Collection, Sequence
 from entivec.annotation.extraction import adapter_for, tag_by_adapter
 from entivec.annotation.langid import WideIdentifier
 from entivec.annotation.routing import OUTSIDE_MIN_WORDS, Route, Router, word_count
-from entivec.ner.tagging import NerEngine, mention_spans
+from entivec.ner.tagging import NerEngine, mention_spans, spans_from_tags
 from entivec.records import Sentence
 
 # A document's language is the one at least this share of its placed sentences has, from
@@ -37,7 +37,7 @@ from entivec.records import Sentence
 DOCUMENT_SHARE = 0.75
 DOCUMENT_MIN_SENTENCES = 2
 # the rules that turn the models' output into payloads; a change of them (2: a mention
-# loses the punctuation at its edges) re-annotates stored sentences once
+# of written text loses the punctuation around its name) re-annotates stored sentences once
 ANNOTATION_RULES = 2
 
 
@@ -170,9 +170,16 @@ class Annotator:
         names = [adapter_for(ner.registry, sentences[i].language) for i in rows]
         tags = tag_by_adapter(ner, names, [sentences[i].tokens for i in rows])
         for i, name, sentence_tags in zip(rows, names, tags, strict=True):
+            # written text's mentions are names; a corpus's spans keep its convention,
+            # which its gold follows (WikiANN's take the quotes its tokens carry)
+            spans = (
+                mention_spans(sentence_tags, sentences[i].tokens)
+                if sentences[i].offsets
+                else spans_from_tags(sentence_tags)
+            )
             sentences[i] = dataclasses.replace(
                 sentences[i],
-                spans=tuple(mention_spans(sentence_tags, sentences[i].tokens)),
+                spans=tuple(spans),
                 span_source="ner",
                 ner_adapter=name,
             )
