@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from entivec.query.exemplars import ExemplarWriter
 
 log = logging.getLogger(__name__)
-NER_ENGINES = ("onnx", "torch")
+NER_ENGINES = ("onnx", "onnx-int8", "torch")
 
 
 class Loaded:
@@ -63,7 +63,7 @@ class Loaded:
 
     def ner_engine(self, adapters: str | Path | None = None, engine: str = "onnx") -> NerEngine:
         """The NER model with the adapters of registry ``adapters`` (by default the one
-        ``entivec train lora`` writes), on ``onnx`` or ``torch``.
+        ``entivec train lora`` writes), on ``onnx``, ``onnx-int8`` or ``torch``.
 
         Raises:
             InvalidArgumentError: An unknown engine.
@@ -79,10 +79,10 @@ class Loaded:
             from entivec.ner.adapters import AdapterRegistry
 
             registry = AdapterRegistry(folder)
-            if engine == "onnx":
+            if engine in ("onnx", "onnx-int8"):
                 from entivec.ner.onnx_engine import OnnxNerModel
 
-                self.ner_engines[key] = OnnxNerModel(registry)
+                self.ner_engines[key] = OnnxNerModel(registry, int8=engine == "onnx-int8")
             else:
                 from entivec.ner.peft_engine import NerModel
 

@@ -204,6 +204,7 @@ def test_onnx_export_is_one_graph_plus_small_adapter_files(exported_registry: Pa
         "joint.onnx_adapter",
         "lora-inputs.json",
         "ner.onnx",
+        "ner_int8.onnx",
     ]
     graph = files["ner.onnx"].stat().st_size
     for name in ("de", "joint"):
@@ -220,6 +221,31 @@ def test_onnx_export_is_idempotent(exported_registry: Path) -> None:
     before = graph.stat().st_mtime_ns
     export_ner_onnx(exported_registry)
     assert graph.stat().st_mtime_ns == before
+
+
+def test_an_export_without_its_int8_graph_gets_it_alone(
+    exported_registry: Path, tmp_path: Path
+) -> None:
+    """An export made before the int8 graph existed (or interrupted while quantizing)
+    gains it on the next export; the fp32 graph is not exported again."""
+    from entivec.build.ner.export import INT8_CHECK, export_ner_onnx
+    from entivec.ner.adapters import MANIFEST
+    from entivec.ner.onnx_engine import OnnxNerModel
+
+    copy = tmp_path / "adapters"
+    shutil.copytree(exported_registry, copy)
+    manifest = json.loads((copy / MANIFEST).read_text(encoding="utf-8"))
+    del manifest["onnx"]["files"]["ner_int8.onnx"], manifest["onnx"]["checks"][INT8_CHECK]
+    (copy / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    (copy / "onnx" / "ner_int8.onnx").unlink()
+    with pytest.raises(AdapterError, match="no int8 graph; run `entivec export ner"):
+        OnnxNerModel(AdapterRegistry(copy), int8=True)
+    before = (copy / "onnx" / "ner.onnx").stat().st_mtime_ns
+    export = export_ner_onnx(copy)
+    assert (copy / "onnx" / "ner.onnx").stat().st_mtime_ns == before
+    assert export["checks"][INT8_CHECK] >= 0.95
+    words = [["Angela", "Merkel", "lebt", "in", "Berlin", "."]]
+    assert OnnxNerModel(AdapterRegistry(copy), int8=True).predict("de", words)
 
 
 def test_onnx_engine_tags_like_peft_and_switches_adapters(exported_registry: Path) -> None:

@@ -7,7 +7,8 @@
       de/adapter_config.json, de/adapter_model.safetensors
       ...
       joint/...
-      onnx/ner.onnx, onnx/de.onnx_adapter, ...   after `entivec export ner` (optional)
+      onnx/ner.onnx, onnx/ner_int8.onnx, onnx/de.onnx_adapter, ...   after
+                                                 `entivec export ner` (optional)
 
 An adapter is selected by *name* (a routed language, or ``joint``); the name is looked up
 in the manifest and only the folder the manifest gives is read, so a payload value can
@@ -29,6 +30,8 @@ MANIFEST = "entivec-adapters.json"
 JOINT = "joint"
 ONNX_FOLDER = "onnx"
 ONNX_GRAPH = "ner.onnx"
+# the same graph with int8 weights (entivec.build.ner.quantize), for --engine onnx-int8
+ONNX_INT8_GRAPH = "ner_int8.onnx"
 ONNX_LAYOUT = "lora-inputs.json"
 ONNX_ADAPTER_SUFFIX = ".onnx_adapter"
 # What PEFT reads from an adapter folder; the manifest lists exactly these (PEFT would

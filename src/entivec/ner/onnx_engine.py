@@ -16,7 +16,12 @@ import numpy as np
 import numpy.typing as npt
 
 from entivec.errors import AdapterError
-from entivec.ner.adapters import ONNX_ADAPTER_SUFFIX, ONNX_GRAPH, AdapterRegistry
+from entivec.ner.adapters import (
+    ONNX_ADAPTER_SUFFIX,
+    ONNX_GRAPH,
+    ONNX_INT8_GRAPH,
+    AdapterRegistry,
+)
 from entivec.ner.tagging import (
     AdapterTagger,
     WordBatch,
@@ -35,19 +40,31 @@ class OnnxNerModel(AdapterTagger):
         registry: An adapter registry with an ONNX export (``entivec export ner``).
         batch_size: Sentences per run.
         threads: onnxruntime intra-op threads (default: one per available core).
+        int8: Run the graph with int8 weights (:mod:`entivec.build.ner.quantize`): 1.4x
+            the speed of fp32 where the CPU has VNNI or AMX, no faster where it has not.
 
     Raises:
         AdapterError: No export, or a file of it missing or corrupt.
     """
 
     def __init__(
-        self, registry: AdapterRegistry, *, batch_size: int = 32, threads: int | None = None
+        self,
+        registry: AdapterRegistry,
+        *,
+        batch_size: int = 32,
+        threads: int | None = None,
+        int8: bool = False,
     ) -> None:
         check_base_model(registry)
         self.registry = registry
         self.labels = registry.labels
         self.batch_size = batch_size
-        graph = registry.verified_onnx_file(ONNX_GRAPH)
+        if int8 and ONNX_INT8_GRAPH not in registry.onnx_files():
+            raise AdapterError(
+                f"the ONNX export in {registry.root} has no int8 graph; run "
+                f"`entivec export ner --adapters {registry.root}`"
+            )
+        graph = registry.verified_onnx_file(ONNX_INT8_GRAPH if int8 else ONNX_GRAPH)
         # the adapter inputs carry default initializers on purpose (see the exporter);
         # onnxruntime warns once per input about it at load, which is noise here
         self._session = inference_session(graph, threads=threads, quiet=True)

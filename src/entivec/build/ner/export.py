@@ -12,11 +12,13 @@ The exporter renames and transposes weights (a ``Linear`` becomes a ``MatMul`` a
 ``onnx::MatMul_123``), so the graph's LoRA initializers are found by *value*: the graph is
 exported with a trained adapter active, each of that adapter's tensors must match exactly
 one initializer (as stored or transposed), and the layout is recorded so every adapter's
-tensors are written the way the graph reads them.
+tensors are written the way the graph reads them. Beside it goes the same graph with
+int8 weights (:mod:`entivec.build.ner.quantize`), which ``--engine onnx-int8`` runs.
 
 ::
 
-    adapters/onnx/ner.onnx, adapters/onnx/lora-inputs.json, adapters/onnx/de.onnx_adapter, ...
+    adapters/onnx/ner.onnx, adapters/onnx/ner_int8.onnx, adapters/onnx/lora-inputs.json,
+    adapters/onnx/de.onnx_adapter, ...
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from entivec.ner.adapters import (
     ONNX_ADAPTER_SUFFIX,
     ONNX_FOLDER,
     ONNX_GRAPH,
+    ONNX_INT8_GRAPH,
     ONNX_LAYOUT,
     AdapterRegistry,
     write_onnx_export,
@@ -47,6 +50,7 @@ log = logging.getLogger(__name__)
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 # logits of the ONNX graph and of PEFT may differ by float rounding, not by a tag
 MAX_LOGIT_DIFFERENCE = 1e-3
+INT8_CHECK = "int8_tag_agreement"
 CHECK_SENTENCES: tuple[tuple[str, ...], ...] = (
     ("Angela", "Merkel", "besuchte", "Paris", "und", "traf", "Emmanuel", "Macron", "."),
     ("The", "United", "Nations", "met", "in", "New", "York", "."),
@@ -215,7 +219,8 @@ def export_ner_onnx(root: Path, *, force: bool = False) -> dict[str, Any]:
     """Export the registry in ``root`` to one ONNX graph plus one adapter file per adapter.
 
     Idempotent: when the registry's manifest already records an export of the same
-    adapters (same checksums) and its files are intact, nothing is rebuilt.
+    adapters (same checksums) and its files are intact, nothing is rebuilt (but the int8
+    graph, when it is missing).
 
     Returns:
         The ``onnx`` section of the registry manifest.
@@ -233,8 +238,10 @@ def export_ner_onnx(root: Path, *, force: bool = False) -> dict[str, Any]:
     if not force and "checks" in current and current.get("sources") == sources:
         try:
             registry.verified_onnx_files()
-            log.info("the ONNX export in %s is up to date", root / ONNX_FOLDER)
-            return current
+            if INT8_CHECK in current["checks"]:
+                log.info("the ONNX export in %s is up to date", root / ONNX_FOLDER)
+                return current
+            return _add_int8(root, current)
         except AdapterError as exc:
             log.warning("rebuilding the ONNX export: %s", exc)
     folder = root / ONNX_FOLDER
@@ -260,5 +267,36 @@ def export_ner_onnx(root: Path, *, force: bool = False) -> dict[str, Any]:
     export: dict[str, Any] = {"files": files, "sources": sources, "template": template_name}
     write_onnx_export(root, export)
     export["checks"] = _check_parity(AdapterRegistry(root), registry.names)
+    write_onnx_export(root, export)
+    return _add_int8(root, export)
+
+
+def _add_int8(root: Path, export: dict[str, Any]) -> dict[str, Any]:
+    """The int8 graph beside the export's fp32 one (:mod:`entivec.build.ner.quantize`),
+    checked to tag the check sentences as fp32 does with every adapter."""
+    from entivec.build.ner.quantize import MIN_TAG_AGREEMENT, quantize_ner, tag_agreement
+    from entivec.ner.onnx_engine import OnnxNerModel
+
+    folder = root / ONNX_FOLDER
+    layout = json.loads((folder / ONNX_LAYOUT).read_text(encoding="utf-8"))
+    export = {**export, "files": dict(export["files"]), "checks": dict(export["checks"])}
+    export["checks"].pop(INT8_CHECK, None)
+    export["files"][ONNX_INT8_GRAPH] = sha256(quantize_ner(folder, set(layout)))
+    write_onnx_export(root, export)
+    registry = AdapterRegistry(root)
+    agreement = tag_agreement(
+        OnnxNerModel(registry),
+        OnnxNerModel(registry, int8=True),
+        registry.names,
+        [list(s) for s in CHECK_SENTENCES],
+    )
+    if agreement < MIN_TAG_AGREEMENT:
+        raise ModelPreparationError(
+            f"the int8 NER graph tags {agreement:.1%} of the check sentences' words as fp32 "
+            f"does (at least {MIN_TAG_AGREEMENT:.0%} expected); rebuild with "
+            f"`entivec export ner --adapters {root} --force`"
+        )
+    # recorded last: an export interrupted before this check quantizes again
+    export["checks"][INT8_CHECK] = round(agreement, 4)
     write_onnx_export(root, export)
     return export
