@@ -1,14 +1,16 @@
 """Annotating ingestion against plain ingestion of the same raw documents, in one run.
 
 Documents: Tatoeba sentences of the six languages, four to a document, one document per
-line, no language given (real raw multilingual text). Three runs into fresh Qdrant Edge
+line, no language given (real raw multilingual text). Five runs into fresh Qdrant Edge
 stores:
 
 - **plain**: the documents with ``--language`` given and ``--no-ner`` (segmentation, e5,
   the store), the peer;
 - **annotating, e5**: routed and tagged, e5 sentence vectors;
 - **annotating, e5 + entity**: the same, plus the ``entity`` vectors of the predicted
-  mentions.
+  mentions;
+- **annotating, int8 NER**: as "annotating, e5" with ``ner_engine="onnx-int8"``, then
+  also with e5's int8 variant (the speeds a host with VNNI or AMX can reach).
 
 Each run reports sentences per second, and the share of its time in segmentation (the
 loader), routing, NER, each plugin and the store, timed by wrapping those calls.
@@ -115,7 +117,14 @@ class Timer:
         return timed
 
 
-def run(path: Path, plugins: tuple[str, ...], *, annotate: bool) -> dict[str, Any]:
+def run(
+    path: Path,
+    plugins: tuple[str, ...],
+    *,
+    annotate: bool,
+    ner_engine: str = "onnx",
+    variant: str = "fp32",
+) -> dict[str, Any]:
     """One ingestion into a fresh store, with its time split by component."""
     import entivec.loaders.text as text_loader
 
@@ -125,7 +134,10 @@ def run(path: Path, plugins: tuple[str, ...], *, annotate: bool) -> dict[str, An
     Router.route = timer.wrap("routing", original_route)  # type: ignore[method-assign]
     text_loader.bounded_spans = timer.wrap("segmentation", original_spans)
     try:
-        with tempfile.TemporaryDirectory() as tmp, Entivec(Path(tmp) / "store") as ev:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            Entivec(Path(tmp) / "store", variant=variant) as ev,
+        ):
             for plugin in plugins:
                 _, encoder = ev.encoder(plugin)
                 for method in ("embed_passages", "embed_mentions"):
@@ -141,7 +153,7 @@ def run(path: Path, plugins: tuple[str, ...], *, annotate: bool) -> dict[str, An
                     timer.wrap("store lookups and index build", getattr(store, method)),
                 )
             if annotate:
-                model = ev.ner_model()
+                model = ev.ner_model(engine=ner_engine)
                 model.predict = timer.wrap("ner", model.predict)  # type: ignore[method-assign]
             start = time.perf_counter()
             report: IngestReport
@@ -151,6 +163,7 @@ def run(path: Path, plugins: tuple[str, ...], *, annotate: bool) -> dict[str, An
                 plugins=plugins,
                 language=None if annotate else "en",
                 ner="auto" if annotate else "off",
+                ner_engine=ner_engine,
                 show_progress=False,
             )
             total = time.perf_counter() - start
@@ -166,6 +179,8 @@ def run(path: Path, plugins: tuple[str, ...], *, annotate: bool) -> dict[str, An
     return {
         "plugins": list(plugins),
         "annotate": annotate,
+        "ner_engine": ner_engine if annotate else None,
+        "variant": variant,
         "sentences": report.sentences,
         "mentions": report.mentions,
         "seconds": round(total, 2),
@@ -194,6 +209,10 @@ def main() -> None:
             "plain (e5, language given, no NER)": run(path, ("e5",), annotate=False),
             "annotating (e5)": run(path, ("e5",), annotate=True),
             "annotating (e5 + entity)": run(path, ("e5", "entity"), annotate=True),
+            "annotating (e5), int8 NER": run(path, ("e5",), annotate=True, ner_engine="onnx-int8"),
+            "annotating (e5 int8), int8 NER": run(
+                path, ("e5",), annotate=True, ner_engine="onnx-int8", variant="int8"
+            ),
         }
         again = {}
         if args.unchanged:

@@ -148,6 +148,26 @@ def test_edge_schema_survives_reopening_and_indexes_exist(tmp_path: Path) -> Non
             again.ensure_schema([VectorSchema("e5", 384, "cosine")])
 
 
+def test_a_store_made_without_a_keyword_index_gains_it_when_next_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A collection an older entivec made lacks ``language_source``'s index, which keeps
+    routing's filter off the payloads; the next ingest into it adds the index."""
+    import entivec.store.edge as edge
+
+    older = tuple(k for k in KEYWORD_INDEXES if k != "language_source")
+    with monkeypatch.context() as patched:
+        patched.setattr(edge, "KEYWORD_INDEXES", older)
+        with EdgeStore(tmp_path, collection="c") as first:
+            first.ensure_schema([E5])
+            first.upsert(_points(3))
+            assert "language_source" not in first._shard.info().payload_schema
+    with EdgeStore(tmp_path, collection="c") as again:
+        again.ensure_schema([E5])
+        assert set(KEYWORD_INDEXES) <= set(again._shard.info().payload_schema)
+        assert again.count() == 3
+
+
 class _RecordingClient:
     """The real local-mode client, recording the order of the calls made to it."""
 

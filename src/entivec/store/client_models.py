@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from entivec.store import INT8_QUANTILE, Keywords, SparseVector, Vector
+from entivec.store import INT8_QUANTILE, IndexSettings, Keywords, SparseVector, Vector
 
+# the payload key a collection's data is partitioned by (Qdrant's multitenancy): a
+# language-filtered query reads one language's part of the index
+TENANT_KEY = "language"
 # entivec's distance names as qdrant-client's ``models.Distance`` members
 DISTANCES = {"cosine": "COSINE", "dot": "DOT", "euclid": "EUCLID"}
 
@@ -56,4 +59,16 @@ def quantization_config(quantization: str | None) -> Any:
         scalar=models.ScalarQuantizationConfig(
             type=models.ScalarType.INT8, quantile=INT8_QUANTILE, always_ram=True
         )
+    )
+
+
+def keyword_index(name: str, index: IndexSettings) -> Any:
+    """The keyword index of payload key ``name``: in the graph when ``index`` searches on
+    it, and stored by value for :data:`TENANT_KEY`."""
+    from qdrant_client import models
+
+    return models.KeywordIndexParams(
+        type=models.KeywordIndexType.KEYWORD,
+        is_tenant=name == TENANT_KEY or None,
+        enable_hnsw=name in index.graph_keys,
     )

@@ -163,6 +163,8 @@ class EdgeStore:
     def _add_missing(self, vectors: Sequence[VectorSchema]) -> None:
         qe = self._qe
         shard = self._require()
+        indexed = shard.info().payload_schema
+        self._index_keywords([name for name in KEYWORD_INDEXES if name not in indexed])
         for v in missing_vectors(str(self.path), self._existing_vectors(), vectors):
             log.info("adding the named vector %s to %s", v, self.path)
             if v.sparse:
@@ -205,9 +207,15 @@ class EdgeStore:
         with _engine("create the store", self.path):
             self.path.mkdir(parents=True, exist_ok=True)
             self._shard = qe.EdgeShard.create(str(self.path), config)
-            for name in KEYWORD_INDEXES:
-                params = qe.KeywordIndexParams(enable_hnsw=name in index.graph_keys)
-                self._shard.update(qe.UpdateOperation.create_field_index(name, params))
+        self._index_keywords(KEYWORD_INDEXES)
+
+    def _index_keywords(self, names: Sequence[str]) -> None:
+        shard = self._require()
+        for name in names:
+            log.info("indexing the payload key %s in %s", name, self.path)
+            params = self._qe.KeywordIndexParams(enable_hnsw=name in self.index.graph_keys)
+            operation = self._qe.UpdateOperation.create_field_index(name, params)
+            self._call(f"index {name}", partial(shard.update, operation))
 
     def _engine_vector(self, vector: Vector) -> Any:
         if isinstance(vector, SparseVector):

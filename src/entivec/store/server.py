@@ -32,7 +32,12 @@ from entivec.store import (
     query_vector,
     vector_of,
 )
-from entivec.store.client_models import engine_vector, engine_vectors, keyword_filter
+from entivec.store.client_models import (
+    engine_vector,
+    engine_vectors,
+    keyword_filter,
+    keyword_index,
+)
 from entivec.store.retries import Requests
 from entivec.store.transport import (
     API_KEY_ENV,
@@ -45,9 +50,6 @@ from entivec.store.transport import (
 log = logging.getLogger(__name__)
 # Qdrant refuses requests over 32 MB; an upsert is split well below it
 MAX_REQUEST_BYTES = 16 * 2**20
-# the payload key a collection's data is partitioned by (Qdrant's multitenancy): a
-# language-filtered query reads one language's part of the index
-TENANT_KEY = "language"
 
 
 class ServerStore:
@@ -142,6 +144,8 @@ class ServerStore:
         distances = {name: getattr(models.Distance, value) for name, value in DISTANCES.items()}
         if self._request("check the collection", "collection_exists"):
             self._check_layout()
+            indexed = self._request("read the collection", "get_collection").payload_schema
+            self._index_keywords([key for key in KEYWORD_INDEXES if key not in indexed])
             have = self._read_vectors()
             for v in missing_vectors(self.description, have, vectors):
                 log.info("adding the named vector %s to %s", v, self.description)
@@ -181,20 +185,18 @@ class ServerStore:
             write_consistency_factor=self.layout.write_consistency,
             idempotent=False,
         )
+        self._index_keywords(KEYWORD_INDEXES)
+
+    def _index_keywords(self, names: Sequence[str]) -> None:
         with warnings.catch_warnings():
             # qdrant-client's local mode warns that it ignores payload indexes.
             warnings.filterwarnings("ignore", message="Payload indexes have no effect")
-            for name in KEYWORD_INDEXES:
-                schema = models.KeywordIndexParams(
-                    type=models.KeywordIndexType.KEYWORD,
-                    is_tenant=name == TENANT_KEY or None,
-                    enable_hnsw=name in index.graph_keys,
-                )
+            for name in names:
                 self._request(
                     f"index {name}",
                     "create_payload_index",
                     name,
-                    schema,
+                    keyword_index(name, self.index),
                     wait=True,
                     idempotent=False,
                 )

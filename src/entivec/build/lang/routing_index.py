@@ -48,6 +48,8 @@ def build_routing_index(
         existing: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
         if all(existing.get(k) == v for k, v in wanted.items()):
             log.info("the routing index is built (%s)", final)
+            with Entivec(final) as ev:  # one built by an older entivec gains its indexes
+                ev.store.ensure_schema(())
             return existing
     tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
