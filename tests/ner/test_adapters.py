@@ -21,7 +21,6 @@ from entivec.ner.adapters import MANIFEST, AdapterRegistry
 from entivec.ner.tagging import (
     Entity,
     entities_from_tags,
-    mention_spans,
     spans_from_tags,
     tags_from_spans,
 )
@@ -38,27 +37,6 @@ def test_tags_and_spans_round_trip() -> None:
     assert spans_from_tags(tags) == spans
     # an I- with no B- opens a span, as seqeval reads it
     assert spans_from_tags(["O", "I-ORG", "I-ORG"]) == [Span(1, 3, "ORG")]
-
-
-def test_a_mention_never_begins_or_ends_with_punctuation() -> None:
-    # what the adapters answer for «Российского телевидения» and "Кампала (Уганда)"
-    tokens = ["продюсер", "«", "Российского", "телевидения", "»", "."]
-    tags = ["O", "B-ORG", "B-ORG", "I-ORG", "I-ORG", "O"]
-    assert spans_from_tags(tags) == [Span(1, 2, "ORG"), Span(2, 5, "ORG")]
-    assert mention_spans(tags, tokens) == [Span(2, 4, "ORG")]
-    tokens = ["Кампала", "(", "Уганда", ")", "."]
-    assert mention_spans(["B-LOC", "I-LOC", "O", "O", "O"], tokens) == [Span(0, 1, "LOC")]
-    # a bracket the name holds stays, and so does punctuation inside it
-    assert mention_spans(["B-LOC", "I-LOC", "I-LOC", "I-LOC", "O"], tokens) == [Span(0, 4, "LOC")]
-    tokens = ["Пуату", "—", "Шаранта"]
-    assert mention_spans(["B-LOC", "I-LOC", "I-LOC"], tokens) == [Span(0, 3, "LOC")]
-    tokens = ["„", "Süddeutsche", "Zeitung", "“", "."]
-    assert mention_spans(["B-ORG", "I-ORG", "I-ORG", "I-ORG", "I-ORG"], tokens) == [
-        Span(1, 3, "ORG")
-    ]
-    text = "Wir lasen «Die Zeit»."
-    found = entities_from_tags(text, ["O", "O", "B-ORG", "I-ORG", "I-ORG", "I-ORG", "O"])
-    assert found == [Entity(11, 19, "ORG", "Die Zeit")]
 
 
 def test_entities_carry_character_offsets() -> None:
@@ -228,8 +206,8 @@ def test_an_export_without_its_int8_graph_gets_it_alone(
 ) -> None:
     """An export made before the int8 graph existed (or interrupted while quantizing)
     gains it on the next export; the fp32 graph is not exported again."""
-    from entivec.build.ner.export import INT8_CHECK, export_ner_onnx
-    from entivec.ner.adapters import MANIFEST
+    from entivec.build.ner.export import export_ner_onnx
+    from entivec.ner.adapters import INT8_CHECK, MANIFEST
     from entivec.ner.onnx_engine import OnnxNerModel
 
     copy = tmp_path / "adapters"
@@ -238,7 +216,7 @@ def test_an_export_without_its_int8_graph_gets_it_alone(
     del manifest["onnx"]["files"]["ner_int8.onnx"], manifest["onnx"]["checks"][INT8_CHECK]
     (copy / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     (copy / "onnx" / "ner_int8.onnx").unlink()
-    with pytest.raises(AdapterError, match="no int8 graph; run `entivec export ner"):
+    with pytest.raises(AdapterError, match="no checked int8 graph; run `entivec export ner"):
         OnnxNerModel(AdapterRegistry(copy), int8=True)
     before = (copy / "onnx" / "ner.onnx").stat().st_mtime_ns
     export = export_ner_onnx(copy)
@@ -246,6 +224,28 @@ def test_an_export_without_its_int8_graph_gets_it_alone(
     assert export["checks"][INT8_CHECK] >= 0.95
     words = [["Angela", "Merkel", "lebt", "in", "Berlin", "."]]
     assert OnnxNerModel(AdapterRegistry(copy), int8=True).predict("de", words)
+
+
+def test_an_int8_graph_that_fails_its_check_is_not_kept(
+    exported_registry: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fp32 export stands; --engine onnx-int8 says why there is no int8 graph, and the
+    next export does not quantize again."""
+    import entivec.build.ner.quantize as quantize
+    from entivec.build.ner.export import export_ner_onnx
+    from entivec.ner.onnx_engine import OnnxNerModel
+
+    copy = tmp_path / "adapters"
+    shutil.copytree(exported_registry, copy)
+    monkeypatch.setattr(quantize, "MIN_TAG_AGREEMENT", 1.01)  # no graph can pass
+    export = export_ner_onnx(copy, force=True)
+    assert "ner_int8.onnx" not in export["files"]
+    assert not (copy / "onnx" / "ner_int8.onnx").exists()
+    with pytest.raises(AdapterError, match="was not kept; use --engine onnx"):
+        OnnxNerModel(AdapterRegistry(copy), int8=True)
+    OnnxNerModel(AdapterRegistry(copy)).predict("de", [["Angela", "Merkel"]])
+    monkeypatch.setattr(quantize, "quantize_ner", None)  # calling it would fail
+    assert export_ner_onnx(copy) == export
 
 
 def test_onnx_engine_tags_like_peft_and_switches_adapters(exported_registry: Path) -> None:

@@ -83,6 +83,8 @@ class Annotator:
         if self.ner is not None:
             manifest = json.dumps(self.ner.registry.manifest, sort_keys=True, default=str)
             parts["ner"] = hashlib.sha256(manifest.encode()).hexdigest()[:16]
+            if getattr(self.ner, "int8", False):  # int8 tags differ from fp32's a little
+                parts["ner_int8"] = True
         return json.dumps(parts, sort_keys=True)
 
     def key(self, sentence: Sentence) -> str:

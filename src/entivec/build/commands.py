@@ -282,17 +282,24 @@ def export_ner(adapters: str | None, force: bool) -> None:
     adapter per adapter."""
     from pathlib import Path
 
-    from entivec.build.ner.export import INT8_CHECK, export_ner_onnx
+    from entivec.build.ner.export import export_ner_onnx
     from entivec.models import adapters_dir
-    from entivec.ner.adapters import ONNX_ADAPTER_SUFFIX, ONNX_FOLDER, ONNX_GRAPH, ONNX_INT8_GRAPH
+    from entivec.ner.adapters import (
+        INT8_CHECK,
+        ONNX_ADAPTER_SUFFIX,
+        ONNX_FOLDER,
+        ONNX_GRAPH,
+        ONNX_INT8_GRAPH,
+    )
 
     root = Path(adapters) if adapters else adapters_dir()
     done = export_ner_onnx(root, force=force)
     folder = root / ONNX_FOLDER
     sizes = {f: (folder / f).stat().st_size / 2**20 for f in done["files"]}
     adapters_mb = [v for f, v in sizes.items() if f.endswith(ONNX_ADAPTER_SUFFIX)]
+    int8 = f"int8 {sizes[ONNX_INT8_GRAPH]:.0f} MB" if ONNX_INT8_GRAPH in sizes else "no int8"
     click.echo(
-        f"{folder}: graph {sizes[ONNX_GRAPH]:.0f} MB (int8 {sizes[ONNX_INT8_GRAPH]:.0f} MB), "
+        f"{folder}: graph {sizes[ONNX_GRAPH]:.0f} MB ({int8}), "
         f"{len(adapters_mb)} adapters {sum(adapters_mb):.1f} MB; logits match PEFT within "
         f"{done['checks']['max_logit_difference']:.1e}; int8 tags "
         f"{done['checks'][INT8_CHECK]:.1%} of the check words as fp32"

@@ -14,6 +14,7 @@ import click
 from entivec.cli.options import (
     adapters_option,
     corpus_arguments,
+    engine_option,
     entivec_errors,
     json_option,
     progress,
@@ -43,6 +44,7 @@ from entivec.cli.options import (
 )
 @routing_index_option
 @adapters_option
+@engine_option
 @json_option
 @entivec_errors
 def eval_written(
@@ -54,6 +56,7 @@ def eval_written(
     map_types: tuple[str, ...],
     routing_index: str | None,
     adapters: str | None,
+    engine: str,
     as_json: bool,
 ) -> None:
     """Corpus sentences detokenised into written documents, read back as raw text: mention
@@ -81,6 +84,7 @@ def eval_written(
             per_document=per_document,
             routing_index=routing_index,
             adapters=adapters,
+            engine=engine,
             types=dict(pair.split("=", 1) for pair in map_types),
             show_progress=bool(progress(as_json)),
         )

@@ -45,7 +45,7 @@ def evaluate_ner(
     show_progress: bool | None = None,
 ) -> dict[str, Any]:
     """F1 per language and on average for true-language, joint and routed selection
-    (``engine``: ``onnx`` or ``torch``, see :meth:`Entivec.ner_model`)."""
+    (``engine``: ``onnx``, ``onnx-int8`` or ``torch``, see :meth:`Entivec.ner_model`)."""
     for path in paths:
         if not Path(path).is_file():
             raise CorpusNotFoundError(f"{path} does not exist or is not a file")

@@ -86,6 +86,7 @@ def evaluate_written(
     per_document: int = 5,
     routing_index: str | Path | None = None,
     adapters: str | Path | None = None,
+    engine: str = "onnx",
     types: dict[str, str] | None = None,
     show_progress: bool = True,
 ) -> dict[str, Any]:
@@ -93,6 +94,7 @@ def evaluate_written(
     accuracy and segmentation, per gold language (see the module docstring).
 
     Args:
+        engine: The NER engine (:meth:`~entivec.api.Entivec.ner_model`).
         types: Gold type -> the adapters' type, for a corpus that names them otherwise
             (CoNLL-2003's ``person`` is WikiANN's ``PER``).
     """
@@ -138,7 +140,7 @@ def evaluate_written(
                 doc_language.append(group[0].language)
                 corpus_sentences += group
                 group = []
-    annotator = Annotator(ev.router(index=routing_index), ev.ner_model(adapters))
+    annotator = Annotator(ev.router(index=routing_index), ev.ner_model(adapters, engine))
     with tempfile.TemporaryDirectory() as scratch:
         text_file = Path(scratch) / "documents.txt"
         text_file.write_text("\n".join(documents) + "\n", encoding="utf-8")

@@ -32,6 +32,8 @@ ONNX_FOLDER = "onnx"
 ONNX_GRAPH = "ner.onnx"
 # the same graph with int8 weights (entivec.build.ner.quantize), for --engine onnx-int8
 ONNX_INT8_GRAPH = "ner_int8.onnx"
+# the export's record that the int8 graph tags its check sentences as fp32 does
+INT8_CHECK = "int8_tag_agreement"
 ONNX_LAYOUT = "lora-inputs.json"
 ONNX_ADAPTER_SUFFIX = ".onnx_adapter"
 # What PEFT reads from an adapter folder; the manifest lists exactly these (PEFT would

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from entivec.errors import AdapterError
 from entivec.ner.adapters import (
+    INT8_CHECK,
     ONNX_ADAPTER_SUFFIX,
     ONNX_GRAPH,
     ONNX_INT8_GRAPH,
@@ -31,6 +32,23 @@ from entivec.ner.tagging import (
 from entivec.onnx_sessions import inference_session
 
 log = logging.getLogger(__name__)
+
+
+def _check_int8(registry: AdapterRegistry) -> None:
+    """Raise :class:`AdapterError` unless the export holds an int8 graph that passed the
+    exporter's check (tagging the check sentences as fp32 does)."""
+    agreement = registry.onnx_export.get("checks", {}).get(INT8_CHECK)
+    if ONNX_INT8_GRAPH in registry.onnx_files() and agreement is not None:
+        return
+    if agreement is not None:
+        raise AdapterError(
+            f"the int8 NER graph of {registry.root} tagged {agreement:.1%} of the check "
+            "sentences' words as fp32 does and was not kept; use --engine onnx"
+        )
+    raise AdapterError(
+        f"the ONNX export in {registry.root} has no checked int8 graph; run "
+        f"`entivec export ner --adapters {registry.root}`"
+    )
 
 
 class OnnxNerModel(AdapterTagger):
@@ -59,12 +77,10 @@ class OnnxNerModel(AdapterTagger):
         self.registry = registry
         self.labels = registry.labels
         self.batch_size = batch_size
-        if int8 and ONNX_INT8_GRAPH not in registry.onnx_files():
-            raise AdapterError(
-                f"the ONNX export in {registry.root} has no int8 graph; run "
-                f"`entivec export ner --adapters {registry.root}`"
-            )
+        if int8:
+            _check_int8(registry)
         graph = registry.verified_onnx_file(ONNX_INT8_GRAPH if int8 else ONNX_GRAPH)
+        self.int8 = int8
         # the adapter inputs carry default initializers on purpose (see the exporter);
         # onnxruntime warns once per input about it at load, which is noise here
         self._session = inference_session(graph, threads=threads, quiet=True)

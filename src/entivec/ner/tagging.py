@@ -102,9 +102,24 @@ def mention_edges(tokens: Sequence[str], start: int, end: int) -> tuple[int, int
     def paired(at: int, wanted: tuple[str, ...], within: range) -> bool:
         return any(_mark(tokens[i]) in wanted for i in within if i != at)
 
+    def balanced(within: range, ends: tuple[str, str]) -> bool:
+        # brackets inside close what they open; no quote inside repeats an outer one
+        # («Аэро» и «Летов» is two names, not one in quotes)
+        depth = 0
+        for i in within:
+            mark = _mark(tokens[i])
+            depth += (mark == "open") - (mark == "close")
+            if depth < 0 or (mark == "quote" and tokens[i] in ends):
+                return False
+        return depth == 0
+
     while start < end:
         first, last = _mark(tokens[start]), _mark(tokens[end - 1])
-        if end - start >= 2 and (first, last) in (("open", "close"), ("quote", "quote")):
+        if (
+            end - start >= 2
+            and (first, last) in (("open", "close"), ("quote", "quote"))
+            and balanced(range(start + 1, end - 1), (tokens[start], tokens[end - 1]))
+        ):
             start, end = start + 1, end - 1  # the pair encloses the name
         elif first and not (
             (first == "open" and paired(start, ("close",), range(start, end)))

@@ -21,7 +21,7 @@ DEFAULT_COLLECTION = "entivec"
 # Keyword indexes created before any upload, so the engine indexes as it ingests; one a
 # store lacks (made by an older entivec) is added when it is next written. Routing
 # excludes the sentences it labelled itself by ``language_source``: without its index
-# that filter read each candidate's payload and routing ran 6x slower.
+# that filter read each candidate's payload and routing ran 3.5x slower (bench/README.md).
 KEYWORD_INDEXES = (
     "language",
     "language_source",

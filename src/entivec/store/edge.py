@@ -163,7 +163,7 @@ class EdgeStore:
     def _add_missing(self, vectors: Sequence[VectorSchema]) -> None:
         qe = self._qe
         shard = self._require()
-        indexed = shard.info().payload_schema
+        indexed = self._call("read the store", shard.info).payload_schema
         self._index_keywords([name for name in KEYWORD_INDEXES if name not in indexed])
         for v in missing_vectors(str(self.path), self._existing_vectors(), vectors):
             log.info("adding the named vector %s to %s", v, self.path)

@@ -145,7 +145,7 @@ class ServerStore:
         if self._request("check the collection", "collection_exists"):
             self._check_layout()
             indexed = self._request("read the collection", "get_collection").payload_schema
-            self._index_keywords([key for key in KEYWORD_INDEXES if key not in indexed])
+            self._index_keywords([k for k in KEYWORD_INDEXES if k not in indexed], wait=False)
             have = self._read_vectors()
             for v in missing_vectors(self.description, have, vectors):
                 log.info("adding the named vector %s to %s", v, self.description)
@@ -187,7 +187,8 @@ class ServerStore:
         )
         self._index_keywords(KEYWORD_INDEXES)
 
-    def _index_keywords(self, names: Sequence[str]) -> None:
+    def _index_keywords(self, names: Sequence[str], *, wait: bool = True) -> None:
+        # on a large collection the server builds a late index longer than a request lasts
         with warnings.catch_warnings():
             # qdrant-client's local mode warns that it ignores payload indexes.
             warnings.filterwarnings("ignore", message="Payload indexes have no effect")
@@ -197,7 +198,7 @@ class ServerStore:
                     "create_payload_index",
                     name,
                     keyword_index(name, self.index),
-                    wait=True,
+                    wait=wait,
                     idempotent=False,
                 )
 
@@ -443,8 +444,7 @@ class ServerStore:
         self._send_held(wait=True)
         if not self._request("check the collection", "collection_exists"):
             return 0
-        result = self._request("count points", "count", exact=True)
-        return int(result.count)
+        return int(self._request("count points", "count", exact=True).count)
 
     def points(self) -> Iterator[PointRecord]:
         """See :meth:`entivec.store.Store.points`."""

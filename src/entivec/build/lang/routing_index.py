@@ -5,7 +5,8 @@ collection of raw text has nothing to vote with. The index is an ordinary Qdrant
 store (collection ``entivec``) holding the ``lang`` vectors and ``language`` payloads of
 labelled sentences, by default the six WikiANN ``train`` splits the vector is trained
 on. It is built into a temporary folder and renamed into place, and rebuilt only when
-its files or the ``lang`` vector change (its manifest records both).
+its files or the ``lang`` vector change (its manifest records both); an index that is up
+to date but was built by an older entivec gains the keyword indexes it lacks.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from entivec.api import Entivec
+from entivec.errors import StoreLockedError
 from entivec.models import MANIFEST, routing_index_dir, sha256
 from entivec.registry import get_registry
 
@@ -48,8 +50,7 @@ def build_routing_index(
         existing: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
         if all(existing.get(k) == v for k, v in wanted.items()):
             log.info("the routing index is built (%s)", final)
-            with Entivec(final) as ev:  # one built by an older entivec gains its indexes
-                ev.store.ensure_schema(())
+            _add_keyword_indexes(final)
             return existing
     tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -66,3 +67,14 @@ def build_routing_index(
     shutil.rmtree(final, ignore_errors=True)
     tmp.replace(final)
     return manifest
+
+
+def _add_keyword_indexes(index: Path) -> None:
+    """The keyword indexes an index built by an older entivec lacks (routing filters on
+    ``language_source``); skipped, with a note, while another process has it open."""
+    try:
+        with Entivec(index) as ev:
+            if ev.store.vectors():
+                ev.store.ensure_schema(())
+    except StoreLockedError as exc:
+        log.info("the routing index's keyword indexes are not checked: %s", exc)

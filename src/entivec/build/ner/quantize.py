@@ -5,19 +5,21 @@ onnxruntime's ``quantize_dynamic`` with int8 weights, one scale per output chann
 activations quantised per tensor at run time. Left in fp32: the LoRA and classifier
 ``MatMul`` nodes (their weights are the adapter inputs, swapped per run), and the
 feed-forward output projection of every layer. Measured with ``entivec eval written
-wikiann ../shared/data/wikiann/*/val.conllu --per-document 1 --limit 1000 --adapters DIR``
-(6,000 sentences, pre-tokenised / written mention F1 against fp32's .806 / .803) and
-tagging speed against fp32 in one process (AMD EPYC with AVX-512 VNNI, 2 cores):
+wikiann ../shared/data/wikiann/*/val.conllu --per-document 1 --limit 1000 --engine
+onnx-int8`` (6,000 sentences, pre-tokenised / written mention F1 against fp32's .806 /
+.803) and tagging speed against fp32 in one process (AMD EPYC with AVX-512 VNNI, 2
+cores):
 
 - every base ``MatMul`` per tensor: .793 / .793, 2.1x;
-- per channel: .802 / .798, 1.8x;
+- per channel: .802 / .798, 1.8-2.1x;
 - per channel, the feed-forward output projections in fp32 (shipped): .807 / .802, 1.4x;
 - the same for the last three or first three layers only: .800 / .798 and .799 / .797.
 
 The feed-forward output projection reads the 1,536 GELU activations, whose few large
 channels one scale per tensor cannot hold (as e5's ``<s>`` channels, see
 :mod:`entivec.build.e5.quantize`). Without VNNI or AMX the int8 kernels are no faster
-than fp32 (bench/README.md), so the variant is chosen by the user (``--engine
+than fp32 (bench/README.md), and onnxruntime's u8s8 kernels there can saturate
+(measured only on a VNNI host), so the variant is chosen by the user (``--engine
 onnx-int8``), never by default.
 """
 
