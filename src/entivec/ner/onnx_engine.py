@@ -60,6 +60,8 @@ class OnnxNerModel(AdapterTagger):
         threads: onnxruntime intra-op threads (default: one per available core).
         int8: Run the graph with int8 weights (:mod:`entivec.build.ner.quantize`): 1.4x
             the speed of fp32 where the CPU has VNNI or AMX, no faster where it has not.
+        graph: The export's file to run, unchecked (the exporter checks a new int8
+            graph this way); by default as ``int8`` says.
 
     Raises:
         AdapterError: No export, or a file of it missing or corrupt.
@@ -72,18 +74,22 @@ class OnnxNerModel(AdapterTagger):
         batch_size: int = 32,
         threads: int | None = None,
         int8: bool = False,
+        graph: str | None = None,
     ) -> None:
         check_base_model(registry)
         self.registry = registry
         self.labels = registry.labels
         self.batch_size = batch_size
-        if int8:
-            _check_int8(registry)
-        graph = registry.verified_onnx_file(ONNX_INT8_GRAPH if int8 else ONNX_GRAPH)
-        self.int8 = int8
+        if graph is None:
+            if int8:
+                _check_int8(registry)
+            graph = ONNX_INT8_GRAPH if int8 else ONNX_GRAPH
+        self.int8 = graph == ONNX_INT8_GRAPH
         # the adapter inputs carry default initializers on purpose (see the exporter);
         # onnxruntime warns once per input about it at load, which is noise here
-        self._session = inference_session(graph, threads=threads, quiet=True)
+        self._session = inference_session(
+            registry.verified_onnx_file(graph), threads=threads, quiet=True
+        )
         self.tokenizer = word_tokenizer()
         self._run_options: dict[str, Any] = {}
         self.loaded: list[str] = []

@@ -286,7 +286,7 @@ def _add_int8(root: Path, export: dict[str, Any]) -> dict[str, Any]:
     registry = AdapterRegistry(root)
     agreement = tag_agreement(
         OnnxNerModel(registry),
-        OnnxNerModel(registry, int8=True),
+        OnnxNerModel(registry, graph=ONNX_INT8_GRAPH),
         registry.names,
         [list(s) for s in CHECK_SENTENCES],
     )
