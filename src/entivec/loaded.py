@@ -46,7 +46,6 @@ class Loaded:
         self.ner_engines: dict[tuple[str, str], NerEngine] = {}
         self.stores: dict[str, Store] = {}
         self.exemplar_writer: ExemplarWriter | None = None
-        self.wide: WideIdentifier | None = None
         self.copies: list[Path] = []
 
     def encoder(self, plugin: str) -> tuple[EncoderSpec, Encoder]:
@@ -120,11 +119,9 @@ class Loaded:
 
     def wide_identifier(self) -> WideIdentifier:
         """The identifier routing consults for languages outside its index."""
-        if self.wide is None:
-            from entivec.annotation.langid import wide_identifier
+        from entivec.annotation.langid import wide_identifier
 
-            self.wide = wide_identifier()
-        return self.wide
+        return wide_identifier()  # one per process, shared with segmentation
 
     def close(self) -> None:
         """Close the stores opened here."""

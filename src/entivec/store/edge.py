@@ -164,7 +164,10 @@ class EdgeStore:
         qe = self._qe
         shard = self._require()
         indexed = self._call("read the store", shard.info).payload_schema
-        self._index_keywords([name for name in KEYWORD_INDEXES if name not in indexed])
+        missing = [name for name in KEYWORD_INDEXES if name not in indexed]
+        if missing:
+            log.info("indexing the payload keys %s in %s", ", ".join(missing), self.path)
+            self._index_keywords(missing)
         for v in missing_vectors(str(self.path), self._existing_vectors(), vectors):
             log.info("adding the named vector %s to %s", v, self.path)
             if v.sparse:
@@ -212,7 +215,6 @@ class EdgeStore:
     def _index_keywords(self, names: Sequence[str]) -> None:
         shard = self._require()
         for name in names:
-            log.info("indexing the payload key %s in %s", name, self.path)
             params = self._qe.KeywordIndexParams(enable_hnsw=name in self.index.graph_keys)
             operation = self._qe.UpdateOperation.create_field_index(name, params)
             self._call(f"index {name}", partial(shard.update, operation))
