@@ -157,9 +157,8 @@ def train_lora_command(
     """Train a joint NER LoRA adapter on every language of PATHS, then one per language
     (each specialising the joint one), into OUT.
 
-    entivec ships the adapters this recipe trained on the six WikiANN `train` splits: an
-    adapter asked for with the same data and recipe is installed from that copy, not
-    trained (--retrain trains it)."""
+    entivec ships the adapters this recipe trained on the six WikiANN `train` splits: the
+    same data and recipe install that copy instead (--retrain trains them)."""
     from pathlib import Path
 
     from entivec.build.ner.train import train_lora
@@ -245,6 +244,12 @@ def train_e5(folder: str, sampling: str, exclude: tuple[str, ...], no_ship: bool
     "(default: the two best blocks of `entivec eval layers`).",
 )
 @language_option
+@click.option(
+    "--retrain",
+    is_flag=True,
+    help="Train here, even when the projection is already trained, or shipped with "
+    "entivec, on the same mentions by the same recipe.",
+)
 @entivec_errors
 @needs_export("entity training")
 def train_entity_command(
@@ -253,8 +258,12 @@ def train_entity_command(
     dev_paths: tuple[str, ...],
     blocks: tuple[int, ...],
     language: str | None,
+    retrain: bool,
 ) -> None:
-    """Train the entity projection on the mentions of PATHS (held-out types left out)."""
+    """Train the entity projection on the mentions of PATHS (held-out types left out).
+
+    entivec ships the projection this recipe trained on CrossNER's six `train` files: the
+    same mentions and recipe install that copy instead (--retrain trains it)."""
     from dataclasses import replace
     from pathlib import Path
 
@@ -268,7 +277,10 @@ def train_entity_command(
         list(load(format, [Path(p) for p in paths], language=language)),
         list(load(format, [Path(p) for p in dev_paths], language=language)),
         recipe,
+        force=retrain,
     )
+    if manifest.get("installed_from") == "shipped":
+        click.echo("entity projection: the shipped copy (same mentions, recipe and SmolLM2)")
     for kind, row in manifest["dev_r_precision"].items():
         click.echo(
             f"dev R-Precision, {kind}, blocks {'+'.join(map(str, recipe.blocks))}: trained types "
