@@ -72,6 +72,19 @@ def test_tests_mirror_the_package() -> None:
         assert folder.name in packages, f"tests/{folder.name} mirrors no package of entivec"
 
 
+def test_pytest_collects_every_test_folder() -> None:
+    import fnmatch
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]
+    skipped = config["ini_options"]["norecursedirs"]
+    for folder in (p for p in (ROOT / "tests").iterdir() if p.is_dir()):
+        if folder.name.startswith((".", "_")):
+            continue
+        assert not any(fnmatch.fnmatch(folder.name, pattern) for pattern in skipped), (
+            f"tests/{folder.name} is never collected (norecursedirs)"
+        )
+
+
 def test_ruff_and_mypy_are_clean() -> None:
     ruff = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "."], capture_output=True, text=True, cwd=ROOT

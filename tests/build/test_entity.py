@@ -174,7 +174,9 @@ def test_fusing_with_e5_ranks_each_sentence_either_search_finds_once(
               "-k", "4"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert len(result.output.splitlines()) == 4
+    # a fused list says its scores are ranks fused, not cosines, then gives its four hits
+    header, *hits = result.output.splitlines()
+    assert header.startswith("scores: reciprocal rank fusion") and len(hits) == 4
     result = CliRunner().invoke(cli, ["search", "party", "--store", store, "--fuse-with", "e5"])
     assert result.exit_code != 0
     assert result.output.startswith("Error:") and "not an entity vector" in result.output
