@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from entivec.build.ner import train as recipe
+from entivec.build.ner import train as ner_train
 from entivec.build.ner.shipped import shipped_registry
 from entivec.ner.adapters import JOINT, AdapterRegistry
 from entivec.ner.tagging import WIKIANN_LABELS, tags_from_spans
@@ -24,33 +24,33 @@ def test_the_shipped_adapters_are_whole_and_the_current_recipes() -> None:
     assert registry is not None, "src/entivec/build/ner/trained/ is missing"
     assert registry.labels == WIKIANN_LABELS
     assert registry.names == sorted([JOINT, *WIKIANN_LANGUAGES])
-    per_language_steps = recipe.EPOCHS * recipe.SENTENCES_PER_LANGUAGE // recipe.BATCH_SIZE
+    per_language_steps = ner_train.EPOCHS * ner_train.SENTENCES_PER_LANGUAGE // ner_train.BATCH_SIZE
     for name in registry.names:
         registry.verified_folder(name)  # every file against its checksum
         info = registry.entry(name).info
         joint = name == JOINT
-        assert info["lora"] == recipe.LORA_INFO
-        assert info["batch_size"] == recipe.BATCH_SIZE
-        assert info["written_share"] == recipe.WRITTEN_SHARE
+        assert info["lora"] == ner_train.LORA_INFO
+        assert info["batch_size"] == ner_train.BATCH_SIZE
+        assert info["written_share"] == ner_train.WRITTEN_SHARE
         assert info["starts_from"] == (None if joint else JOINT)
         assert info["learning_rate"] == (
-            recipe.LEARNING_RATE if joint else recipe.SPECIALISE_LEARNING_RATE
+            ner_train.LEARNING_RATE if joint else ner_train.SPECIALISE_LEARNING_RATE
         )
         languages = len(WIKIANN_LANGUAGES) if joint else 1
-        assert info["sentences"] == recipe.SENTENCES_PER_LANGUAGE * languages
+        assert info["sentences"] == ner_train.SENTENCES_PER_LANGUAGE * languages
         assert info["steps"] == per_language_steps * languages
 
 
 @pytest.mark.models
 def test_training_on_the_shipped_data_installs_the_shipped_adapters(tmp_path: Path) -> None:
-    done = recipe.train_lora("wikiann", TRAIN, tmp_path, show_progress=False)
+    done = ner_train.train_lora("wikiann", TRAIN, tmp_path, show_progress=False)
     assert sorted(done) == sorted([JOINT, *WIKIANN_LANGUAGES])
     assert all(info["installed_from"] == "shipped" for info in done.values())
     installed = AdapterRegistry(tmp_path)
     for name in installed.names:
         installed.verified_folder(name)
     # other data is trained, not taken from the copy
-    other = recipe.train_lora(
+    other = ner_train.train_lora(
         "wikiann", TRAIN[:2], tmp_path / "other", per_language=16, show_progress=False
     )
     assert all("installed_from" not in info for info in other.values())
@@ -62,7 +62,7 @@ def test_an_adapter_trained_again_tags_as_the_shipped_one(tmp_path: Path) -> Non
     from entivec.loaders import load
     from entivec.ner.peft_engine import NerModel
 
-    done = recipe.train_lora(
+    done = ner_train.train_lora(
         "wikiann", TRAIN, tmp_path, only=["de"], retrain=True, show_progress=False
     )
     assert done[JOINT]["installed_from"] == "shipped"  # only what was asked is trained

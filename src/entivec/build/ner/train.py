@@ -299,8 +299,12 @@ def train_lora(
                 log.info("adapter %s is trained (%s)", name, out / name)
                 done[name] = info
                 continue
-        shipped = shipped_copy(name, wanted, labels=WIKIANN_LABELS, base_model=base_model)
-        if not forced and shipped is not None:
+        shipped = (
+            None
+            if forced
+            else shipped_copy(name, wanted, labels=WIKIANN_LABELS, base_model=base_model)
+        )
+        if shipped is not None:
             log.info(
                 "adapter %s: installed the shipped copy, trained on the same data by the same "
                 "recipe (--retrain trains it here)",
